@@ -1,0 +1,103 @@
+/*
+ * wr_common.h - small things every room of weir uses: time in microseconds,
+ * logging with a rate limit, and compile-time helpers.
+ *
+ * Thread safety: everything here is safe from any thread.
+ */
+#ifndef WR_COMMON_H
+#define WR_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define WR_US_PER_MS  1000LL
+#define WR_US_PER_SEC 1000000LL
+#define WR_US_PER_MIN (60LL * WR_US_PER_SEC)
+
+#ifndef likely
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+#define WR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Wall-clock time, microseconds since the Unix epoch. */
+static inline int64_t wr_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * WR_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Monotonic time in microseconds, for timeouts and rates. */
+static inline int64_t wr_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * WR_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/*
+ * Format @us (epoch microseconds, UTC) as RFC 3339: "2026-11-23T21:00:00Z",
+ * with ".mmm" milliseconds added only when they are not zero.
+ * Returns the length written, or -ENOSPC when @len is too small (buf is then "").
+ */
+int wr_time_format(int64_t us, char *buf, size_t len);
+
+/*
+ * Parse a duration such as "250ms", "5s", "1m", "2h", "1d" or a bare number of
+ * seconds into microseconds. Returns 0, or -EINVAL for anything else
+ * (including negative values and trailing garbage).
+ */
+int wr_parse_duration(const char *s, int64_t *us);
+
+/*
+ * Days since 1970-01-01 for a proleptic Gregorian date (no libc, no TZ).
+ * month is 1..12. Valid for years 1970..9999.
+ */
+int64_t wr_days_from_civil(int year, unsigned month, unsigned day);
+
+/*
+ * Append JSON-escaped @s (length @n) to @buf at *@pos, never past @len.
+ * Returns 0, or -ENOSPC when it did not fit (*pos then stays where it was).
+ * Control characters become \u00XX; invalid UTF-8 bytes become U+FFFD.
+ */
+int wr_json_escape(char *buf, size_t len, size_t *pos, const char *s, size_t n);
+
+/* Log levels, in order of importance. */
+enum wr_log_level { WR_LOG_ERR, WR_LOG_WARN, WR_LOG_INFO, WR_LOG_DEBUG };
+
+/* Minimum level printed; set from config (log.level). */
+extern enum wr_log_level wr_log_threshold;
+
+/*
+ * Print one log line to stderr: "2026-11-23T21:00:00.123Z weir[warn] module: text".
+ * Never call it per packet: use wr_log_ratelimited() or a counter.
+ */
+void wr_log(enum wr_log_level lvl, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Rate limit for one log call site: at most @burst lines per @interval_us;
+ * lines held back are counted and reported with the next line that passes.
+ */
+struct wr_ratelimit {
+	int64_t window_start_us;
+	uint32_t interval_ms;
+	uint32_t burst;
+	uint32_t printed;
+	uint32_t suppressed;
+};
+#define WR_RATELIMIT_INIT(interval_ms_, burst_) { 0, (interval_ms_), (burst_), 0, 0 }
+
+/* Returns true when the caller may log now; thread safety: one rl per thread. */
+bool wr_ratelimit_pass(struct wr_ratelimit *rl, uint32_t *suppressed_out);
+
+#define WR_ERR(mod, ...)   wr_log(WR_LOG_ERR, mod, __VA_ARGS__)
+#define WR_WARN(mod, ...)  wr_log(WR_LOG_WARN, mod, __VA_ARGS__)
+#define WR_INFO(mod, ...)  wr_log(WR_LOG_INFO, mod, __VA_ARGS__)
+#define WR_DEBUG(mod, ...) wr_log(WR_LOG_DEBUG, mod, __VA_ARGS__)
+
+#endif /* WR_COMMON_H */

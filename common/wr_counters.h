@@ -1,0 +1,74 @@
+/*
+ * wr_counters.h - every counter weir keeps, from one X-macro.
+ *
+ * Each thread that counts (a worker lcore, the control thread) owns one
+ * struct wr_counters and is its only writer; readers (stats line, metrics)
+ * sum the slots with wr_counters_sum(). A torn read of a 64-bit counter
+ * cannot happen on x86-64, so no atomics are used on the hot path.
+ */
+#ifndef WR_COUNTERS_H
+#define WR_COUNTERS_H
+
+#include <stdint.h>
+
+/* X(name, help) */
+#define WR_COUNTERS(X) \
+	X(rx_packets,            "packets received from ports") \
+	X(rx_bytes,              "bytes received from ports") \
+	X(rx_bad_l2,             "frames too short or with a malformed Ethernet/VLAN header") \
+	X(rx_bad_ip,             "IP packets with a bad version, header length, total length or checksum") \
+	X(rx_bad_udp,            "UDP datagrams with a bad length or checksum") \
+	X(rx_unknown,            "frames of a protocol weir does not handle") \
+	X(rx_not_for_us,         "IP packets addressed to another host") \
+	X(rx_port_closed,        "UDP datagrams to a port nobody listens on") \
+	X(arp_replies,           "ARP requests answered") \
+	X(nd_replies,            "IPv6 neighbour solicitations answered") \
+	X(icmp_echo_replies,     "ICMP/ICMPv6 echo requests answered") \
+	X(tx_packets,            "packets sent") \
+	X(tx_dropped,            "packets the port would not take") \
+	X(frag_in,               "IP fragments received") \
+	X(frag_reassembled,      "datagrams reassembled from fragments") \
+	X(frag_dropped,          "fragments dropped: table full, timeout or bad fragment") \
+	X(syslog_msgs,           "syslog messages parsed") \
+	X(syslog_bad,            "syslog messages rejected as malformed") \
+	X(syslog_truncated,      "syslog messages cut short (truncated structured data or header)") \
+	X(syslog_oversize,       "syslog messages longer than the configured maximum") \
+	X(syslog_no_timestamp,   "syslog messages without a timestamp (receive time used)") \
+	X(rule_matches,          "rule matches") \
+	X(scan_errors,           "Hyperscan scan errors") \
+	X(events_late,           "matches later than the allowed lateness (sent to late output)") \
+	X(window_table_full,     "matches dropped because the window table was full") \
+	X(windows_closed,        "windows closed and emitted") \
+	X(alerts_fired,          "alerts raised") \
+	X(alerts_cooldown,       "threshold crossings suppressed by cooldown") \
+	X(alerts_resolved,       "resolved messages sent") \
+	X(out_ring_full,         "output records dropped because the control ring was full") \
+	X(out_records,           "output records written by sinks") \
+	X(sink_errors,           "output records a sink failed to write") \
+	X(slack_posted,          "Slack messages delivered") \
+	X(slack_retries,         "Slack posts retried (429, 5xx, timeout)") \
+	X(slack_failed,          "Slack messages given up on (4xx, retries exhausted)") \
+	X(slack_queue_full,      "Slack messages dropped because the queue was full")
+
+enum wr_counter_id {
+#define WR_X_ENUM(name, help) WR_CNT_##name,
+	WR_COUNTERS(WR_X_ENUM)
+#undef WR_X_ENUM
+	WR_CNT_MAX
+};
+
+struct wr_counters {
+	uint64_t v[WR_CNT_MAX];
+} __attribute__((aligned(64)));
+
+#define WR_COUNT(c, name)        ((c)->v[WR_CNT_##name]++)
+#define WR_COUNT_ADD(c, name, n) ((c)->v[WR_CNT_##name] += (n))
+
+/* Name and help text of counter @id. */
+const char *wr_counter_name(enum wr_counter_id id);
+const char *wr_counter_help(enum wr_counter_id id);
+
+/* out = sum of @n slots. Readers only; safe while writers run. */
+void wr_counters_sum(const struct wr_counters *slots, unsigned n, struct wr_counters *out);
+
+#endif /* WR_COUNTERS_H */

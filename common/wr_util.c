@@ -1,0 +1,225 @@
+/* wr_util.c - time formatting, durations, JSON escaping and logging. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_common.h"
+
+enum wr_log_level wr_log_threshold = WR_LOG_INFO;
+
+int64_t wr_days_from_civil(int y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's days_from_civil, era-based, no tables. */
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400) + (*m <= 2);
+}
+
+int wr_time_format(int64_t us, char *buf, size_t len)
+{
+	int64_t secs = us / WR_US_PER_SEC;
+	int64_t rem = us % WR_US_PER_SEC;
+	if (rem < 0) {
+		rem += WR_US_PER_SEC;
+		secs--;
+	}
+	int64_t days = secs / 86400;
+	int64_t sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	int y;
+	unsigned mo, d;
+	civil_from_days(days, &y, &mo, &d);
+	int ms = (int)(rem / 1000);
+	int n;
+	if (ms)
+		n = snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d,
+			     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), ms);
+	else
+		n = snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, mo, d,
+			     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return -ENOSPC;
+	}
+	return n;
+}
+
+int wr_parse_duration(const char *s, int64_t *us)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v < 0 || !(v == v))
+		return -EINVAL;
+	while (*end == ' ')
+		end++;
+	double mult;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1e6;
+	else if (!strcmp(end, "ms"))
+		mult = 1e3;
+	else if (!strcmp(end, "us"))
+		mult = 1;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mult = 60e6;
+	else if (!strcmp(end, "h"))
+		mult = 3600e6;
+	else if (!strcmp(end, "d"))
+		mult = 86400e6;
+	else
+		return -EINVAL;
+	double r = v * mult;
+	if (r > 9.2e18)
+		return -EINVAL;
+	*us = (int64_t)(r + 0.5);
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t need;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return need;
+}
+
+int wr_json_escape(char *buf, size_t len, size_t *pos, const char *s, size_t n)
+{
+	size_t p = *pos;
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		char tmp[8];
+		const char *out = tmp;
+		size_t olen;
+		size_t adv = 1;
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)c;
+			olen = 2;
+		} else if (c == '\n') {
+			out = "\\n";
+			olen = 2;
+		} else if (c == '\r') {
+			out = "\\r";
+			olen = 2;
+		} else if (c == '\t') {
+			out = "\\t";
+			olen = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			olen = 6;
+		} else if (c < 0x80) {
+			tmp[0] = (char)c;
+			olen = 1;
+		} else {
+			adv = utf8_seq_len(u + i, n - i);
+			if (adv == 0) {
+				out = "\xef\xbf\xbd"; /* U+FFFD */
+				olen = 3;
+				adv = 1;
+			} else {
+				out = s + i;
+				olen = adv;
+			}
+		}
+		if (p + olen >= len)
+			return -ENOSPC;
+		memcpy(buf + p, out, olen);
+		p += olen;
+		i += adv;
+	}
+	if (p >= len)
+		return -ENOSPC;
+	buf[p] = '\0';
+	*pos = p;
+	return 0;
+}
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void wr_log(enum wr_log_level lvl, const char *module, const char *fmt, ...)
+{
+	if (lvl > wr_log_threshold)
+		return;
+	char ts[40];
+	wr_time_format(wr_wall_us() / 1000 * 1000, ts, sizeof(ts));
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* One fprintf per line so lines from threads do not interleave. */
+	fprintf(stderr, "%s weir[%s] %s: %s%s\n", ts, level_names[lvl], module, line,
+		(size_t)n >= sizeof(line) ? "..." : "");
+}
+
+bool wr_ratelimit_pass(struct wr_ratelimit *rl, uint32_t *suppressed_out)
+{
+	int64_t now = wr_mono_us();
+	*suppressed_out = 0;
+	if (now - rl->window_start_us >= (int64_t)rl->interval_ms * WR_US_PER_MS) {
+		rl->window_start_us = now;
+		rl->printed = 0;
+	}
+	if (rl->printed < rl->burst) {
+		rl->printed++;
+		*suppressed_out = rl->suppressed;
+		rl->suppressed = 0;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}

@@ -1,0 +1,1 @@
+/* wr_yaml.c: being written */

@@ -1,0 +1,1 @@
+/* ctl_config.c: being written */

@@ -1,0 +1,88 @@
+/*
+ * ctl_config.h - weir's configuration: one YAML file, validated against a
+ * table of {key, type, default, min, max, doc} per section. Unknown keys are
+ * errors naming the key and the file line. The same table serves the startup
+ * file and (later) weirctl.
+ *
+ * Thread safety: a loaded config is immutable; load/free from one thread.
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CTL_MAX_PORTS 8
+#define CTL_MAX_UDP_PORTS 16
+#define CTL_MAX_SOURCES 64
+#define CTL_MAX_EAL_ARGS 64
+
+struct ctl_port_cfg {
+	char *name;
+	char *devargs;               /* vdev args ("net_pcap0,rx_pcap=...") or a PCI address */
+	uint16_t rx_queues;          /* default 1 */
+	uint16_t rx_desc, tx_desc;   /* default 1024 */
+	bool has_ipv4; uint8_t ipv4[4]; uint8_t ipv4_prefix;
+	bool has_ipv6; uint8_t ipv6[16]; uint8_t ipv6_prefix;
+	bool promiscuous;            /* default false */
+	bool accept_any_dst;         /* accept UDP to any IP (replay captures); default false */
+};
+
+struct ctl_source_cfg {         /* per-source settings, matched by sender address prefix */
+	bool is_v6; uint8_t addr[16]; uint8_t prefix;
+	int32_t tz_offset_s;
+};
+
+struct ctl_config {
+	char *path;                  /* file it was loaded from */
+	/* eal */
+	int eal_argc; char *eal_argv[CTL_MAX_EAL_ARGS];
+	/* dataplane */
+	uint32_t n_ports; struct ctl_port_cfg ports[CTL_MAX_PORTS];
+	uint32_t n_syslog_ports; uint16_t syslog_ports[CTL_MAX_UDP_PORTS]; /* default [514] */
+	uint32_t mbufs;              /* default 16383 */
+	uint32_t syslog_max_len;     /* default 65000 */
+	uint32_t frag_table_size;    /* default 4096 flows */
+	int64_t frag_timeout_us;     /* default 2 s */
+	uint32_t n_sources; struct ctl_source_cfg sources[CTL_MAX_SOURCES];
+	int32_t default_tz_offset_s; /* default 0 (UTC) */
+	/* rules */
+	char *rules_file;            /* resolved relative to the config file */
+	int64_t default_window_us;   /* default 60 s */
+	/* event time */
+	int64_t ooo_us;              /* default 5 s */
+	int64_t lateness_us;         /* default 0 */
+	int64_t idle_timeout_us;     /* default 30 s */
+	uint32_t window_capacity;    /* default 65536 */
+	/* outputs: NULL = off, "-" = stdout */
+	char *windows_jsonl, *alerts_jsonl, *late_jsonl;
+	char *slack_webhook_url;     /* from config or env WEIR_SLACK_WEBHOOK */
+	uint32_t slack_queue_len;
+	int64_t slack_timeout_us;
+	uint32_t slack_max_retries;
+	/* run */
+	int64_t stats_interval_us;   /* default 1 s; 0 = off */
+	int64_t exit_after_idle_us;  /* 0 = run until signalled; else flush and exit when no packet came for this long */
+	char *log_level;
+};
+
+/*
+ * Load and validate @path. Returns 0 and *out, or -EINVAL/-errno with
+ * "path:line: key 'x': what" in @err.
+ */
+int ctl_config_load(const char *path, struct ctl_config **out, char *err, size_t errlen);
+
+/* The same from a string (tests); @name stands for the file name. */
+int ctl_config_load_string(const char *yaml, const char *name, struct ctl_config **out,
+			   char *err, size_t errlen);
+
+void ctl_config_destroy(struct ctl_config *c);
+
+/* Zone offset for a sender address (IPv4 in the first 4 bytes when !is_v6). */
+int32_t ctl_config_source_tz(const struct ctl_config *c, bool is_v6, const uint8_t *addr);
+
+/* Write every key with its type, default, bounds and doc to @f (weir --help-config). */
+#include <stdio.h>
+void ctl_config_print_reference(FILE *f);
+
+#endif /* CTL_CONFIG_H */

@@ -1,0 +1,1 @@
+/* ctl_output.c: being written */

@@ -1,0 +1,1 @@
+/* ctl_sink.c: being written */

@@ -1,0 +1,1 @@
+/* ctl_slack.c: being written */

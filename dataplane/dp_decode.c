@@ -1,0 +1,1 @@
+/* dp_decode.c: being written */

@@ -1,0 +1,1 @@
+/* dp_frag.c: being written */

@@ -1,0 +1,1 @@
+/* dp_port.c: being written */

@@ -1,0 +1,1 @@
+/* dp_syslog.c: being written */

@@ -1,0 +1,1 @@
+/* dp_worker.c: being written */

@@ -1,0 +1,1 @@
+/* rules.c: being written */

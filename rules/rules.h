@@ -1,0 +1,96 @@
+/*
+ * rules.h - the alert rule model: a YAML rules file, validated and compiled
+ * into one Hyperscan multi-pattern database.
+ *
+ * A rules file is a list (or a map with key "rules" holding a list) of:
+ *   - id: error              # [a-z0-9_.-]{1,63}, unique
+ *     name: "Errors"         # optional, defaults to id
+ *     pattern: 'ERROR'       # Hyperscan syntax
+ *     flags: [caseless]      # caseless, dotall, multiline, utf8, ucp
+ *     group_by: host         # host | app | none
+ *     window: 1m             # tumbling window length (default from caller)
+ *     threshold: 5           # alert when a window's count exceeds this
+ *     severity: warning      # info | warning | critical
+ *     cooldown: 5m           # min. event time between two alerts of one key
+ * Unknown keys are errors. Every rule is compiled with HS_FLAG_SINGLEMATCH,
+ * so a rule reports at most once per message.
+ *
+ * Thread safety: a struct rules_set is immutable after rules_load_*();
+ * any number of threads may scan it, each with its own scratch.
+ */
+#ifndef RULES_H
+#define RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hs/hs.h>
+
+#define RULES_ID_MAX 64
+#define RULES_MAX 4096
+
+enum rules_group_by { RULES_GROUP_HOST, RULES_GROUP_APP, RULES_GROUP_NONE };
+enum rules_severity { RULES_SEV_INFO, RULES_SEV_WARNING, RULES_SEV_CRITICAL };
+
+struct rules_rule {
+	char id[RULES_ID_MAX];
+	char *name;
+	char *pattern;
+	unsigned hs_flags;           /* HS_FLAG_* including SINGLEMATCH */
+	enum rules_group_by group_by;
+	int64_t window_us;
+	uint64_t threshold;
+	enum rules_severity severity;
+	int64_t cooldown_us;
+	unsigned line;               /* line of the rule in its file */
+};
+
+struct rules_set {
+	uint32_t n;
+	struct rules_rule *rules;    /* rules[i] has Hyperscan id i */
+	hs_database_t *db;           /* NULL when n == 0 */
+	uint64_t version;            /* increments on every successful load */
+};
+
+/* Defaults applied to rules that omit a field. */
+struct rules_defaults {
+	int64_t window_us;           /* 60 s */
+	int64_t cooldown_us;         /* 0 */
+};
+
+/*
+ * Read, validate and compile the rules in @path.
+ * Returns 0 and *out, or -EINVAL/-errno with "path:line: rule 'id': what"
+ * (for a pattern, Hyperscan's own message) in @err. Nothing is allocated on
+ * error.
+ */
+int rules_load_file(const char *path, const struct rules_defaults *defs,
+		    struct rules_set **out, char *err, size_t errlen);
+
+/* The same from a string; @name stands for the file name in messages. */
+int rules_load_string(const char *yaml, const char *name, const struct rules_defaults *defs,
+		      struct rules_set **out, char *err, size_t errlen);
+
+/* Free a rule set; NULL is a no-op. */
+void rules_set_destroy(struct rules_set *rs);
+
+/*
+ * Allocate (or grow, when *scratch is not NULL) a scratch for @rs.
+ * One scratch per thread that scans. Returns 0 or -ENOMEM.
+ */
+int rules_scratch_alloc(const struct rules_set *rs, hs_scratch_t **scratch);
+
+/* Called for every rule that matches; return non-zero to stop the scan. */
+typedef int (*rules_match_fn)(uint32_t rule_idx, void *ctx);
+
+/*
+ * Scan @data with @rs, calling @fn once per matching rule.
+ * Returns 0 or -EIO on a Hyperscan error (never on a stop by @fn).
+ * Cost: Hyperscan block mode, no allocation.
+ */
+int rules_scan(const struct rules_set *rs, hs_scratch_t *scratch,
+	       const char *data, size_t len, rules_match_fn fn, void *ctx);
+
+const char *rules_group_by_name(enum rules_group_by g);
+const char *rules_severity_name(enum rules_severity s);
+
+#endif /* RULES_H */

@@ -1,0 +1,1 @@
+/* st_watermark.c: being written */

@@ -1,0 +1,1 @@
+/* st_window.c: being written */

@@ -1,0 +1,121 @@
+/*
+ * st_window.h - per (rule, key) tumbling event-time window counters with the
+ * alert state machine on top.
+ *
+ * Windows are aligned to the epoch: [floor(ts / len) * len, + len).
+ * A match is counted into its window unless the window is already past
+ * (window end + allowed lateness <= watermark): then it is late and goes to
+ * the late callback. A window is emitted once, when the watermark passes
+ * end + allowed lateness (so late-but-allowed matches are in the count).
+ *
+ * Alerts: when a match makes a window's count exceed the rule threshold
+ * (count == threshold + 1), an alert fires at once for that (rule, key,
+ * window), unless the key's previous alert fired less than cooldown ago in
+ * event time (then alerts_cooldown is counted). A key that has fired is
+ * "firing"; when a later window of that key closes with count <= threshold,
+ * a resolved record is emitted and the key is no longer firing. A window with
+ * no matches at all counts as a closed window at 0 for this purpose once the
+ * watermark passes the end of the window after the last one that had matches.
+ *
+ * The table is sized at creation (capacity keys); a full table drops the
+ * match and counts window_table_full. Keys with no open window and not firing
+ * are recycled.
+ *
+ * Thread safety: not thread-safe; one table per worker lcore.
+ */
+#ifndef ST_WINDOW_H
+#define ST_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wr_counters.h"
+
+#define ST_KEY_MAX 128           /* longer keys are truncated */
+#define ST_SAMPLES 3
+#define ST_SAMPLE_MAX 256        /* longer sample lines are truncated */
+
+struct st_rule_params {
+	int64_t window_us;
+	uint64_t threshold;
+	int64_t cooldown_us;
+};
+
+struct st_window_rec {
+	uint32_t rule_idx;
+	const char *key; uint32_t key_len;
+	int64_t start_us, end_us;
+	uint64_t count;
+};
+
+enum st_alert_kind { ST_ALERT_FIRE, ST_ALERT_RESOLVE };
+
+struct st_alert_rec {
+	enum st_alert_kind kind;
+	uint32_t rule_idx;
+	const char *key; uint32_t key_len;
+	int64_t start_us, end_us;        /* the window that fired / resolved */
+	uint64_t count, threshold;
+	int64_t event_us;                /* FIRE: event time of the crossing match */
+	uint32_t n_samples;              /* FIRE: up to ST_SAMPLES lines of that window */
+	const char *samples[ST_SAMPLES];
+	uint32_t sample_len[ST_SAMPLES];
+};
+
+struct st_late_rec {
+	uint32_t rule_idx;
+	const char *key; uint32_t key_len;
+	int64_t event_us, watermark_us;
+	const char *line; uint32_t line_len;
+};
+
+/* Where results go. Pointers in records are valid only during the call. */
+struct st_emit {
+	void (*window)(void *ctx, const struct st_window_rec *r);
+	void (*alert)(void *ctx, const struct st_alert_rec *r);
+	void (*late)(void *ctx, const struct st_late_rec *r);
+	void *ctx;
+};
+
+struct st_wtab_params {
+	uint32_t capacity;               /* max (rule, key) entries */
+	int64_t lateness_us;             /* allowed lateness, >= 0 */
+};
+
+struct st_wtab;
+
+/* Returns 0 and *out, -EINVAL on bad params, -ENOMEM. All memory is taken here. */
+int st_wtab_create(const struct st_wtab_params *p, struct wr_counters *cnt, struct st_wtab **out);
+void st_wtab_destroy(struct st_wtab *t);
+
+/*
+ * Rules in force: @rules[i] are the params of rule index i. The array must
+ * outlive its use; call again after a rules reload.
+ */
+void st_wtab_set_rules(struct st_wtab *t, const struct st_rule_params *rules, uint32_t n);
+
+/*
+ * Count one match of rule @rule_idx for @key at event time @ts_us, with the
+ * current watermark @wm_us. @line is the matching message (kept as a sample,
+ * truncated). May call emit->alert (threshold crossing) or emit->late.
+ * Returns 0, 1 when late, -ENOSPC when the table is full, -EINVAL for a bad
+ * rule index.
+ * Cost: one hash lookup, no allocation.
+ */
+int st_wtab_add(struct st_wtab *t, uint32_t rule_idx, const char *key, size_t key_len,
+		int64_t ts_us, int64_t wm_us, const char *line, size_t line_len,
+		const struct st_emit *emit);
+
+/*
+ * Close every window with end + lateness <= @wm_us (in order of end time),
+ * emitting window records, then resolved records where due.
+ * Cost: O(closed windows * log n), never a scan of the whole table.
+ * Returns the number of windows closed.
+ */
+uint32_t st_wtab_advance(struct st_wtab *t, int64_t wm_us, const struct st_emit *emit);
+
+/* Keys in use (for the fill-level gauge). */
+uint32_t st_wtab_used(const struct st_wtab *t);
+
+#endif /* ST_WINDOW_H */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Run every test suite: the CUnit runners (unit) and the integration scripts.
+# Ends with the plain line "N passed, N failed" and exits non-zero on any failure.
+# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration]
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build}
+what=${2:-all}
+logs="$build/test-logs"
+rm -rf "$logs"; mkdir -p "$logs"
+passed=0; failed=0; failed_names=()
+
+run_unit() {
+  local exe name out rc tests nf
+  for exe in "$build"/tests/unit/test_*; do
+    [ -x "$exe" ] || continue
+    name=$(basename "$exe")
+    out="$logs/$name.log"
+    timeout 300 "$exe" >"$out" 2>&1; rc=$?
+    line=$(grep -a '^CUNIT-SUMMARY' "$out" | tail -n 1)
+    if [ -n "$line" ]; then
+      tests=$(sed -E 's/.*tests=([0-9]+).*/\1/' <<<"$line")
+      nf=$(sed -E 's/.*failed=([0-9]+).*/\1/' <<<"$line")
+    else
+      tests=1; nf=1
+    fi
+    # A runner that crashed or failed an assertion outside a test still fails.
+    if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then nf=1; fi
+    passed=$((passed + tests - nf)); failed=$((failed + nf))
+    if [ "$nf" -gt 0 ]; then
+      failed_names+=("$name"); echo "FAIL unit/$name ($nf of $tests; log: $out)"
+      grep -a -E 'FAILED|Test: .*\.\.\.FAILED|^ +[0-9]+\. ' "$out" | head -n 20
+    else
+      echo "ok   unit/$name ($tests tests)"
+    fi
+  done
+}
+
+run_integration() {
+  local t name out rc
+  for t in tests/integration/test_*.sh; do
+    [ -f "$t" ] || continue
+    name=$(basename "$t" .sh)
+    out="$logs/$name.log"
+    local start=$SECONDS
+    BUILD="$build" timeout 900 bash "$t" >"$out" 2>&1; rc=$?
+    if [ "$rc" -eq 0 ]; then
+      passed=$((passed + 1)); echo "ok   integration/$name ($((SECONDS - start)) s)"
+    else
+      failed=$((failed + 1)); failed_names+=("$name")
+      echo "FAIL integration/$name (exit $rc; log: $out)"; tail -n 30 "$out" | sed 's/^/     /'
+    fi
+  done
+}
+
+[ "$what" = "--integration" ] || run_unit
+[ "$what" = "--unit" ] || run_integration
+if [ "$((passed + failed))" -eq 0 ]; then
+  echo "no tests were run"; failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
