@@ -71,10 +71,23 @@ int wr_parse_duration(const char *s, int64_t *us)
 {
 	if (!s || !*s)
 		return -EINVAL;
+	/*
+	 * strtod alone also takes " 5", "+5", "0x10", "1e3", "inf" and "nan";
+	 * only plain decimals are durations, so check the shape first.
+	 */
+	size_t digits = 0, dots = 0, i;
+	for (i = 0; (s[i] >= '0' && s[i] <= '9') || s[i] == '.'; i++) {
+		if (s[i] == '.')
+			dots++;
+		else
+			digits++;
+	}
+	if (digits == 0 || dots > 1)
+		return -EINVAL;
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !(v == v))
+	if (errno || end != s + i || v < 0)
 		return -EINVAL;
 	while (*end == ' ')
 		end++;

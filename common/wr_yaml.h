@@ -4,6 +4,12 @@
  *
  * Built on libyaml's parser. Anchors/aliases and tags are rejected (they are
  * not needed in weir's files and make error lines ambiguous).
+ * Also rejected, each with "name:line: what": duplicate map keys (naming the
+ * key and the line of its first use), non-scalar map keys, a second document
+ * in the stream, nesting deeper than 64 levels. libyaml syntax errors come out
+ * as "name:line: <libyaml problem> [(<context> at line N)]".
+ * Scalars keep their text as written (no type resolution: "yes", "~" and
+ * "010" stay strings); an empty stream loads as an empty map (line 1).
  * Thread safety: a tree is immutable after load; load/free from any thread.
  */
 #ifndef WR_YAML_H

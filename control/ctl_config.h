@@ -36,6 +36,12 @@ struct ctl_source_cfg {         /* per-source settings, matched by sender addres
 struct ctl_config {
 	char *path;                  /* file it was loaded from */
 	/* eal */
+	/*
+	 * eal_argv[0] is "weir" (a program name for getopt), eal_argv[eal_argc]
+	 * is NULL: pass both straight to rte_eal_init(). At most
+	 * CTL_MAX_EAL_ARGS - 2 arguments come from the file. Default
+	 * "-l 0-1 --in-memory".
+	 */
 	int eal_argc; char *eal_argv[CTL_MAX_EAL_ARGS];
 	/* dataplane */
 	uint32_t n_ports; struct ctl_port_cfg ports[CTL_MAX_PORTS];
@@ -56,7 +62,8 @@ struct ctl_config {
 	uint32_t window_capacity;    /* default 65536 */
 	/* outputs: NULL = off, "-" = stdout */
 	char *windows_jsonl, *alerts_jsonl, *late_jsonl;
-	char *slack_webhook_url;     /* from config or env WEIR_SLACK_WEBHOOK */
+	char *slack_webhook_url;     /* from config or env WEIR_SLACK_WEBHOOK; a secret: never log it */
+	bool slack_webhook_from_env; /* true when the URL came from WEIR_SLACK_WEBHOOK */
 	uint32_t slack_queue_len;
 	int64_t slack_timeout_us;
 	uint32_t slack_max_retries;
@@ -68,7 +75,14 @@ struct ctl_config {
 
 /*
  * Load and validate @path. Returns 0 and *out, or -EINVAL/-errno with
- * "path:line: key 'x': what" in @err.
+ * "path:line: key 'x': what" in @err (keys are named by their dotted path,
+ * e.g. 'syslog.max_length', 'ports[1].rx_desc'); nothing is allocated on
+ * error. The file layout and every key are documented at the top of
+ * ctl_config.c and in configs/reference.yaml.
+ * Relative paths (rules.file, outputs.*.jsonl other than "-") are resolved
+ * against the directory of @path. The Slack webhook comes from the
+ * environment variable WEIR_SLACK_WEBHOOK when it is set and not empty (it
+ * then overrides outputs.slack.webhook_url), else from the file.
  */
 int ctl_config_load(const char *path, struct ctl_config **out, char *err, size_t errlen);
 
@@ -76,12 +90,22 @@ int ctl_config_load(const char *path, struct ctl_config **out, char *err, size_t
 int ctl_config_load_string(const char *yaml, const char *name, struct ctl_config **out,
 			   char *err, size_t errlen);
 
+/* Free a config and every string in it; NULL is a no-op. */
 void ctl_config_destroy(struct ctl_config *c);
 
-/* Zone offset for a sender address (IPv4 in the first 4 bytes when !is_v6). */
+/*
+ * Zone offset for a sender address (IPv4 in the first 4 bytes when !is_v6):
+ * the longest matching syslog.sources prefix of the same family, else
+ * default_tz_offset_s. Equal prefixes: the first listed wins.
+ */
 int32_t ctl_config_source_tz(const struct ctl_config *c, bool is_v6, const uint8_t *addr);
 
-/* Write every key with its type, default, bounds and doc to @f (weir --help-config). */
+/*
+ * Write every key with its type, default, bounds and doc to @f (weir
+ * --help-config). The output is itself a valid config (keys without default
+ * show an example value or are commented out); configs/reference.yaml is
+ * this output.
+ */
 #include <stdio.h>
 void ctl_config_print_reference(FILE *f);
 

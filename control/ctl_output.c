@@ -1,1 +1,304 @@
-/* ctl_output.c: being written */
+/* ctl_output.c - format worker records as JSON and route them to sinks. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_output.h"
+#include "ctl_sink.h"
+#include "ctl_slack.h"
+#include "wr_common.h"
+
+#define DRAIN_BURST 64
+#define LINE_MAX_BYTES 8192
+#define FLUSH_EVERY_US (100 * WR_US_PER_MS)
+
+struct ctl_output {
+	const struct ctl_config *cfg;
+	const struct rules_set *rules;
+	struct wr_counters *cnt;
+	struct ctl_jsonl *windows, *alerts, *late;
+	struct ctl_slack *slack;
+	struct rte_ring *rings[64];
+	unsigned n_rings;
+	int64_t last_flush_us;
+	struct wr_out_rec batch[DRAIN_BURST];
+	char line[LINE_MAX_BYTES];
+	char slack_msg[LINE_MAX_BYTES];
+};
+
+/* Append printf output at *pos; -ENOSPC when it did not fit (never a silent cut). */
+static int put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - *pos)
+		return -ENOSPC;
+	*pos += (size_t)n;
+	return 0;
+}
+
+static int put_str(char *buf, size_t len, size_t *pos, const char *s, size_t n)
+{
+	if (put(buf, len, pos, "\""))
+		return -ENOSPC;
+	if (wr_json_escape(buf, len, pos, s, n))
+		return -ENOSPC;
+	return put(buf, len, pos, "\"");
+}
+
+static int put_time(char *buf, size_t len, size_t *pos, const char *name, int64_t us)
+{
+	char t[40];
+	wr_time_format(us, t, sizeof(t));
+	return put(buf, len, pos, ",\"%s\":\"%s\"", name, t);
+}
+
+static const struct rules_rule *rule_of(const struct ctl_output *o, const struct wr_out_rec *r)
+{
+	return r->rule_idx < o->rules->n ? &o->rules->rules[r->rule_idx] : NULL;
+}
+
+int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
+		      size_t len)
+{
+	static const char *const types[] = { "window", "alert", "resolved", "late" };
+	const struct rules_rule *rule = rule_of(o, r);
+	const char *rid = rule ? rule->id : "?";
+	size_t pos = 0;
+	int rc = 0;
+
+	rc |= put(buf, len, &pos, "{\"type\":\"%s\",\"rule\":", types[r->type & 3]);
+	rc |= put_str(buf, len, &pos, rid, strlen(rid));
+	if (r->type == WR_REC_ALERT && rule) {
+		rc |= put(buf, len, &pos, ",\"name\":");
+		rc |= put_str(buf, len, &pos, rule->name, strlen(rule->name));
+		rc |= put(buf, len, &pos, ",\"severity\":\"%s\"",
+			  rules_severity_name(rule->severity));
+	}
+	rc |= put(buf, len, &pos, ",\"key\":");
+	rc |= put_str(buf, len, &pos, r->key, r->key_len);
+	switch (r->type) {
+	case WR_REC_WINDOW:
+		rc |= put_time(buf, len, &pos, "start", r->start_us);
+		rc |= put_time(buf, len, &pos, "end", r->end_us);
+		rc |= put(buf, len, &pos, ",\"count\":%llu", (unsigned long long)r->count);
+		break;
+	case WR_REC_ALERT:
+	case WR_REC_RESOLVED:
+		rc |= put(buf, len, &pos, ",\"count\":%llu,\"threshold\":%llu",
+			  (unsigned long long)r->count, (unsigned long long)r->threshold);
+		rc |= put_time(buf, len, &pos, "start", r->start_us);
+		rc |= put_time(buf, len, &pos, "end", r->end_us);
+		if (r->type == WR_REC_ALERT) {
+			rc |= put_time(buf, len, &pos, "event_time", r->event_us);
+			rc |= put(buf, len, &pos, ",\"samples\":[");
+			for (unsigned i = 0; i < r->n_samples && i < ST_SAMPLES; i++) {
+				if (i)
+					rc |= put(buf, len, &pos, ",");
+				rc |= put_str(buf, len, &pos, r->samples[i], r->sample_len[i]);
+			}
+			rc |= put(buf, len, &pos, "]");
+		}
+		break;
+	case WR_REC_LATE:
+		rc |= put_time(buf, len, &pos, "event_time", r->event_us);
+		rc |= put_time(buf, len, &pos, "watermark", r->wm_us);
+		rc |= put(buf, len, &pos, ",\"line\":");
+		rc |= put_str(buf, len, &pos, r->samples[0], r->sample_len[0]);
+		break;
+	}
+	rc |= put(buf, len, &pos, "}");
+	return rc ? -ENOSPC : (int)pos;
+}
+
+/* A Slack message people read: what, where, how many, and the evidence. */
+static int format_slack(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
+			size_t len)
+{
+	const struct rules_rule *rule = rule_of(o, r);
+	char text[4096];
+	size_t tp = 0;
+	char start[40], end[40];
+	int rc = 0;
+	wr_time_format(r->start_us, start, sizeof(start));
+	wr_time_format(r->end_us, end, sizeof(end));
+	const char *name = rule ? rule->name : "?";
+	if (r->type == WR_REC_ALERT) {
+		rc |= put(text, sizeof(text), &tp,
+			  "[%s] %s: %.*s logged %llu matches in the window %s - %s (threshold %llu)",
+			  rule ? rules_severity_name(rule->severity) : "?", name,
+			  (int)r->key_len, r->key, (unsigned long long)r->count, start, end,
+			  (unsigned long long)r->threshold);
+		if (r->n_samples) {
+			rc |= put(text, sizeof(text), &tp, "\n```");
+			for (unsigned i = 0; i < r->n_samples && i < ST_SAMPLES; i++)
+				rc |= put(text, sizeof(text), &tp, "\n%.*s", (int)r->sample_len[i],
+					  r->samples[i]);
+			rc |= put(text, sizeof(text), &tp, "\n```");
+		}
+	} else {
+		rc |= put(text, sizeof(text), &tp,
+			  "[resolved] %s: %.*s is back at %llu (threshold %llu) in the window %s - %s",
+			  name, (int)r->key_len, r->key, (unsigned long long)r->count,
+			  (unsigned long long)r->threshold, start, end);
+	}
+	if (rc)
+		return -ENOSPC;
+	size_t pos = 0;
+	rc |= put(buf, len, &pos, "{\"text\":");
+	rc |= put_str(buf, len, &pos, text, tp);
+	rc |= put(buf, len, &pos, "}");
+	return rc ? -ENOSPC : (int)pos;
+}
+
+static void route(struct ctl_output *o, const struct wr_out_rec *r)
+{
+	struct ctl_jsonl *sink = NULL;
+	switch (r->type) {
+	case WR_REC_WINDOW:
+		sink = o->windows;
+		break;
+	case WR_REC_ALERT:
+	case WR_REC_RESOLVED:
+		sink = o->alerts;
+		break;
+	case WR_REC_LATE:
+		sink = o->late;
+		break;
+	}
+	if (sink) {
+		int n = ctl_output_format(o, r, o->line, sizeof(o->line));
+		if (n < 0)
+			WR_COUNT(o->cnt, sink_errors);
+		else
+			ctl_jsonl_write(sink, o->line, (size_t)n);
+	}
+	if (o->slack && (r->type == WR_REC_ALERT || r->type == WR_REC_RESOLVED)) {
+		int n = format_slack(o, r, o->slack_msg, sizeof(o->slack_msg));
+		if (n < 0)
+			WR_COUNT(o->cnt, sink_errors);
+		else
+			ctl_slack_post(o->slack, o->slack_msg); /* full queue: counted inside */
+	}
+}
+
+static void flush_files(struct ctl_output *o)
+{
+	ctl_jsonl_flush(o->windows);
+	ctl_jsonl_flush(o->alerts);
+	ctl_jsonl_flush(o->late);
+}
+
+static unsigned drain(struct ctl_output *o)
+{
+	unsigned total = 0;
+	for (unsigned i = 0; i < o->n_rings; i++) {
+		unsigned n;
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(o->rings[i], o->batch,
+							   sizeof(struct wr_out_rec), DRAIN_BURST,
+							   NULL);
+			for (unsigned k = 0; k < n; k++)
+				route(o, &o->batch[k]);
+			total += n;
+		} while (n == DRAIN_BURST);
+	}
+	return total;
+}
+
+unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us)
+{
+	unsigned n = drain(o);
+	int64_t now = wr_mono_us();
+	if (now - o->last_flush_us >= FLUSH_EVERY_US) {
+		flush_files(o);
+		o->last_flush_us = now;
+	}
+	if (o->slack)
+		ctl_slack_poll(o->slack, n ? 0 : max_wait_us);
+	return n;
+}
+
+uint32_t ctl_output_finish(struct ctl_output *o, int64_t timeout_us)
+{
+	drain(o);
+	flush_files(o);
+	if (!o->slack)
+		return 0;
+	int64_t deadline = wr_mono_us() + timeout_us;
+	while (ctl_slack_pending(o->slack) && wr_mono_us() < deadline)
+		ctl_slack_poll(o->slack, 50 * WR_US_PER_MS);
+	return ctl_slack_pending(o->slack);
+}
+
+static int open_sink(const char *path, struct wr_counters *cnt, struct ctl_jsonl **out,
+		     const char *what, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!path)
+		return 0;
+	char e[256];
+	int rc = ctl_jsonl_open(path, cnt, out, e, sizeof(e));
+	if (rc)
+		snprintf(err, errlen, "%s output: %s", what, e);
+	return rc;
+}
+
+int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rules,
+		      struct wr_counters *cnt, struct ctl_output **out, char *err, size_t errlen)
+{
+	struct ctl_output *o = calloc(1, sizeof(*o));
+	if (!o) {
+		snprintf(err, errlen, "output router: out of memory");
+		return -ENOMEM;
+	}
+	o->cfg = cfg;
+	o->rules = rules;
+	o->cnt = cnt;
+	int rc = open_sink(cfg->windows_jsonl, cnt, &o->windows, "windows", err, errlen);
+	if (!rc)
+		rc = open_sink(cfg->alerts_jsonl, cnt, &o->alerts, "alerts", err, errlen);
+	if (!rc)
+		rc = open_sink(cfg->late_jsonl, cnt, &o->late, "late", err, errlen);
+	if (!rc && cfg->slack_webhook_url) {
+		struct ctl_slack_opts so = {
+			.webhook_url = cfg->slack_webhook_url,
+			.queue_len = cfg->slack_queue_len,
+			.timeout_us = cfg->slack_timeout_us,
+			.max_retries = cfg->slack_max_retries,
+		};
+		rc = ctl_slack_create(&so, cnt, &o->slack, err, errlen);
+	}
+	if (rc) {
+		ctl_output_destroy(o);
+		return rc;
+	}
+	o->last_flush_us = wr_mono_us();
+	*out = o;
+	return 0;
+}
+
+void ctl_output_attach(struct ctl_output *o, struct rte_ring *const *rings, unsigned n)
+{
+	if (n > WR_ARRAY_SIZE(o->rings))
+		n = WR_ARRAY_SIZE(o->rings);
+	memcpy(o->rings, rings, n * sizeof(*rings));
+	o->n_rings = n;
+}
+
+void ctl_output_destroy(struct ctl_output *o)
+{
+	if (!o)
+		return;
+	ctl_slack_destroy(o->slack);
+	ctl_jsonl_close(o->windows);
+	ctl_jsonl_close(o->alerts);
+	ctl_jsonl_close(o->late);
+	free(o);
+}

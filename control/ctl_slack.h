@@ -14,6 +14,27 @@
  * counted (slack_queue_full). The webhook URL is a secret: it is never
  * logged; messages name the client as "slack webhook" only.
  *
+ * Details of the policy:
+ *  - queue_len bounds queued plus in-flight messages together.
+ *  - Retry-After is taken in either form (delta-seconds or HTTP-date, parsed
+ *    by libcurl); absent or 0 means 1 s. The wait is capped at backoff_max.
+ *  - Retry timing is per client: after a 429, 5xx or transport error the
+ *    message goes back to the head of the queue (order is kept) and no new
+ *    request starts until the timer expires; transfers already in flight
+ *    finish. The n-th retry of a message waits backoff_base * 2^(n-1),
+ *    capped at backoff_max (a 429 waits Retry-After instead).
+ *  - Every kind of retry (429 included) counts against max_retries: a
+ *    message gets at most 1 + max_retries attempts, then slack_failed.
+ *  - 1xx/3xx/4xx other than 429 are permanent (redirects are not followed),
+ *    as are curl errors no retry can fix (bad URL, TLS verification).
+ *  - Each retry counts slack_retries once; each message ends in exactly one
+ *    of slack_posted or slack_failed (or was refused by ctl_slack_post).
+ *  - Log lines (retries, failures, queue full) are rate-limited per kind.
+ *  - libcurl honours the usual proxy environment variables.
+ *
+ * ctl_slack_create() calls curl_global_init() (reference-counted): create
+ * the first client before other threads use libcurl.
+ *
  * Thread safety: none; one thread per client.
  */
 #ifndef CTL_SLACK_H
@@ -35,17 +56,36 @@ struct ctl_slack_opts {
 
 struct ctl_slack;
 
-/* Returns 0 and *out, or -EINVAL (no URL) / -ENOMEM with a reason in @err. */
+/*
+ * Returns 0 and *out, or -EINVAL (no URL, not an http(s) URL, negative
+ * times) / -ENOMEM with a reason in @err (the reason never quotes the URL).
+ * A 0 in any numeric field of @o means the default shown above.
+ * @cnt may be NULL (counters are then kept privately and not visible);
+ * otherwise it must outlive the client and is written only from poll/post.
+ */
 int ctl_slack_create(const struct ctl_slack_opts *o, struct wr_counters *cnt,
 		     struct ctl_slack **out, char *err, size_t errlen);
 
-/* Stops in-flight requests and frees everything; NULL is a no-op. */
+/*
+ * Stops in-flight requests and frees everything; NULL is a no-op.
+ * Messages still queued or in flight are counted as slack_failed; to drain
+ * first, call ctl_slack_poll() until ctl_slack_pending() is 0 or a deadline.
+ */
 void ctl_slack_destroy(struct ctl_slack *s);
 
-/* Queue one JSON payload (copied). Returns 0 or -ENOBUFS when the queue is full. */
+/*
+ * Queue one JSON payload (copied; sent as-is with Content-Type:
+ * application/json). Never blocks or does I/O: sending happens in poll.
+ * Returns 0, -ENOBUFS when the queue is full (counted slack_queue_full),
+ * -ENOMEM, or -EINVAL when @json is NULL.
+ */
 int ctl_slack_post(struct ctl_slack *s, const char *json);
 
-/* Drive transfers and retries; never blocks longer than @max_wait_us. */
+/*
+ * Drive transfers and retries; never blocks longer than @max_wait_us
+ * (0 = do not wait). Returns early when a socket is ready or a retry timer
+ * expires, so a loop calling it with the control tick is enough.
+ */
 void ctl_slack_poll(struct ctl_slack *s, int64_t max_wait_us);
 
 /* Messages queued or in flight (0 when everything is delivered or given up). */

@@ -12,6 +12,26 @@
  *
  * All pointers in struct dp_syslog_msg point into the caller's buffer.
  * Thread safety: reentrant; no global state.
+ *
+ * Choices the RFCs leave open (details in dp_syslog.c):
+ *  - "<PRI>1 " commits to RFC 5424. Without it, a line is RFC 3164 when it
+ *    starts (after the optional <PRI>) with a complete "Mmm dd hh:mm:ss",
+ *    "Mmm dd yyyy hh:mm:ss" or RFC 3339 "yyyy-mm-ddThh:mm:ss[.f][zone]"
+ *    (rsyslog's RFC3339 templates); anything else is BARE (pri still comes
+ *    from a <PRI>, msg is what follows it). Non-syslog text (log4j, Apache)
+ *    is BARE and never an error.
+ *  - RFC 3164 without HOSTNAME is accepted only when the first word after
+ *    the timestamp ends in ':' ("app:" / "app[pid]:"); host_len is then 0.
+ *  - Year inference picks the year that puts the date in
+ *    (recv - 1 year + 7 days, recv + 7 days], so besides Dec -> Jan a "Jan 1"
+ *    received late on Dec 31 (sender clock ahead) goes to the next year.
+ *  - A timestamp without zone (RFC 3164, or RFC 3339 with none) uses
+ *    opts->tz_offset_s. Leap seconds (:60) and years before 1970 are
+ *    ETIMESTAMP.
+ *  - Absent fields have len 0 and a pointer into @buf (never NULL).
+ *  - In SD param values an unescaped ']' is accepted; '"' and '\\' must be
+ *    escaped. RFC 5424 header fields must be printable ASCII (EHEADER for
+ *    bytes >= 0x80, EBINARY for control bytes).
  */
 #ifndef DP_SYSLOG_H
 #define DP_SYSLOG_H
@@ -39,7 +59,8 @@ enum dp_syslog_err {
 struct dp_syslog_opts {
 	int64_t recv_us;          /* receive time, epoch microseconds */
 	int32_t tz_offset_s;      /* zone of the source for timestamps without one */
-	uint32_t max_len;         /* longer messages are rejected with EOVERSIZE */
+	uint32_t max_len;         /* longer messages are rejected with EOVERSIZE;
+	                           * 0 means no limit (lengths still fit 32 bits) */
 };
 
 struct dp_syslog_msg {
@@ -57,7 +78,9 @@ struct dp_syslog_msg {
 };
 
 /*
- * Parse @buf[0..@len) into @out.
+ * Parse @buf[0..@len) into @out. @opts and @out must not be NULL.
+ * Trailing '\n', '\r' and '\0' are dropped first; a line that is nothing
+ * else is EEMPTY. @len is checked against max_len before that.
  * Returns DP_SYSLOG_OK (0) or a positive enum dp_syslog_err; on error @out
  * is unspecified. Never reads past @buf + @len.
  * Cost: one pass over the header, memchr over the message tail.

@@ -1,1 +1,596 @@
-/* dp_worker.c: being written */
+/*
+ * dp_worker.c - the worker lcore's loop. See dp_worker.h for the model.
+ *
+ * Per burst: read the global watermark, drain exchange rings, then for each
+ * input rx_burst(32) -> decode -> (reassemble) -> parse -> scan -> count;
+ * flush exchange batches and replies, publish this worker's watermark, and
+ * close windows up to the global watermark read at the start.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dp_frag.h"
+#include "dp_syslog.h"
+#include "dp_worker.h"
+#include "st_watermark.h"
+#include "st_window.h"
+#include "wr_common.h"
+#include "wr_record.h"
+
+#define BURST 32
+#define PREFETCH_AHEAD 3
+#define XCHG_RING_SIZE 16384
+/* After this many empty polls in a row the worker naps briefly so a shared
+ * core (tests, small boxes) keeps room for other threads; a loaded port is
+ * never empty that long. */
+#define IDLE_POLLS_BEFORE_NAP 4096
+#define IDLE_NAP_NS 20000
+
+/* A match handed to the worker that owns its (rule, key). */
+struct dp_xmsg {
+	uint32_t rule_idx;
+	uint16_t key_len, line_len;
+	int64_t ts_us, wm_us;
+	char key[ST_KEY_MAX];
+	char line[ST_SAMPLE_MAX];
+} __attribute__((aligned(8)));
+
+struct dp_worker {
+	struct dp_worker_conf c;
+	hs_scratch_t *scratch;
+	struct st_wtab *wtab;
+	struct st_wm *wm;
+	struct dp_frag *frag;
+	struct st_rule_params *rparams;
+	struct st_emit emit;
+	char *linbuf;                          /* linearised multi-segment payloads */
+	struct rte_mbuf *tx[DP_MAX_INPUTS][BURST];
+	uint16_t ntx[DP_MAX_INPUTS];
+	struct dp_xmsg (*xbuf)[BURST];         /* [owner][i] pending matches */
+	uint16_t nx[DP_MAX_WORKERS];
+	struct dp_xmsg xin[BURST];
+	struct wr_ratelimit rl_parse;
+
+	/* The message being scanned (valid during rules_scan). */
+	const struct dp_syslog_msg *cur_msg;
+	const char *cur_line;
+	uint32_t cur_line_len;
+	char cur_src[INET6_ADDRSTRLEN];
+	int64_t cur_wm;
+};
+
+/* ---- output records ---------------------------------------------------- */
+
+static void out_push(struct dp_worker *w, const struct wr_out_rec *r)
+{
+	if (unlikely(rte_ring_sp_enqueue_elem(w->c.out, (void *)r, sizeof(*r)) != 0))
+		WR_COUNT(w->c.cnt, out_ring_full);
+}
+
+static void copy_key(struct wr_out_rec *r, const char *k, uint32_t n)
+{
+	if (n > ST_KEY_MAX)
+		n = ST_KEY_MAX;
+	memcpy(r->key, k, n);
+	r->key_len = (uint16_t)n;
+}
+
+static void copy_sample(struct wr_out_rec *r, unsigned i, const char *s, uint32_t n)
+{
+	if (n > ST_SAMPLE_MAX)
+		n = ST_SAMPLE_MAX;
+	memcpy(r->samples[i], s, n);
+	r->sample_len[i] = (uint16_t)n;
+}
+
+static void emit_window(void *ctx, const struct st_window_rec *wr)
+{
+	struct dp_worker *w = ctx;
+	struct wr_out_rec r;
+	r.type = WR_REC_WINDOW;
+	r.n_samples = 0;
+	r.rule_idx = wr->rule_idx;
+	r.rules_version = w->c.rules->version;
+	r.start_us = wr->start_us;
+	r.end_us = wr->end_us;
+	r.count = wr->count;
+	r.threshold = w->rparams[wr->rule_idx].threshold;
+	r.event_us = r.wm_us = 0;
+	copy_key(&r, wr->key, wr->key_len);
+	out_push(w, &r);
+}
+
+static void emit_alert(void *ctx, const struct st_alert_rec *a)
+{
+	struct dp_worker *w = ctx;
+	struct wr_out_rec r;
+	r.type = a->kind == ST_ALERT_FIRE ? WR_REC_ALERT : WR_REC_RESOLVED;
+	r.rule_idx = a->rule_idx;
+	r.rules_version = w->c.rules->version;
+	r.start_us = a->start_us;
+	r.end_us = a->end_us;
+	r.count = a->count;
+	r.threshold = a->threshold;
+	r.event_us = a->event_us;
+	r.wm_us = 0;
+	copy_key(&r, a->key, a->key_len);
+	r.n_samples = (uint8_t)(a->n_samples > ST_SAMPLES ? ST_SAMPLES : a->n_samples);
+	for (unsigned i = 0; i < r.n_samples; i++)
+		copy_sample(&r, i, a->samples[i], a->sample_len[i]);
+	out_push(w, &r);
+}
+
+static void emit_late(void *ctx, const struct st_late_rec *l)
+{
+	struct dp_worker *w = ctx;
+	struct wr_out_rec r;
+	r.type = WR_REC_LATE;
+	r.rule_idx = l->rule_idx;
+	r.rules_version = w->c.rules->version;
+	r.start_us = r.end_us = 0;
+	r.count = r.threshold = 0;
+	r.event_us = l->event_us;
+	r.wm_us = l->watermark_us;
+	copy_key(&r, l->key, l->key_len);
+	r.n_samples = 1;
+	copy_sample(&r, 0, l->line, l->line_len);
+	out_push(w, &r);
+}
+
+/* ---- watermarks and exchange ------------------------------------------ */
+
+static int64_t global_wm(const struct dp_shared *s)
+{
+	int64_t g = ST_WM_MAX;
+	bool any = false;
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		int64_t v = __atomic_load_n(&s->wm[i], __ATOMIC_ACQUIRE);
+		if (v == ST_WM_MIN)
+			continue; /* a worker that has seen nothing does not hold others back */
+		any = true;
+		if (v < g)
+			g = v;
+	}
+	return any ? g : ST_WM_MIN;
+}
+
+static void count_match(struct dp_worker *w, uint32_t rule_idx, const char *key, size_t klen,
+			int64_t ts, int64_t wm, const char *line, size_t llen)
+{
+	int rc = st_wtab_add(w->wtab, rule_idx, key, klen, ts, wm, line, llen, &w->emit);
+	(void)rc; /* late and table-full are counted by the table */
+}
+
+static uint32_t drain_xchg(struct dp_worker *w)
+{
+	struct dp_shared *s = w->c.shared;
+	uint32_t total = 0;
+	for (uint32_t from = 0; from < s->n_workers; from++) {
+		if (from == w->c.idx)
+			continue;
+		unsigned n;
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(s->xchg[from][w->c.idx], w->xin,
+							   sizeof(struct dp_xmsg), BURST, NULL);
+			for (unsigned i = 0; i < n; i++) {
+				const struct dp_xmsg *x = &w->xin[i];
+				count_match(w, x->rule_idx, x->key, x->key_len, x->ts_us, x->wm_us,
+					    x->line, x->line_len);
+			}
+			total += n;
+		} while (n == BURST);
+	}
+	return total;
+}
+
+/* Hand pending matches to their owners. Never drops: while a ring is full,
+ * this worker drains its own incoming rings, so two full workers cannot
+ * wait on each other forever. */
+static void flush_xchg(struct dp_worker *w)
+{
+	struct dp_shared *s = w->c.shared;
+	for (uint32_t to = 0; to < s->n_workers; to++) {
+		uint16_t done = 0;
+		while (done < w->nx[to]) {
+			done += (uint16_t)rte_ring_sp_enqueue_burst_elem(
+				s->xchg[w->c.idx][to], &w->xbuf[to][done], sizeof(struct dp_xmsg),
+				w->nx[to] - done, NULL);
+			if (done < w->nx[to])
+				drain_xchg(w);
+		}
+		w->nx[to] = 0;
+	}
+}
+
+/* ---- per message ------------------------------------------------------- */
+
+static int on_match(uint32_t rule_idx, void *ctx)
+{
+	struct dp_worker *w = ctx;
+	const struct dp_syslog_msg *m = w->cur_msg;
+	const struct rules_rule *r = &w->c.rules->rules[rule_idx];
+	const char *key;
+	size_t klen;
+
+	WR_COUNT(w->c.cnt, rule_matches);
+	switch (r->group_by) {
+	case RULES_GROUP_HOST:
+		if (m->host_len) {
+			key = m->host;
+			klen = m->host_len;
+		} else {
+			key = w->cur_src;
+			klen = strlen(w->cur_src);
+		}
+		break;
+	case RULES_GROUP_APP:
+		key = m->app_len ? m->app : "-";
+		klen = m->app_len ? m->app_len : 1;
+		break;
+	default:
+		key = "*";
+		klen = 1;
+		break;
+	}
+	if (klen > ST_KEY_MAX)
+		klen = ST_KEY_MAX;
+
+	uint32_t n = w->c.shared->n_workers;
+	uint32_t owner = n == 1 ? 0 : rte_hash_crc(key, (uint32_t)klen, rule_idx) % n;
+	if (owner == w->c.idx) {
+		count_match(w, rule_idx, key, klen, m->ts_us, w->cur_wm, w->cur_line,
+			    w->cur_line_len);
+		return 0;
+	}
+	struct dp_xmsg *x = &w->xbuf[owner][w->nx[owner]++];
+	x->rule_idx = rule_idx;
+	x->key_len = (uint16_t)klen;
+	memcpy(x->key, key, klen);
+	x->ts_us = m->ts_us;
+	x->wm_us = w->cur_wm;
+	uint32_t ll = w->cur_line_len > ST_SAMPLE_MAX ? ST_SAMPLE_MAX : w->cur_line_len;
+	memcpy(x->line, w->cur_line, ll);
+	x->line_len = (uint16_t)ll;
+	if (w->nx[owner] == BURST)
+		flush_xchg(w);
+	return 0;
+}
+
+static void src_text(const struct dp_pkt *p, char *buf, size_t len)
+{
+	inet_ntop(p->ip_version == 6 ? AF_INET6 : AF_INET, p->src_ip, buf, (socklen_t)len);
+}
+
+static void handle_syslog(struct dp_worker *w, uint32_t input, const char *data, uint32_t len,
+			  const struct dp_pkt *p, int64_t now)
+{
+	const struct ctl_config *cfg = w->c.cfg;
+	struct dp_syslog_opts o = {
+		.recv_us = now,
+		.tz_offset_s = cfg->n_sources
+			? ctl_config_source_tz(cfg, p->ip_version == 6, p->src_ip)
+			: cfg->default_tz_offset_s,
+		.max_len = cfg->syslog_max_len,
+	};
+	struct dp_syslog_msg m;
+	int rc = dp_syslog_parse(data, len, &o, &m);
+	if (unlikely(rc != DP_SYSLOG_OK)) {
+		if (rc == DP_SYSLOG_EOVERSIZE)
+			WR_COUNT(w->c.cnt, syslog_oversize);
+		else if (rc == DP_SYSLOG_ETRUNCATED)
+			WR_COUNT(w->c.cnt, syslog_truncated);
+		else
+			WR_COUNT(w->c.cnt, syslog_bad);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
+			char src[INET6_ADDRSTRLEN];
+			src_text(p, src, sizeof(src));
+			WR_WARN("syslog", "dropped a message from %s port %u: %s (%u bytes)%s",
+				src, p->src_port, dp_syslog_strerror(rc), len,
+				supp ? " (and more not logged)" : "");
+		}
+		return;
+	}
+	WR_COUNT(w->c.cnt, syslog_msgs);
+	if (!m.has_ts)
+		WR_COUNT(w->c.cnt, syslog_no_timestamp);
+
+	w->cur_msg = &m;
+	w->cur_line = data;
+	/* Samples show the line as sent, without its line ending. */
+	uint32_t ll = len;
+	while (ll && (data[ll - 1] == '\n' || data[ll - 1] == '\r' || data[ll - 1] == '\0'))
+		ll--;
+	w->cur_line_len = ll;
+	w->cur_wm = st_wm_get(w->wm, now);
+	if (m.host_len == 0)
+		src_text(p, w->cur_src, sizeof(w->cur_src));
+	if (w->c.rules->n && rules_scan(w->c.rules, w->scratch, m.msg, m.msg_len, on_match, w))
+		WR_COUNT(w->c.cnt, scan_errors);
+	st_wm_observe(w->wm, input, m.ts_us, now);
+	w->cur_msg = NULL;
+}
+
+static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
+		       const struct dp_pkt *p, int64_t now)
+{
+	const char *data;
+	if (m->nb_segs == 1)
+		data = rte_pktmbuf_mtod_offset(m, const char *, p->payload_off);
+	else
+		data = rte_pktmbuf_read(m, p->payload_off, p->payload_len, w->linbuf);
+	if (unlikely(!data)) {
+		WR_COUNT(w->c.cnt, rx_bad_udp);
+		return;
+	}
+	/* Every listening port carries syslog today; other formats (JSON
+	 * events) will dispatch on p->dst_port here. */
+	handle_syslog(w, input, data, p->payload_len, p, now);
+}
+
+static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m)
+{
+	w->tx[input][w->ntx[input]++] = m;
+	if (w->ntx[input] == BURST) {
+		const struct dp_input *in = &w->c.inputs[input];
+		uint16_t sent = rte_eth_tx_burst(in->port_id, in->tx_queue, w->tx[input], BURST);
+		WR_COUNT_ADD(w->c.cnt, tx_packets, sent);
+		if (sent < BURST) {
+			WR_COUNT_ADD(w->c.cnt, tx_dropped, BURST - sent);
+			rte_pktmbuf_free_bulk(&w->tx[input][sent], BURST - sent);
+		}
+		w->ntx[input] = 0;
+	}
+}
+
+static void flush_tx(struct dp_worker *w)
+{
+	for (uint32_t i = 0; i < w->c.n_inputs; i++) {
+		uint16_t n = w->ntx[i];
+		if (!n)
+			continue;
+		const struct dp_input *in = &w->c.inputs[i];
+		uint16_t sent = rte_eth_tx_burst(in->port_id, in->tx_queue, w->tx[i], n);
+		WR_COUNT_ADD(w->c.cnt, tx_packets, sent);
+		if (sent < n) {
+			WR_COUNT_ADD(w->c.cnt, tx_dropped, n - sent);
+			rte_pktmbuf_free_bulk(&w->tx[i][sent], n - sent);
+		}
+		w->ntx[i] = 0;
+	}
+}
+
+static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, int64_t now,
+		       uint64_t tsc)
+{
+	const struct dp_local_addrs *la = w->c.inputs[input].addrs;
+	struct dp_pkt p;
+	enum dp_class cls = dp_decode(m, la, w->c.cnt, &p);
+	if (cls == DP_CLASS_FRAG) {
+		m = dp_frag_reassemble(w->frag, m, tsc, w->c.cnt);
+		if (!m)
+			return; /* kept for more fragments, or dropped and counted */
+		cls = dp_decode(m, la, w->c.cnt, &p);
+		if (cls == DP_CLASS_FRAG) {
+			WR_COUNT(w->c.cnt, frag_dropped);
+			cls = DP_CLASS_DROP;
+		}
+	}
+	switch (cls) {
+	case DP_CLASS_UDP:
+		handle_udp(w, input, m, &p, now);
+		rte_pktmbuf_free(m);
+		break;
+	case DP_CLASS_REPLY:
+		queue_tx(w, input, m);
+		break;
+	default:
+		rte_pktmbuf_free(m);
+		break;
+	}
+}
+
+static void publish_wm(struct dp_worker *w, int64_t v)
+{
+	__atomic_store_n(&w->c.shared->wm[w->c.idx], v, __ATOMIC_RELEASE);
+}
+
+int dp_worker_run(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_shared *s = w->c.shared;
+	struct rte_mbuf *pkts[BURST];
+	uint32_t idle_polls = 0;
+
+	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
+		w->c.n_inputs);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		int64_t now = wr_wall_us();
+		uint64_t tsc = rte_rdtsc();
+		int64_t gwm = global_wm(s);
+		uint32_t got = drain_xchg(w);
+		bool frags = false;
+
+		for (uint32_t i = 0; i < w->c.n_inputs; i++) {
+			const struct dp_input *in = &w->c.inputs[i];
+			uint16_t nb = rte_eth_rx_burst(in->port_id, in->queue_id, pkts, BURST);
+			if (nb == 0)
+				continue;
+			got += nb;
+			for (uint16_t k = 0; k < nb && k < PREFETCH_AHEAD; k++)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
+			for (uint16_t k = 0; k < nb; k++) {
+				if (k + PREFETCH_AHEAD < nb)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[k + PREFETCH_AHEAD],
+								       void *));
+				WR_COUNT(w->c.cnt, rx_packets);
+				WR_COUNT_ADD(w->c.cnt, rx_bytes, rte_pktmbuf_pkt_len(pkts[k]));
+				frags |= (pkts[k]->nb_segs > 1);
+				handle_pkt(w, i, pkts[k], now, tsc);
+			}
+		}
+		flush_xchg(w);
+		flush_tx(w);
+		if (frags || (got == 0 && idle_polls == 0))
+			dp_frag_flush(w->frag);
+		publish_wm(w, st_wm_get(w->wm, now));
+		st_wtab_advance(w->wtab, gwm, &w->emit);
+
+		if (got) {
+			idle_polls = 0;
+		} else if (++idle_polls >= IDLE_POLLS_BEFORE_NAP) {
+			struct timespec ts = { 0, IDLE_NAP_NS };
+			nanosleep(&ts, NULL);
+		}
+	}
+
+	/* Shutdown: stop reading, let every worker hand over what it has,
+	 * then (when asked to flush) close every window. */
+	bool flush = __atomic_load_n(&s->flush, __ATOMIC_ACQUIRE);
+	flush_xchg(w);
+	publish_wm(w, flush ? ST_WM_MAX : st_wm_get(w->wm, wr_wall_us()));
+	__atomic_fetch_add(&s->stopped, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE) < s->n_workers)
+		drain_xchg(w);
+	while (drain_xchg(w))
+		;
+	if (flush) {
+		st_wm_finish(w->wm);
+		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);
+	}
+	WR_INFO("worker", "worker %u stopped", w->c.idx);
+	__atomic_fetch_add(&s->exited, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, char *err,
+		     size_t errlen)
+{
+	struct dp_worker *w = rte_zmalloc_socket("dp_worker", sizeof(*w), 64, c->socket_id);
+	if (!w) {
+		snprintf(err, errlen, "worker %u: out of memory", c->idx);
+		return -ENOMEM;
+	}
+	w->c = *c;
+	w->rl_parse = (struct wr_ratelimit)WR_RATELIMIT_INIT(1000, 5);
+	w->emit = (struct st_emit){ emit_window, emit_alert, emit_late, w };
+	const struct ctl_config *cfg = c->cfg;
+	int rc;
+
+	w->linbuf = rte_malloc_socket("dp_linbuf", 65536, 64, c->socket_id);
+	w->xbuf = rte_zmalloc_socket("dp_xbuf", sizeof(*w->xbuf) * DP_MAX_WORKERS, 64,
+				     c->socket_id);
+	w->rparams = calloc(c->rules->n ? c->rules->n : 1, sizeof(*w->rparams));
+	if (!w->linbuf || !w->xbuf || !w->rparams) {
+		snprintf(err, errlen, "worker %u: out of memory", c->idx);
+		rc = -ENOMEM;
+		goto err;
+	}
+	for (uint32_t i = 0; i < c->rules->n; i++) {
+		w->rparams[i].window_us = c->rules->rules[i].window_us;
+		w->rparams[i].threshold = c->rules->rules[i].threshold;
+		w->rparams[i].cooldown_us = c->rules->rules[i].cooldown_us;
+	}
+	if (c->rules->n && rules_scratch_alloc(c->rules, &w->scratch) != 0) {
+		snprintf(err, errlen, "worker %u: cannot allocate Hyperscan scratch", c->idx);
+		rc = -ENOMEM;
+		goto err;
+	}
+	struct st_wtab_params wp = { .capacity = cfg->window_capacity,
+				     .lateness_us = cfg->lateness_us };
+	rc = st_wtab_create(&wp, c->cnt, &w->wtab);
+	if (rc) {
+		snprintf(err, errlen, "worker %u: window table of %u keys: %s", c->idx,
+			 cfg->window_capacity, strerror(-rc));
+		goto err;
+	}
+	st_wtab_set_rules(w->wtab, w->rparams, c->rules->n);
+	rc = st_wm_create(c->n_inputs ? c->n_inputs : 1, cfg->ooo_us, cfg->idle_timeout_us,
+			  &w->wm);
+	if (rc) {
+		snprintf(err, errlen, "worker %u: watermark tracker: %s", c->idx, strerror(-rc));
+		goto err;
+	}
+	rc = dp_frag_create(cfg->frag_table_size, cfg->frag_timeout_us, c->socket_id, &w->frag);
+	if (rc) {
+		snprintf(err, errlen, "worker %u: reassembly table of %u flows: %s", c->idx,
+			 cfg->frag_table_size, strerror(-rc));
+		goto err;
+	}
+	*out = w;
+	return 0;
+err:
+	dp_worker_destroy(w);
+	return rc;
+}
+
+void dp_worker_destroy(struct dp_worker *w)
+{
+	if (!w)
+		return;
+	for (uint32_t i = 0; i < w->c.n_inputs; i++)
+		if (w->ntx[i])
+			rte_pktmbuf_free_bulk(w->tx[i], w->ntx[i]);
+	dp_frag_destroy(w->frag);
+	st_wm_destroy(w->wm);
+	st_wtab_destroy(w->wtab);
+	hs_free_scratch(w->scratch);
+	free(w->rparams);
+	rte_free(w->xbuf);
+	rte_free(w->linbuf);
+	rte_free(w);
+}
+
+int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char *err,
+		   size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (n_workers == 0 || n_workers > DP_MAX_WORKERS) {
+		snprintf(err, errlen, "%u workers: between 1 and %u are supported", n_workers,
+			 DP_MAX_WORKERS);
+		return -EINVAL;
+	}
+	s->n_workers = n_workers;
+	for (uint32_t i = 0; i < DP_MAX_WORKERS; i++)
+		s->wm[i] = ST_WM_MIN;
+	for (uint32_t a = 0; a < n_workers; a++)
+		for (uint32_t b = 0; b < n_workers; b++) {
+			if (a == b)
+				continue;
+			char name[RTE_RING_NAMESIZE];
+			snprintf(name, sizeof(name), "xchg_%u_%u", a, b);
+			s->xchg[a][b] = rte_ring_create_elem(name, sizeof(struct dp_xmsg),
+							     XCHG_RING_SIZE, socket_id,
+							     RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!s->xchg[a][b]) {
+				snprintf(err, errlen, "exchange ring %s: %s", name,
+					 rte_strerror(rte_errno));
+				dp_shared_free(s);
+				return -ENOMEM;
+			}
+		}
+	return 0;
+}
+
+void dp_shared_free(struct dp_shared *s)
+{
+	for (uint32_t a = 0; a < DP_MAX_WORKERS; a++)
+		for (uint32_t b = 0; b < DP_MAX_WORKERS; b++) {
+			rte_ring_free(s->xchg[a][b]);
+			s->xchg[a][b] = NULL;
+		}
+}

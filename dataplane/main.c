@@ -1,1 +1,405 @@
-int main(void){return 0;}
+/*
+ * weir - kernel-bypass syslog alerting appliance.
+ *
+ * Usage: weir -c FILE [--check-config] [-- EAL-ARGS...]
+ *        weir --help-config
+ *
+ * The main lcore runs the control thread (output routing, Slack, stats);
+ * every other lcore is a worker (dp_worker.h). EAL arguments come from the
+ * config's eal.args, then the ports' devices (--vdev / -a), then whatever
+ * follows "--" on the command line.
+ *
+ * Example: weir -c configs/demo.yaml -- -l 0-1
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "ctl_config.h"
+#include "ctl_output.h"
+#include "dp_port.h"
+#include "dp_worker.h"
+#include "rules.h"
+#include "wr_common.h"
+#include "wr_counters.h"
+#include "wr_record.h"
+
+#define OUT_RING_SIZE 16384
+#define MAX_EAL_ARGV 160
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir -c FILE [--check-config] [-- EAL-ARGS...]\n"
+		"       weir --help-config\n"
+		"  -c, --config FILE   configuration (YAML)\n"
+		"      --check-config  validate the config and its rules, then exit\n"
+		"      --help-config   print every config key with its default and bounds\n"
+		"  -h, --help          this text\n");
+}
+
+static int free_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	int n = 0;
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+static bool has_arg(int argc, char *const *argv, const char *a)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], a))
+			return true;
+	return false;
+}
+
+/* EAL's argv: config args, devices, the hugepage fallback, then user overrides. */
+static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **extra_argv,
+			  char **out, char *store, size_t store_len)
+{
+	int n = 0;
+	size_t used = 0;
+	out[n++] = "weir";
+	for (int i = 0; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++)
+		out[n++] = cfg->eal_argv[i];
+	bool any_pci = false;
+	for (uint32_t p = 0; p < cfg->n_ports && n < MAX_EAL_ARGV - 8; p++) {
+		const char *dev = cfg->ports[p].devargs;
+		int w;
+		if (dp_port_is_pci(dev)) {
+			any_pci = true;
+			out[n++] = "-a";
+			out[n++] = (char *)dev;
+			continue;
+		}
+		w = snprintf(store + used, store_len - used, "--vdev=%s", dev);
+		if (w < 0 || (size_t)w >= store_len - used)
+			return -ENOSPC;
+		out[n++] = store + used;
+		used += (size_t)w + 1;
+	}
+	if (!any_pci && !has_arg(cfg->eal_argc, cfg->eal_argv, "--no-pci"))
+		out[n++] = "--no-pci";
+	bool no_huge = has_arg(cfg->eal_argc, cfg->eal_argv, "--no-huge") ||
+		       has_arg(extra_argc, extra_argv, "--no-huge");
+	if (!no_huge && free_hugepages() < 64) {
+		WR_WARN("main", "fewer than 64 free 2 MB hugepages; starting EAL with --no-huge "
+			"(reserve them through /sys/kernel/mm/hugepages for full speed)");
+		out[n++] = "--no-huge";
+		if (!has_arg(cfg->eal_argc, cfg->eal_argv, "-m"))
+		{
+			out[n++] = "-m";
+			out[n++] = "1024";
+		}
+	}
+	for (int i = 0; i < extra_argc && n < MAX_EAL_ARGV - 1; i++)
+		out[n++] = extra_argv[i];
+	out[n] = NULL;
+	return n;
+}
+
+static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *last_rx,
+			int64_t *last_us, bool final)
+{
+	struct wr_counters t;
+	wr_counters_sum(slots, n, &t);
+	int64_t now = wr_mono_us();
+	double dt = (double)(now - *last_us) / 1e6;
+	double pps = dt > 0 ? (double)(t.v[WR_CNT_rx_packets] - *last_rx) / dt : 0;
+	*last_rx = t.v[WR_CNT_rx_packets];
+	*last_us = now;
+	uint64_t bad = t.v[WR_CNT_rx_bad_l2] + t.v[WR_CNT_rx_bad_ip] + t.v[WR_CNT_rx_bad_udp] +
+		       t.v[WR_CNT_syslog_bad] + t.v[WR_CNT_syslog_truncated] +
+		       t.v[WR_CNT_syslog_oversize];
+	bool tty = isatty(STDERR_FILENO);
+	fprintf(stderr,
+		"%sweir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu | "
+		"matches %llu late %llu | windows %llu | alerts %llu resolved %llu | "
+		"slack ok %llu retry %llu fail %llu | drops ring %llu table %llu%s",
+		tty && !final ? "\r\033[K" : "",
+		(unsigned long long)t.v[WR_CNT_rx_packets], pps / 1e6,
+		(unsigned long long)t.v[WR_CNT_syslog_msgs], (unsigned long long)bad,
+		(unsigned long long)t.v[WR_CNT_frag_in],
+		(unsigned long long)t.v[WR_CNT_frag_reassembled],
+		(unsigned long long)t.v[WR_CNT_rule_matches],
+		(unsigned long long)t.v[WR_CNT_events_late],
+		(unsigned long long)t.v[WR_CNT_windows_closed],
+		(unsigned long long)t.v[WR_CNT_alerts_fired],
+		(unsigned long long)t.v[WR_CNT_alerts_resolved],
+		(unsigned long long)t.v[WR_CNT_slack_posted],
+		(unsigned long long)t.v[WR_CNT_slack_retries],
+		(unsigned long long)t.v[WR_CNT_slack_failed],
+		(unsigned long long)t.v[WR_CNT_out_ring_full],
+		(unsigned long long)t.v[WR_CNT_window_table_full], tty && !final ? "" : "\n");
+	fflush(stderr);
+}
+
+static void print_counters(FILE *f, const struct wr_counters *slots, unsigned n)
+{
+	struct wr_counters t;
+	wr_counters_sum(slots, n, &t);
+	for (unsigned c = 0; c < WR_CNT_MAX; c++)
+		fprintf(f, "counter %s %llu\n", wr_counter_name(c), (unsigned long long)t.v[c]);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfg_path = "/etc/weir/weir.yaml";
+	bool check_only = false;
+	char err[1024];
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help-config", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'H':
+			ctl_config_print_reference(stdout);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	int extra_argc = argc - optind;
+	char **extra_argv = argv + optind;
+
+	struct ctl_config *cfg = NULL;
+	struct rules_set *rules = NULL;
+	if (ctl_config_load(cfg_path, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "weir: config: %s\n", err);
+		return 1;
+	}
+	if (cfg->log_level) {
+		if (!strcmp(cfg->log_level, "error"))
+			wr_log_threshold = WR_LOG_ERR;
+		else if (!strcmp(cfg->log_level, "warn"))
+			wr_log_threshold = WR_LOG_WARN;
+		else if (!strcmp(cfg->log_level, "debug"))
+			wr_log_threshold = WR_LOG_DEBUG;
+	}
+	struct rules_defaults defs = { .window_us = cfg->default_window_us, .cooldown_us = 0 };
+	if (rules_load_file(cfg->rules_file, &defs, &rules, err, sizeof(err))) {
+		fprintf(stderr, "weir: rules: %s\n", err);
+		ctl_config_destroy(cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("weir: %s is valid: %u port(s), %u rule(s) from %s\n", cfg_path, cfg->n_ports,
+		       rules->n, cfg->rules_file);
+		rules_set_destroy(rules);
+		ctl_config_destroy(cfg);
+		return 0;
+	}
+	if (cfg->n_ports == 0) {
+		fprintf(stderr, "weir: config %s: no ports configured\n", cfg_path);
+		return 1;
+	}
+
+	char *eal_argv[MAX_EAL_ARGV];
+	char eal_store[4096];
+	int eal_argc = build_eal_argv(cfg, extra_argc, extra_argv, eal_argv, eal_store,
+				      sizeof(eal_store));
+	if (eal_argc < 0) {
+		fprintf(stderr, "weir: device arguments too long\n");
+		return 1;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "weir: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	int rc = 1;
+	unsigned n_workers = rte_lcore_count() - 1;
+	if (n_workers == 0 || n_workers > DP_MAX_WORKERS) {
+		fprintf(stderr, "weir: %u lcores: give 2 to %u (-l 0-1): the main lcore runs the "
+			"control thread, the others are workers\n", rte_lcore_count(),
+			DP_MAX_WORKERS + 1);
+		goto out_eal;
+	}
+	int socket = (int)rte_socket_id();
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("weir_mbufs", cfg->mbufs, 256, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (!mp) {
+		fprintf(stderr, "weir: mbuf pool of %u: %s\n", cfg->mbufs, rte_strerror(rte_errno));
+		goto out_eal;
+	}
+
+	static struct dp_local_addrs addrs[CTL_MAX_PORTS];
+	static struct dp_port_info pinfo[CTL_MAX_PORTS];
+	static struct dp_shared shared;
+	static struct dp_worker_conf wconf[DP_MAX_WORKERS];
+	struct dp_worker *workers[DP_MAX_WORKERS] = { 0 };
+	struct rte_ring *out_rings[DP_MAX_WORKERS] = { 0 };
+	struct wr_counters *counters = rte_zmalloc("weir_counters",
+						   sizeof(struct wr_counters) * (n_workers + 1), 64);
+	struct ctl_output *output = NULL;
+	uint32_t ports_up = 0;
+	if (!counters)
+		goto out_eal;
+
+	if (dp_shared_init(&shared, n_workers, socket, err, sizeof(err))) {
+		fprintf(stderr, "weir: %s\n", err);
+		goto out;
+	}
+	for (uint32_t p = 0; p < cfg->n_ports; p++) {
+		const struct ctl_port_cfg *pc = &cfg->ports[p];
+		if (dp_port_setup(pc, mp, (uint16_t)n_workers, &pinfo[p], err, sizeof(err))) {
+			fprintf(stderr, "weir: %s\n", err);
+			goto out;
+		}
+		ports_up++;
+		struct dp_local_addrs *la = &addrs[p];
+		la->mac = pinfo[p].mac;
+		la->has_ipv4 = pc->has_ipv4;
+		memcpy(la->ipv4, pc->ipv4, 4);
+		la->has_ipv6 = pc->has_ipv6;
+		memcpy(la->ipv6, pc->ipv6, 16);
+		la->accept_any_dst = pc->accept_any_dst;
+		la->udp_ports = cfg->syslog_ports;
+		la->n_udp_ports = cfg->n_syslog_ports;
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		rte_ether_format_addr(mac, sizeof(mac), &la->mac);
+		WR_INFO("main", "port '%s' (%s) up: mac %s, %u rx queue(s)%s", pc->name,
+			pc->devargs, mac, pinfo[p].rx_queues, pinfo[p].rss ? " with RSS" : "");
+	}
+
+	/* Spread (port, queue) inputs over the workers round-robin. */
+	for (unsigned i = 0; i < n_workers; i++) {
+		wconf[i] = (struct dp_worker_conf){
+			.idx = i, .shared = &shared, .cfg = cfg, .rules = rules,
+			.cnt = &counters[i], .socket_id = socket,
+		};
+	}
+	unsigned next = 0;
+	for (uint32_t p = 0; p < cfg->n_ports; p++)
+		for (uint16_t q = 0; q < pinfo[p].rx_queues; q++) {
+			struct dp_worker_conf *wc = &wconf[next++ % n_workers];
+			if (wc->n_inputs == DP_MAX_INPUTS)
+				continue;
+			wc->inputs[wc->n_inputs++] = (struct dp_input){
+				.port_id = pinfo[p].port_id, .queue_id = q,
+				.tx_queue = (uint16_t)(wc->idx % pinfo[p].tx_queues),
+				.addrs = &addrs[p],
+			};
+		}
+	for (unsigned i = 0; i < n_workers; i++) {
+		char name[RTE_RING_NAMESIZE];
+		snprintf(name, sizeof(name), "out_%u", i);
+		out_rings[i] = rte_ring_create_elem(name, sizeof(struct wr_out_rec), OUT_RING_SIZE,
+						    socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!out_rings[i]) {
+			fprintf(stderr, "weir: output ring: %s\n", rte_strerror(rte_errno));
+			goto out;
+		}
+		wconf[i].out = out_rings[i];
+		if (dp_worker_create(&wconf[i], &workers[i], err, sizeof(err))) {
+			fprintf(stderr, "weir: %s\n", err);
+			goto out;
+		}
+	}
+	if (ctl_output_create(cfg, rules, &counters[n_workers], &output, err, sizeof(err))) {
+		fprintf(stderr, "weir: %s\n", err);
+		goto out;
+	}
+	ctl_output_attach(output, out_rings, n_workers);
+
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout pipe is a counted sink error */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	unsigned wi = 0, lcore;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		rte_eal_remote_launch(dp_worker_run, workers[wi++], lcore);
+	}
+	WR_INFO("main", "running: %u worker(s), %u rule(s); stop with Ctrl-C", n_workers,
+		rules->n);
+
+	uint64_t last_rx = 0, idle_rx = 0;
+	int64_t last_stats = wr_mono_us(), idle_since = wr_mono_us();
+	while (!got_signal) {
+		ctl_output_poll(output, 10 * WR_US_PER_MS);
+		int64_t now = wr_mono_us();
+		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
+			print_stats(counters, n_workers + 1, &last_rx, &last_stats, false);
+		if (cfg->exit_after_idle_us) {
+			struct wr_counters t;
+			wr_counters_sum(counters, n_workers + 1, &t);
+			if (t.v[WR_CNT_rx_packets] != idle_rx) {
+				idle_rx = t.v[WR_CNT_rx_packets];
+				idle_since = now;
+			} else if (now - idle_since >= cfg->exit_after_idle_us) {
+				WR_INFO("main", "no packet for %lld ms: closing all windows and exiting",
+					(long long)(cfg->exit_after_idle_us / WR_US_PER_MS));
+				break;
+			}
+		}
+	}
+	if (got_signal)
+		WR_INFO("main", "signal %d: closing all windows and exiting", (int)got_signal);
+
+	/* Open windows are emitted with what they hold: state is not kept across
+	 * restarts yet, so holding them back would lose them. */
+	__atomic_store_n(&shared.flush, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&shared.stop, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&shared.exited, __ATOMIC_ACQUIRE) < n_workers)
+		ctl_output_poll(output, WR_US_PER_MS);
+	rte_eal_mp_wait_lcore();
+	uint32_t undelivered = ctl_output_finish(output, 10 * WR_US_PER_SEC);
+	if (undelivered)
+		WR_WARN("main", "%u Slack message(s) undelivered at exit", undelivered);
+	if (cfg->stats_interval_us)
+		print_stats(counters, n_workers + 1, &last_rx, &last_stats, true);
+	if (getenv("WEIR_PRINT_COUNTERS"))
+		print_counters(stderr, counters, n_workers + 1);
+	rc = 0;
+out:
+	ctl_output_destroy(output);
+	for (unsigned i = 0; i < n_workers; i++) {
+		dp_worker_destroy(workers[i]);
+		rte_ring_free(out_rings[i]);
+	}
+	for (uint32_t p = 0; p < ports_up; p++)
+		dp_port_close(pinfo[p].port_id);
+	dp_shared_free(&shared);
+	rte_free(counters);
+	rte_mempool_free(mp);
+out_eal:
+	rte_eal_cleanup();
+	rules_set_destroy(rules);
+	ctl_config_destroy(cfg);
+	return rc;
+}

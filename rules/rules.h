@@ -14,6 +14,13 @@
  *     cooldown: 5m           # min. event time between two alerts of one key
  * Unknown keys are errors. Every rule is compiled with HS_FLAG_SINGLEMATCH,
  * so a rule reports at most once per message.
+ * Required: id, pattern, threshold (a positive integer). Defaults: name = id,
+ * flags none, group_by host, window and cooldown from struct rules_defaults
+ * (60 s and 0 when the caller passes NULL), severity warning.
+ * "flags: caseless" (one flag, no brackets) is accepted as well as a list.
+ * An empty file (or "rules: []") is a valid set with n == 0 and db == NULL.
+ * Errors name "file:line: rule 'id': what" ("rule #N" while the id is not
+ * known yet); a Hyperscan error carries the line of the rule's pattern.
  *
  * Thread safety: a struct rules_set is immutable after rules_load_*();
  * any number of threads may scan it, each with its own scratch.
@@ -48,7 +55,7 @@ struct rules_set {
 	uint32_t n;
 	struct rules_rule *rules;    /* rules[i] has Hyperscan id i */
 	hs_database_t *db;           /* NULL when n == 0 */
-	uint64_t version;            /* increments on every successful load */
+	uint64_t version;            /* process-wide counter, +1 on every successful load (first is 1) */
 };
 
 /* Defaults applied to rules that omit a field. */
@@ -75,7 +82,10 @@ void rules_set_destroy(struct rules_set *rs);
 
 /*
  * Allocate (or grow, when *scratch is not NULL) a scratch for @rs.
- * One scratch per thread that scans. Returns 0 or -ENOMEM.
+ * One scratch per thread that scans. Returns 0 or -ENOMEM (-EINVAL for any
+ * other Hyperscan failure, e.g. a scratch in use). When @rs has no rules
+ * (db == NULL) nothing is allocated and 0 is returned. The caller frees the
+ * scratch with hs_free_scratch().
  */
 int rules_scratch_alloc(const struct rules_set *rs, hs_scratch_t **scratch);
 
@@ -84,7 +94,9 @@ typedef int (*rules_match_fn)(uint32_t rule_idx, void *ctx);
 
 /*
  * Scan @data with @rs, calling @fn once per matching rule.
- * Returns 0 or -EIO on a Hyperscan error (never on a stop by @fn).
+ * Returns 0 or -EIO on a Hyperscan error (never on a stop by @fn); -EINVAL
+ * when @len does not fit Hyperscan's 32-bit length. A set without rules
+ * matches nothing and returns 0 (the scratch may then be NULL).
  * Cost: Hyperscan block mode, no allocation.
  */
 int rules_scan(const struct rules_set *rs, hs_scratch_t *scratch,

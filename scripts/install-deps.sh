@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config
       dpdk dpdk-dev libdpdk-dev libhyperscan-dev libcurl4-openssl-dev libyaml-dev
       libmicrohttpd-dev libcunit1-dev libpcap-dev
-      iproute2 ethtool bsdutils tcpreplay python3 jq curl procps)
+      iproute2 iputils-ping ethtool bsdutils bc tcpreplay python3 jq curl procps)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

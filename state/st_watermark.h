@@ -10,6 +10,14 @@
  * closes its windows. An input that has never seen an event is ignored.
  * The result never goes backwards.
  *
+ * Details the integrator can rely on:
+ *  - an input is idle when now - last_arrival >= idle_us; idle_us == 0
+ *    turns idleness off (inputs are never idle);
+ *  - when every seen input is idle, the watermark is the largest of their
+ *    wall-clock-advanced watermarks (the freshest stream leads);
+ *  - arithmetic saturates at ST_WM_MIN / ST_WM_MAX instead of wrapping;
+ *  - st_wm_observe() with input >= n_inputs is ignored.
+ *
  * Thread safety: not thread-safe; one tracker per worker.
  */
 #ifndef ST_WATERMARK_H

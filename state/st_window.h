@@ -21,6 +21,30 @@
  * match and counts window_table_full. Keys with no open window and not firing
  * are recycled.
  *
+ * Details the integrator can rely on (added with the implementation):
+ *  - Each key holds at most ST_WINDOW_SLOTS open windows. A match for a new
+ *    window of a key whose slots are all open is dropped with
+ *    window_table_full / -ENOSPC. A key needs 1 + ceil((ooo + lateness) /
+ *    window) slots when st_wtab_advance() runs every burst, so 4 slots cover
+ *    ooo + lateness up to 3 window lengths.
+ *  - Late test uses max(@wm_us, highest watermark given to advance), so a
+ *    caller passing a stale watermark cannot reopen an emitted window; the
+ *    late record carries that effective watermark.
+ *  - Cooldown is symmetric in event time: a crossing is suppressed when
+ *    |crossing time - previous fire time| < cooldown_us (an out-of-order
+ *    crossing in an older window is judged like a newer one);
+ *    cooldown_us == 0 never suppresses.
+ *  - A key that fired keeps its entry (and so its cooldown memory) after it
+ *    resolves until the watermark makes a suppressed crossing impossible
+ *    (last fire + cooldown + window + lateness).
+ *  - RESOLVE records: start/end/count are those of the closing window (count
+ *    0 for an empty one), event_us = end_us, n_samples = 0.
+ *  - FIRE samples are in arrival order, oldest first, the crossing line last.
+ *  - emit may be NULL and any callback in it may be NULL (record dropped).
+ *  - Memory: about 3.4 KB per key (ST_WINDOW_SLOTS sample rings of
+ *    ST_SAMPLES * ST_SAMPLE_MAX bytes), reserved at create, pages committed
+ *    as keys are first used.
+ *
  * Thread safety: not thread-safe; one table per worker lcore.
  */
 #ifndef ST_WINDOW_H
@@ -35,6 +59,7 @@
 #define ST_KEY_MAX 128           /* longer keys are truncated */
 #define ST_SAMPLES 3
 #define ST_SAMPLE_MAX 256        /* longer sample lines are truncated */
+#define ST_WINDOW_SLOTS 4        /* open windows per key (see above) */
 
 struct st_rule_params {
 	int64_t window_us;
@@ -117,5 +142,12 @@ uint32_t st_wtab_advance(struct st_wtab *t, int64_t wm_us, const struct st_emit 
 
 /* Keys in use (for the fill-level gauge). */
 uint32_t st_wtab_used(const struct st_wtab *t);
+
+/*
+ * Check the table's internal invariants (hash index, free list, timer heap).
+ * For tests; O(capacity). Returns 0, or -EFAULT naming nothing: a failure is
+ * a bug in st_window.c.
+ */
+int st_wtab_verify(const struct st_wtab *t);
 
 #endif /* ST_WINDOW_H */

@@ -1,0 +1,58 @@
+/*
+ * ctl_output.h - the control thread's output router: drains the workers'
+ * output rings, formats each record as one JSON line and sends it to its
+ * sinks: window records and late matches to JSON Lines files (or stdout),
+ * alerts and resolved messages to JSON Lines and to Slack.
+ *
+ * JSON shapes (one object per line):
+ *   {"type":"window","rule":"error","key":"web-1","start":"...Z","end":"...Z","count":7}
+ *   {"type":"alert","rule":"error","name":"...","severity":"warning","key":"web-1",
+ *    "count":6,"threshold":5,"start":"...","end":"...","event_time":"...",
+ *    "samples":["line", ...]}
+ *   {"type":"resolved","rule":"error",...,"key":"web-1","count":0,"threshold":5,
+ *    "start":"...","end":"..."}
+ *   {"type":"late","rule":"error","key":"web-1","event_time":"...","watermark":"...",
+ *    "line":"..."}
+ *
+ * Thread safety: one control thread owns the router.
+ */
+#ifndef CTL_OUTPUT_H
+#define CTL_OUTPUT_H
+
+#include <stdint.h>
+
+#include <rte_ring.h>
+
+#include "ctl_config.h"
+#include "rules.h"
+#include "wr_counters.h"
+#include "wr_record.h"
+
+struct ctl_output;
+
+/* Open the configured sinks. Returns 0 and *out, or -errno with the sink named in @err. */
+int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rules,
+		      struct wr_counters *cnt, struct ctl_output **out, char *err, size_t errlen);
+
+/* The rings to drain (one per worker); the router does not own them. */
+void ctl_output_attach(struct ctl_output *o, struct rte_ring *const *rings, unsigned n);
+
+/*
+ * Drain the rings, write sinks, drive Slack. Waits at most @max_wait_us
+ * for Slack I/O when there was nothing to do. Returns records handled.
+ */
+unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us);
+
+/* Format one record as a JSON line into @buf (no newline). Returns length or -ENOSPC. */
+int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
+		      size_t len);
+
+/*
+ * Shutdown: drain what is left, flush files, and give Slack until @timeout_us
+ * to deliver what is queued. Returns the Slack messages still undelivered.
+ */
+uint32_t ctl_output_finish(struct ctl_output *o, int64_t timeout_us);
+
+void ctl_output_destroy(struct ctl_output *o);
+
+#endif /* CTL_OUTPUT_H */

@@ -1,0 +1,81 @@
+/*
+ * dp_worker.h - the worker lcore: rx burst -> decode -> reassemble ->
+ * syslog parse -> Hyperscan scan -> per (rule, key) windows and alerts ->
+ * records on the output ring to the control thread.
+ *
+ * Key sharding: a match of rule r for key k belongs to worker
+ * hash(r, k) % n_workers. A worker counts its own matches directly and
+ * hands the others to their owner over a single-producer/single-consumer
+ * exchange ring (one per ordered pair of workers), with the watermark it
+ * had at that match so lateness is decided as it would be on one core.
+ *
+ * Watermarks: each worker tracks its own inputs (port, queue) and
+ * publishes the result; a worker closes windows at the minimum over all
+ * workers' published watermarks, read BEFORE it drains its exchange rings
+ * (a producer enqueues a match before it publishes a watermark past it, so
+ * the match is always seen before the window it belongs to closes).
+ *
+ * Thread safety: each struct dp_worker is owned by its lcore; struct
+ * dp_shared is written with atomics.
+ */
+#ifndef DP_WORKER_H
+#define DP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ring.h>
+
+#include "ctl_config.h"
+#include "dp_decode.h"
+#include "rules.h"
+#include "wr_counters.h"
+
+#define DP_MAX_WORKERS 16
+#define DP_MAX_INPUTS 32
+
+/* State every worker and the main lcore share. */
+struct dp_shared {
+	volatile int stop;                     /* main sets: stop reading ports */
+	volatile int flush;                    /* with stop: close every open window */
+	int64_t wm[DP_MAX_WORKERS];            /* published watermarks (ST_WM_MIN: none yet) */
+	uint32_t stopped;                      /* workers that stopped rx */
+	uint32_t exited;                       /* workers that returned */
+	uint32_t n_workers;
+	struct rte_ring *xchg[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */
+} __attribute__((aligned(64)));
+
+struct dp_input {
+	uint16_t port_id, queue_id;
+	uint16_t tx_queue;                     /* this worker's tx queue on that port */
+	const struct dp_local_addrs *addrs;
+};
+
+struct dp_worker_conf {
+	uint32_t idx;                          /* 0 .. n_workers-1 */
+	struct dp_shared *shared;
+	uint32_t n_inputs;
+	struct dp_input inputs[DP_MAX_INPUTS];
+	const struct ctl_config *cfg;
+	const struct rules_set *rules;
+	struct wr_counters *cnt;               /* this worker's counter slot */
+	struct rte_ring *out;                  /* records to the control thread */
+	int socket_id;
+};
+
+struct dp_worker;
+
+/* Allocate everything the worker needs (tables, scratch, reassembly). */
+int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, char *err,
+		     size_t errlen);
+void dp_worker_destroy(struct dp_worker *w);
+
+/* lcore entry point (rte_eal_remote_launch); arg is a struct dp_worker *. */
+int dp_worker_run(void *arg);
+
+/* Create the exchange rings and output ring names; helpers for main(). */
+int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char *err,
+		   size_t errlen);
+void dp_shared_free(struct dp_shared *s);
+
+#endif /* DP_WORKER_H */

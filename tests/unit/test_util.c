@@ -1,0 +1,204 @@
+/* test_util.c - common/wr_util.c: time formatting, durations, civil dates, JSON escaping. */
+#include <errno.h>
+#include <string.h>
+
+#include "wr_common.h"
+#include "wr_test.h"
+
+static void test_time_format_whole_second_has_no_fraction(void)
+{
+	char b[40];
+	CU_ASSERT_EQUAL(wr_time_format(1795467600LL * WR_US_PER_SEC, b, sizeof(b)), 20);
+	CU_ASSERT_STRING_EQUAL(b, "2026-11-23T21:00:00Z");
+	CU_ASSERT_EQUAL(wr_time_format(0, b, sizeof(b)), 20);
+	CU_ASSERT_STRING_EQUAL(b, "1970-01-01T00:00:00Z");
+}
+
+static void test_time_format_milliseconds_shown_when_not_zero(void)
+{
+	char b[40];
+	CU_ASSERT_EQUAL(wr_time_format(1795467600LL * WR_US_PER_SEC + 123456, b, sizeof(b)), 24);
+	CU_ASSERT_STRING_EQUAL(b, "2026-11-23T21:00:00.123Z");
+	/* Below one millisecond the fraction is dropped, not rounded up. */
+	CU_ASSERT_EQUAL(wr_time_format(999, b, sizeof(b)), 20);
+	CU_ASSERT_STRING_EQUAL(b, "1970-01-01T00:00:00Z");
+}
+
+static void test_time_format_before_epoch_and_leap_day(void)
+{
+	char b[40];
+	wr_time_format(-1000, b, sizeof(b));
+	CU_ASSERT_STRING_EQUAL(b, "1969-12-31T23:59:59.999Z");
+	wr_time_format(19782LL * 86400 * WR_US_PER_SEC + 3661 * WR_US_PER_SEC, b, sizeof(b));
+	CU_ASSERT_STRING_EQUAL(b, "2024-02-29T01:01:01Z");
+}
+
+static void test_time_format_short_buffer_is_enospc_and_empty(void)
+{
+	char b[20];
+	memset(b, 'x', sizeof(b));
+	CU_ASSERT_EQUAL(wr_time_format(0, b, sizeof(b)), -ENOSPC); /* needs 21 with NUL */
+	CU_ASSERT_STRING_EQUAL(b, "");
+	char c[21];
+	CU_ASSERT_EQUAL(wr_time_format(0, c, sizeof(c)), 20);
+}
+
+static void test_parse_duration_units(void)
+{
+	int64_t us = -1;
+	CU_ASSERT_EQUAL(wr_parse_duration("250ms", &us), 0);
+	CU_ASSERT_EQUAL(us, 250000);
+	CU_ASSERT_EQUAL(wr_parse_duration("5s", &us), 0);
+	CU_ASSERT_EQUAL(us, 5000000);
+	CU_ASSERT_EQUAL(wr_parse_duration("1m", &us), 0);
+	CU_ASSERT_EQUAL(us, 60000000);
+	CU_ASSERT_EQUAL(wr_parse_duration("2min", &us), 0);
+	CU_ASSERT_EQUAL(us, 120000000);
+	CU_ASSERT_EQUAL(wr_parse_duration("2h", &us), 0);
+	CU_ASSERT_EQUAL(us, 7200000000LL);
+	CU_ASSERT_EQUAL(wr_parse_duration("1d", &us), 0);
+	CU_ASSERT_EQUAL(us, 86400000000LL);
+	CU_ASSERT_EQUAL(wr_parse_duration("17us", &us), 0);
+	CU_ASSERT_EQUAL(us, 17);
+	CU_ASSERT_EQUAL(wr_parse_duration("1.5s", &us), 0);
+	CU_ASSERT_EQUAL(us, 1500000);
+	CU_ASSERT_EQUAL(wr_parse_duration("0", &us), 0);
+	CU_ASSERT_EQUAL(us, 0);
+}
+
+static void test_parse_duration_bare_number_is_seconds(void)
+{
+	int64_t us = -1;
+	CU_ASSERT_EQUAL(wr_parse_duration("30", &us), 0);
+	CU_ASSERT_EQUAL(us, 30000000);
+}
+
+static void test_parse_duration_rejects_garbage(void)
+{
+	static const char *const bad[] = {
+		"", "s", "-5s", "5x", "5s ", "5ss", "abc", "1.2.3s", " 5s", "+5s", "0x10",
+		"1e3", "inf", "nan", "99999999999999d",
+	};
+	for (size_t i = 0; i < WR_ARRAY_SIZE(bad); i++) {
+		int64_t us = 4242;
+		CU_ASSERT_EQUAL(wr_parse_duration(bad[i], &us), -EINVAL);
+		CU_ASSERT_EQUAL(us, 4242);     /* untouched on error */
+		if (wr_parse_duration(bad[i], &us) != -EINVAL)
+			fprintf(stderr, "accepted bad duration '%s'\n", bad[i]);
+	}
+	CU_ASSERT_EQUAL(wr_parse_duration(NULL, &(int64_t){ 0 }), -EINVAL);
+}
+
+static void test_days_from_civil_known_dates(void)
+{
+	CU_ASSERT_EQUAL(wr_days_from_civil(1970, 1, 1), 0);
+	CU_ASSERT_EQUAL(wr_days_from_civil(2000, 2, 29), 11016);
+	CU_ASSERT_EQUAL(wr_days_from_civil(2000, 3, 1), 11017);
+	CU_ASSERT_EQUAL(wr_days_from_civil(2024, 2, 29), 19782);
+	CU_ASSERT_EQUAL(wr_days_from_civil(2026, 11, 23), 20780);
+	CU_ASSERT_EQUAL(wr_days_from_civil(2100, 3, 1), 47541);   /* 2100 is not leap */
+	CU_ASSERT_EQUAL(wr_days_from_civil(9999, 12, 31), 2932896);
+}
+
+static void test_days_from_civil_consecutive_days_differ_by_one(void)
+{
+	static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int64_t prev = wr_days_from_civil(1969 + 1, 1, 1) - 1;
+	unsigned bad = 0;
+	for (int y = 1970; y < 2110; y++) {
+		bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		for (unsigned m = 1; m <= 12; m++) {
+			unsigned n = mdays[m - 1] + (m == 2 && leap);
+			for (unsigned d = 1; d <= n; d++) {
+				int64_t v = wr_days_from_civil(y, m, d);
+				bad += v != prev + 1;
+				prev = v;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Escape @s and return the result (static buffer). */
+static const char *esc(const char *s, size_t n)
+{
+	static char buf[256];
+	size_t pos = 0;
+	if (wr_json_escape(buf, sizeof(buf), &pos, s, n))
+		return "<error>";
+	CU_ASSERT_EQUAL(pos, strlen(buf));
+	return buf;
+}
+
+static void test_json_escape_specials_and_controls(void)
+{
+	CU_ASSERT_STRING_EQUAL(esc("a\"b\\c", 5), "a\\\"b\\\\c");
+	CU_ASSERT_STRING_EQUAL(esc("\n\r\t", 3), "\\n\\r\\t");
+	CU_ASSERT_STRING_EQUAL(esc("\x01\x1f\x7f", 3), "\\u0001\\u001f\\u007f");
+	CU_ASSERT_STRING_EQUAL(esc("a\0b", 3), "a\\u0000b");
+}
+
+static void test_json_escape_valid_utf8_passes_through(void)
+{
+	const char *s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+	CU_ASSERT_STRING_EQUAL(esc(s, strlen(s)), s);
+}
+
+static void test_json_escape_invalid_utf8_becomes_replacement(void)
+{
+	/* lone continuation, overlong "/", surrogate, truncated 3-byte, > U+10FFFF, 0xff */
+	CU_ASSERT_STRING_EQUAL(esc("\x80", 1), "\xef\xbf\xbd");
+	CU_ASSERT_STRING_EQUAL(esc("\xc0\xaf", 2), "\xef\xbf\xbd\xef\xbf\xbd");
+	CU_ASSERT_STRING_EQUAL(esc("\xed\xa0\x80", 3), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	CU_ASSERT_STRING_EQUAL(esc("x\xe2\x82", 3), "x\xef\xbf\xbd\xef\xbf\xbd");
+	CU_ASSERT_STRING_EQUAL(esc("\xf4\x90\x80\x80", 4),
+			       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	CU_ASSERT_STRING_EQUAL(esc("a\xff" "b", 3), "a\xef\xbf\xbd" "b");
+	/* A bad lead byte must not swallow the valid ASCII after it. */
+	CU_ASSERT_STRING_EQUAL(esc("\xe2(\xa1", 3), "\xef\xbf\xbd(\xef\xbf\xbd");
+}
+
+static void test_json_escape_appends_at_pos(void)
+{
+	char buf[32] = "{\"m\":\"";
+	size_t pos = strlen(buf);
+	CU_ASSERT_EQUAL(wr_json_escape(buf, sizeof(buf), &pos, "hi\"", 3), 0);
+	CU_ASSERT_EQUAL(pos, 10);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"m\":\"hi\\\"");
+}
+
+static void test_json_escape_full_buffer_is_enospc_and_pos_unchanged(void)
+{
+	char buf[6];
+	size_t pos = 0;
+	CU_ASSERT_EQUAL(wr_json_escape(buf, sizeof(buf), &pos, "abcde", 5), 0);
+	CU_ASSERT_EQUAL(pos, 5);                 /* 5 chars + NUL fit exactly */
+	pos = 0;
+	CU_ASSERT_EQUAL(wr_json_escape(buf, sizeof(buf), &pos, "abcdef", 6), -ENOSPC);
+	CU_ASSERT_EQUAL(pos, 0);
+	pos = 2;
+	CU_ASSERT_EQUAL(wr_json_escape(buf, sizeof(buf), &pos, "\n\n", 2), -ENOSPC);
+	CU_ASSERT_EQUAL(pos, 2);
+}
+
+static int reg(void)
+{
+	WR_SUITE("util",
+		 WR_TEST(test_time_format_whole_second_has_no_fraction),
+		 WR_TEST(test_time_format_milliseconds_shown_when_not_zero),
+		 WR_TEST(test_time_format_before_epoch_and_leap_day),
+		 WR_TEST(test_time_format_short_buffer_is_enospc_and_empty),
+		 WR_TEST(test_parse_duration_units),
+		 WR_TEST(test_parse_duration_bare_number_is_seconds),
+		 WR_TEST(test_parse_duration_rejects_garbage),
+		 WR_TEST(test_days_from_civil_known_dates),
+		 WR_TEST(test_days_from_civil_consecutive_days_differ_by_one),
+		 WR_TEST(test_json_escape_specials_and_controls),
+		 WR_TEST(test_json_escape_valid_utf8_passes_through),
+		 WR_TEST(test_json_escape_invalid_utf8_becomes_replacement),
+		 WR_TEST(test_json_escape_appends_at_pos),
+		 WR_TEST(test_json_escape_full_buffer_is_enospc_and_pos_unchanged));
+	return 0;
+}
+
+WR_TEST_MAIN(reg)
