@@ -861,6 +861,9 @@ static const struct cf_key root_keys[] = {
 	K_SECTION("reassembly", reassembly_table, "IP fragment reassembly."),
 	K_UINT("mbufs", struct ctl_config, mbufs, "16383", 511, (1u << 24) - 1,
 	       "Packet buffers in the pool (2^n - 1 is the most memory-efficient)."),
+	K_UINT("mbuf_size", struct ctl_config, mbuf_data_room, "2048", 1024, 65535 - 128,
+	       "Data room of one packet buffer in bytes. Raise it for jumbo frames, and for "
+	       "net_af_packet with a framesz above 2048 (that PMD needs a whole frame per buffer)."),
 	K_SECTION("rules", rules_table, "Alert rules."),
 	K_SECTION("event_time", event_time_table, "Watermarks and windows."),
 	K_SECTION("outputs", outputs_table, "Where results go; every output is off by default."),

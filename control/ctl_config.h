@@ -47,6 +47,7 @@ struct ctl_config {
 	uint32_t n_ports; struct ctl_port_cfg ports[CTL_MAX_PORTS];
 	uint32_t n_syslog_ports; uint16_t syslog_ports[CTL_MAX_UDP_PORTS]; /* default [514] */
 	uint32_t mbufs;              /* default 16383 */
+	uint32_t mbuf_data_room;     /* bytes per buffer, default 2048 (+ headroom) */
 	uint32_t syslog_max_len;     /* default 65000 */
 	uint32_t frag_table_size;    /* default 4096 flows */
 	int64_t frag_timeout_us;     /* default 2 s */

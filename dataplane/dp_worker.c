@@ -413,6 +413,8 @@ int dp_worker_run(void *arg)
 	struct dp_shared *s = w->c.shared;
 	struct rte_mbuf *pkts[BURST];
 	uint32_t idle_polls = 0;
+	const uint64_t expire_every = rte_get_tsc_hz() / 200; /* every 5 ms */
+	uint64_t last_expire = rte_rdtsc();
 
 	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
 		w->c.n_inputs);
@@ -421,7 +423,6 @@ int dp_worker_run(void *arg)
 		uint64_t tsc = rte_rdtsc();
 		int64_t gwm = global_wm(s);
 		uint32_t got = drain_xchg(w);
-		bool frags = false;
 
 		for (uint32_t i = 0; i < w->c.n_inputs; i++) {
 			const struct dp_input *in = &w->c.inputs[i];
@@ -437,14 +438,17 @@ int dp_worker_run(void *arg)
 								       void *));
 				WR_COUNT(w->c.cnt, rx_packets);
 				WR_COUNT_ADD(w->c.cnt, rx_bytes, rte_pktmbuf_pkt_len(pkts[k]));
-				frags |= (pkts[k]->nb_segs > 1);
 				handle_pkt(w, i, pkts[k], now, tsc);
 			}
 		}
 		flush_xchg(w);
 		flush_tx(w);
-		if (frags || (got == 0 && idle_polls == 0))
-			dp_frag_flush(w->frag);
+		if (got)
+			dp_frag_flush(w->frag); /* frees the death row; cheap when empty */
+		if (tsc - last_expire >= expire_every) {
+			dp_frag_expire(w->frag, tsc, w->c.cnt);
+			last_expire = tsc;
+		}
 		publish_wm(w, st_wm_get(w->wm, now));
 		st_wtab_advance(w->wtab, gwm, &w->emit);
 

@@ -81,9 +81,19 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 {
 	int n = 0;
 	size_t used = 0;
+	bool no_huge = has_arg(cfg->eal_argc, cfg->eal_argv, "--no-huge") ||
+		       has_arg(extra_argc, extra_argv, "--no-huge");
+	bool fallback = !no_huge && free_hugepages() < 64;
 	out[n++] = "weir";
-	for (int i = 0; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++)
+	for (int i = 0; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++) {
+		/* --no-huge implies legacy memory, which EAL refuses with
+		 * --in-memory; --no-shconf keeps the "leave no files" part. */
+		if ((no_huge || fallback) && !strcmp(cfg->eal_argv[i], "--in-memory")) {
+			out[n++] = "--no-shconf";
+			continue;
+		}
 		out[n++] = cfg->eal_argv[i];
+	}
 	bool any_pci = false;
 	for (uint32_t p = 0; p < cfg->n_ports && n < MAX_EAL_ARGV - 8; p++) {
 		const char *dev = cfg->ports[p].devargs;
@@ -102,9 +112,7 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 	}
 	if (!any_pci && !has_arg(cfg->eal_argc, cfg->eal_argv, "--no-pci"))
 		out[n++] = "--no-pci";
-	bool no_huge = has_arg(cfg->eal_argc, cfg->eal_argv, "--no-huge") ||
-		       has_arg(extra_argc, extra_argv, "--no-huge");
-	if (!no_huge && free_hugepages() < 64) {
+	if (fallback) {
 		WR_WARN("main", "fewer than 64 free 2 MB hugepages; starting EAL with --no-huge "
 			"(reserve them through /sys/kernel/mm/hugepages for full speed)");
 		out[n++] = "--no-huge";
@@ -114,8 +122,11 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 			out[n++] = "1024";
 		}
 	}
-	for (int i = 0; i < extra_argc && n < MAX_EAL_ARGV - 1; i++)
+	for (int i = 0; i < extra_argc && n < MAX_EAL_ARGV - 1; i++) {
+		if (no_huge && !strcmp(extra_argv[i], "--in-memory"))
+			continue;
 		out[n++] = extra_argv[i];
+	}
 	out[n] = NULL;
 	return n;
 }
@@ -252,8 +263,9 @@ int main(int argc, char **argv)
 		goto out_eal;
 	}
 	int socket = (int)rte_socket_id();
-	struct rte_mempool *mp = rte_pktmbuf_pool_create("weir_mbufs", cfg->mbufs, 256, 0,
-							 RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(
+		"weir_mbufs", cfg->mbufs, 256, 0,
+		(uint16_t)(cfg->mbuf_data_room + RTE_PKTMBUF_HEADROOM), socket);
 	if (!mp) {
 		fprintf(stderr, "weir: mbuf pool of %u: %s\n", cfg->mbufs, rte_strerror(rte_errno));
 		goto out_eal;

@@ -19,8 +19,10 @@ ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
 ip netns exec "$ns" ip -6 addr add 2001:db8::1/64 dev "$vb" nodad
 ip netns exec "$ns" ip link set "$vb" up
-# Checksums must be on the wire: a veth would otherwise leave them to "offload".
-ip netns exec "$ns" ethtool -K "$vb" tx off >/dev/null
+# What a NIC would see: checksums computed and IP fragments cut by the sender,
+# not left to "offload" (a veth passes unsegmented GSO packets across otherwise).
+ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
+ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true
 
 # Slack receiver: the first post gets 429 Retry-After 1, then 200.
 python3 tests/tools/slack_receiver.py --port 0 --port-file "$TMP/slack.port" \
@@ -36,9 +38,13 @@ cat > "$TMP/live.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
 ports:
   - name: veth
-    device: "net_af_packet0,iface=$va"
+    # The af_packet PMD's socket asks the kernel to defragment (fanout flag), so
+    # frames hold whole datagrams: make them and the buffers big enough.
+    device: "net_af_packet0,iface=$va,framesz=16384,blocksz=16384,framecnt=256"
     ipv4: 192.0.2.10/24
     ipv6: 2001:db8::10/64
+mbuf_size: 16384
+mbufs: 4095
 syslog: {ports: [514]}
 rules: {file: rules.yaml}
 outputs:
@@ -47,6 +53,7 @@ outputs:
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s}
 EOF2
+: > "$TMP/weir.err"
 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/live.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" &
 wpid=$!
@@ -60,10 +67,11 @@ ip netns exec "$ns" ping -6 -c 2 -W 2 2001:db8::10 || fail "ping 2001:db8::10 go
 ip netns exec "$ns" ip neigh show 192.0.2.10 | grep -q lladdr || fail "no ARP entry learnt"
 
 note "syslog over UDP from logger: real Hadoop ERROR lines"
-grep -F ERROR configs/traffic/loghub/Hadoop_2k.log | head -n 7 > "$TMP/errors.txt"
+awk '/ERROR/ && n++ < 7' configs/traffic/loghub/Hadoop_2k.log > "$TMP/errors.txt"
 host=$(hostname)
 ip netns exec "$ns" logger --udp -n 192.0.2.10 -P 514 --rfc5424 -t hadoop -f "$TMP/errors.txt"
-# IPv6 sender, and one message of about 4 KB: sent as IP fragments.
+# IPv6 sender, and one message of about 4 KB: sent as IP fragments (weir's own
+# reassembly is covered by the net_pcap replay; here the kernel joins them).
 big="$(head -c 3900 < /dev/zero | tr '\0' 'x')"
 ip netns exec "$ns" logger --udp -n 2001:db8::10 -P 514 --rfc5424 -t hadoop "v6 ERROR from the namespace"
 ip netns exec "$ns" logger --udp -n 192.0.2.10 -P 514 --rfc5424 --size 8192 -t hadoop "big ERROR $big"
@@ -85,7 +93,7 @@ alerts=$(grep -c '"type":"alert"' "$TMP/alerts.jsonl" || true)
 grep '"type":"alert"' "$TMP/alerts.jsonl" | grep -q "\"key\":\"$host\"" || fail "alert key is not $host"
 total=$(grep '"rule":"error"' "$TMP/windows.jsonl" | sed -E 's/.*"count":([0-9]+).*/\1/' | paste -sd+ | bc)
 [ "$total" -eq "$sent" ] || fail "error windows count $total matches, sent $sent"
-[ "$(counter frag_reassembled "$TMP/weir.err")" -ge 1 ] || fail "no datagram was reassembled"
+[ "$(counter rx_bad_ip "$TMP/weir.err")" -eq 0 ] || fail "a packet was counted as bad IP"
 [ "$(counter arp_replies "$TMP/weir.err")" -ge 1 ] || fail "no ARP reply counted"
 [ "$(counter nd_replies "$TMP/weir.err")" -ge 1 ] || fail "no ND reply counted"
 [ "$(counter icmp_echo_replies "$TMP/weir.err")" -ge 4 ] || fail "fewer than 4 echo replies"

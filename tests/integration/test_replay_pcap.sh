@@ -19,6 +19,7 @@ ports:
     device: "net_pcap0,rx_pcap=$TMP/t.pcap"
     ipv4: 192.0.2.10/24
     ipv6: 2001:db8::10/64
+    accept_any_dst: true   # the capture's MAC is not net_pcap's
 syslog: {ports: [514]}
 rules: {file: rules.yaml}
 event_time: {out_of_orderness: 5s, allowed_lateness: 0s}
@@ -41,7 +42,7 @@ jq -r 'select(.type == "late") | [.rule, .key, (.event_time | sub("\\.(?<ms>[0-9
 jq -r 'select(.type == "late") | .event_time' "$TMP/late.jsonl" \
   | sed -E 's/.*\.([0-9]{3})Z$/\1/; t; s/.*/000/' > "$TMP/got_late_ms.txt"
 paste "$TMP/got_late_s.tsv" "$TMP/got_late_ms.txt" \
-  | awk -F'\t' -v OFS='\t' '{ print $1, $2, $3 * 1000 + $4 }' | LC_ALL=C sort > "$TMP/got_late.tsv"
+  | awk -F'\t' '{ printf "%s\t%s\t%.0f\n", $1, $2, $3 * 1000 + $4 }' | LC_ALL=C sort > "$TMP/got_late.tsv"
 
 note "windows: expected $(wc -l < "$TMP/expected_windows.tsv"), got $(wc -l < "$TMP/got_windows.tsv")"
 diff "$TMP/expected_windows.tsv" "$TMP/got_windows.tsv" || fail "window records differ from the reference"

@@ -332,6 +332,26 @@ static void test_udp_checksum_verified_across_odd_segments(void)
 	CU_ASSERT_EQUAL(cnt.v[WR_CNT_rx_bad_udp], 4);
 }
 
+static void test_udp_checksum_every_payload_length_0_to_40(void)
+{
+	uint8_t pl[40];
+	size_t len;
+
+	reset();
+	tp_pattern(pl, sizeof(pl), 0xf0);
+	for (size_t n = 0; n <= sizeof(pl); n++) {
+		len = tp_udp4_frame(fb, 0, NULL, NULL, tp_ip4_us, 514, pl, n, NULL);
+		CU_ASSERT_EQUAL(decode(fb, len, NULL), DP_CLASS_UDP);
+		CU_ASSERT_EQUAL(pkt.payload_len, n);
+		fb[len - 1] ^= 0x81;              /* last byte: the odd one when n is odd */
+		decode_expect_drop(fb, len, WR_CNT_rx_bad_udp);
+		len = tp_udp6_frame(fb, tp_ip6_us, 514, pl, n, NULL);
+		CU_ASSERT_EQUAL(decode(fb, len, NULL), DP_CLASS_UDP);
+		fb[len - 1] ^= 0x18;
+		decode_expect_drop(fb, len, WR_CNT_rx_bad_udp);
+	}
+}
+
 /* ---- truncation ---- */
 
 /*
@@ -903,6 +923,7 @@ static int reg(void)
 		 WR_TEST(test_ipv6_bad_udp_checksum_counted_bad_udp),
 		 WR_TEST(test_udp_length_beyond_ip_payload_counted_bad_udp),
 		 WR_TEST(test_udp_checksum_verified_across_odd_segments),
+		 WR_TEST(test_udp_checksum_every_payload_length_0_to_40),
 		 WR_TEST(test_truncated_frames_at_every_length_dropped_and_counted),
 		 WR_TEST(test_headers_split_across_segments),
 		 WR_TEST(test_wrong_dst_ip_counted_not_for_us),
