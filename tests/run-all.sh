@@ -13,7 +13,7 @@ passed=0; failed=0; failed_names=()
 run_unit() {
   local exe name out rc tests nf
   for exe in "$build"/tests/unit/test_*; do
-    [ -x "$exe" ] || continue
+    [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=$(basename "$exe")
     out="$logs/$name.log"
     timeout 300 "$exe" >"$out" 2>&1; rc=$?
