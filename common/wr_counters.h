@@ -42,6 +42,7 @@
 	X(alerts_fired,          "alerts raised") \
 	X(alerts_cooldown,       "threshold crossings suppressed by cooldown") \
 	X(alerts_resolved,       "resolved messages sent") \
+	X(rx_paused,             "polls skipped by watermark alignment (input ahead of the slowest)") \
 	X(out_ring_full,         "output records dropped because the control ring was full") \
 	X(out_records,           "output records written by sinks") \
 	X(sink_errors,           "output records a sink failed to write") \

@@ -788,6 +788,10 @@ static const struct cf_key event_time_keys[] = {
 	      "Keep a window open this long after the watermark passed it."),
 	K_DUR("idle_timeout", struct ctl_config, idle_timeout_us, "30s", 0, SEC(86400),
 	      "Advance the watermark by wall time after this long without events; 0 = never."),
+	K_DUR("max_input_drift", struct ctl_config, max_drift_us, "0s", 0, SEC(86400),
+	      "Watermark alignment: a worker whose watermark is this far ahead of the slowest "
+	      "input stops reading until the others catch up (lossless for pcap and Kafka, NIC "
+	      "queues may overflow); 0 = off."),
 	K_UINT("window_capacity", struct ctl_config, window_capacity, "65536", 1024, 1u << 26,
 	       "Open (rule, key, window) counters per worker; when full, new keys are counted "
 	       "and dropped."),

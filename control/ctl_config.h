@@ -60,6 +60,7 @@ struct ctl_config {
 	int64_t ooo_us;              /* default 5 s */
 	int64_t lateness_us;         /* default 0 */
 	int64_t idle_timeout_us;     /* default 30 s */
+	int64_t max_drift_us;        /* watermark alignment bound, 0 = off */
 	uint32_t window_capacity;    /* default 65536 */
 	/* outputs: NULL = off, "-" = stdout */
 	char *windows_jsonl, *alerts_jsonl, *late_jsonl;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl_output.h"
 #include "ctl_sink.h"
@@ -220,8 +221,15 @@ unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us)
 		flush_files(o);
 		o->last_flush_us = now;
 	}
-	if (o->slack)
+	if (o->slack) {
 		ctl_slack_poll(o->slack, n ? 0 : max_wait_us);
+	} else if (!n && max_wait_us > 0) {
+		/* Nothing to do: nap instead of spinning on the main lcore (records
+		 * wait at most a millisecond in their ring; the rings hold 16 K). */
+		int64_t nap = max_wait_us < WR_US_PER_MS ? max_wait_us : WR_US_PER_MS;
+		struct timespec ts = { 0, (long)(nap * 1000) };
+		nanosleep(&ts, NULL);
+	}
 	return n;
 }
 

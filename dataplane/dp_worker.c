@@ -151,19 +151,25 @@ static void emit_late(void *ctx, const struct st_late_rec *l)
 
 /* ---- watermarks and exchange ------------------------------------------ */
 
+/* Minimum over busy workers; a busy worker with no event yet holds everyone
+ * back. When every worker is idle, the most advanced one (idle watermarks
+ * move with the wall clock). */
 static int64_t global_wm(const struct dp_shared *s)
 {
-	int64_t g = ST_WM_MAX;
-	bool any = false;
+	int64_t busy_min = ST_WM_MAX, idle_max = ST_WM_MIN;
+	bool any_busy = false;
 	for (uint32_t i = 0; i < s->n_workers; i++) {
 		int64_t v = __atomic_load_n(&s->wm[i], __ATOMIC_ACQUIRE);
-		if (v == ST_WM_MIN)
-			continue; /* a worker that has seen nothing does not hold others back */
-		any = true;
-		if (v < g)
-			g = v;
+		if (__atomic_load_n(&s->idle[i], __ATOMIC_RELAXED)) {
+			if (v > idle_max)
+				idle_max = v;
+			continue;
+		}
+		any_busy = true;
+		if (v < busy_min)
+			busy_min = v;
 	}
-	return any ? g : ST_WM_MIN;
+	return any_busy ? busy_min : idle_max;
 }
 
 static void count_match(struct dp_worker *w, uint32_t rule_idx, const char *key, size_t klen,
@@ -402,8 +408,9 @@ static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, 
 	}
 }
 
-static void publish_wm(struct dp_worker *w, int64_t v)
+static void publish_wm(struct dp_worker *w, int64_t v, bool idle)
 {
+	__atomic_store_n(&w->c.shared->idle[w->c.idx], idle, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->c.shared->wm[w->c.idx], v, __ATOMIC_RELEASE);
 }
 
@@ -415,6 +422,15 @@ int dp_worker_run(void *arg)
 	uint32_t idle_polls = 0;
 	const uint64_t expire_every = rte_get_tsc_hz() / 200; /* every 5 ms */
 	uint64_t last_expire = rte_rdtsc();
+	const int64_t idle_us = w->c.cfg->idle_timeout_us;
+	const int64_t drift_us = w->c.cfg->max_drift_us;
+	int64_t last_event = wr_wall_us(); /* start counts as activity */
+	uint64_t seen = 0;
+	bool idle = false;
+	int64_t my_wm = ST_WM_MIN;
+	/* A worker without inputs never holds the others back. */
+	if (w->c.n_inputs == 0)
+		publish_wm(w, ST_WM_MIN, true);
 
 	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
 		w->c.n_inputs);
@@ -424,7 +440,14 @@ int dp_worker_run(void *arg)
 		int64_t gwm = global_wm(s);
 		uint32_t got = drain_xchg(w);
 
-		for (uint32_t i = 0; i < w->c.n_inputs; i++) {
+		/* Watermark alignment: let the slowest busy input catch up, and
+		 * wait for a busy worker that has not spoken yet (it turns idle
+		 * after idle_timeout if its inputs stay silent). */
+		bool paused = drift_us && my_wm != ST_WM_MIN &&
+			      (gwm == ST_WM_MIN || (gwm != ST_WM_MAX && my_wm - gwm > drift_us));
+		if (unlikely(paused))
+			WR_COUNT(w->c.cnt, rx_paused);
+		for (uint32_t i = 0; i < w->c.n_inputs && !paused; i++) {
 			const struct dp_input *in = &w->c.inputs[i];
 			uint16_t nb = rte_eth_rx_burst(in->port_id, in->queue_id, pkts, BURST);
 			if (nb == 0)
@@ -449,7 +472,16 @@ int dp_worker_run(void *arg)
 			dp_frag_expire(w->frag, tsc, w->c.cnt);
 			last_expire = tsc;
 		}
-		publish_wm(w, st_wm_get(w->wm, now));
+		if (w->c.n_inputs) {
+			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs];
+			if (msgs != seen) {
+				seen = msgs;
+				last_event = now;
+			}
+			idle = idle_us && now - last_event >= idle_us;
+			my_wm = st_wm_get(w->wm, now);
+			publish_wm(w, my_wm, idle);
+		}
 		st_wtab_advance(w->wtab, gwm, &w->emit);
 
 		if (got) {
@@ -464,7 +496,7 @@ int dp_worker_run(void *arg)
 	 * then (when asked to flush) close every window. */
 	bool flush = __atomic_load_n(&s->flush, __ATOMIC_ACQUIRE);
 	flush_xchg(w);
-	publish_wm(w, flush ? ST_WM_MAX : st_wm_get(w->wm, wr_wall_us()));
+	publish_wm(w, flush ? ST_WM_MAX : st_wm_get(w->wm, wr_wall_us()), idle);
 	__atomic_fetch_add(&s->stopped, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE) < s->n_workers)
 		drain_xchg(w);

@@ -14,6 +14,13 @@
  * workers' published watermarks, read BEFORE it drains its exchange rings
  * (a producer enqueues a match before it publishes a watermark past it, so
  * the match is always seen before the window it belongs to closes).
+ * A worker that has had no event for idle_timeout is "idle" and does not
+ * hold the others back; one that has seen nothing yet and is not idle does
+ * (nothing closes before every busy input has spoken). With
+ * event_time.max_input_drift set, a worker whose watermark runs that far
+ * ahead of the global one stops reading its inputs until the others catch
+ * up (watermark alignment), so a key never needs more open windows than
+ * the table keeps per key.
  *
  * Thread safety: each struct dp_worker is owned by its lcore; struct
  * dp_shared is written with atomics.
@@ -39,6 +46,7 @@ struct dp_shared {
 	volatile int stop;                     /* main sets: stop reading ports */
 	volatile int flush;                    /* with stop: close every open window */
 	int64_t wm[DP_MAX_WORKERS];            /* published watermarks (ST_WM_MIN: none yet) */
+	uint8_t idle[DP_MAX_WORKERS];          /* published: no event for idle_timeout */
 	uint32_t stopped;                      /* workers that stopped rx */
 	uint32_t exited;                       /* workers that returned */
 	uint32_t n_workers;

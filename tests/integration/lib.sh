@@ -22,3 +22,20 @@ eal_mem_args() {
 
 # counter NAME FILE: value of a counter from a WEIR_PRINT_COUNTERS dump.
 counter() { awk -v n="$1" '$1 == "counter" && $2 == n { print $3 }' "$2"; }
+
+# weir's window records as the reference prints them: rule key start_s end_s count, sorted.
+windows_tsv() {
+  jq -r 'select(.type == "window") | [.rule, .key, (.start | fromdateiso8601),
+         (.end | fromdateiso8601), .count] | @tsv' "$1" | LC_ALL=C sort
+}
+
+# weir's late records as the reference prints them: rule key event_ms, sorted.
+late_tsv() {
+  jq -r 'select(.type == "late") | [.rule, .key, .event_time] | @tsv' "$1" \
+    | while IFS=$'\t' read -r rule key t; do
+        ms=000
+        [[ $t =~ \.([0-9]{3})Z$ ]] && ms=${BASH_REMATCH[1]}
+        s=$(jq -rn --arg t "${t%.*Z}" '($t | sub("Z$"; "") + "Z") | fromdateiso8601')
+        printf '%s\t%s\t%s%s\n' "$rule" "$key" "$s" "$ms"
+      done | LC_ALL=C sort
+}

@@ -32,17 +32,8 @@ EOF2
 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/replay.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
 
-# weir's records in the reference's form: rule key start end count / rule key ts_ms.
-jq -r 'select(.type == "window") | [.rule, .key, (.start | fromdateiso8601),
-       (.end | fromdateiso8601), .count] | @tsv' "$TMP/windows.jsonl" | LC_ALL=C sort \
-  > "$TMP/got_windows.tsv"
-jq -r 'select(.type == "late") | [.rule, .key, (.event_time | sub("\\.(?<ms>[0-9]{3})Z$"; "Z")
-       | fromdateiso8601)] | @tsv' "$TMP/late.jsonl" > "$TMP/got_late_s.tsv"
-# event_time has ms precision; compare late records at ms precision too.
-jq -r 'select(.type == "late") | .event_time' "$TMP/late.jsonl" \
-  | sed -E 's/.*\.([0-9]{3})Z$/\1/; t; s/.*/000/' > "$TMP/got_late_ms.txt"
-paste "$TMP/got_late_s.tsv" "$TMP/got_late_ms.txt" \
-  | awk -F'\t' '{ printf "%s\t%s\t%.0f\n", $1, $2, $3 * 1000 + $4 }' | LC_ALL=C sort > "$TMP/got_late.tsv"
+windows_tsv "$TMP/windows.jsonl" > "$TMP/got_windows.tsv"
+late_tsv "$TMP/late.jsonl" > "$TMP/got_late.tsv"
 
 note "windows: expected $(wc -l < "$TMP/expected_windows.tsv"), got $(wc -l < "$TMP/got_windows.tsv")"
 diff "$TMP/expected_windows.tsv" "$TMP/got_windows.tsv" || fail "window records differ from the reference"
