@@ -46,6 +46,14 @@
 	X(out_ring_full,         "output records dropped because the control ring was full") \
 	X(out_records,           "output records written by sinks") \
 	X(sink_errors,           "output records a sink failed to write") \
+	X(kafka_in,              "records read from Kafka") \
+	X(kafka_out,             "records delivered to Kafka") \
+	X(kafka_delivery_errors, "records Kafka did not take (permanent produce error or failed delivery)") \
+	X(kafka_queue_full_waits, "10 ms waits of a produce call for room in the full producer queue") \
+	X(kafka_pauses,          "times partitions were paused for backpressure") \
+	X(kafka_dead_letter,     "records sent to the dead-letter topic") \
+	X(kafka_lag_records,     "gauge: records behind the newest, summed over partitions") \
+	X(kafka_lag_seconds,     "gauge: seconds the Kafka input is behind the newest records") \
 	X(slack_posted,          "Slack messages delivered") \
 	X(slack_retries,         "Slack posts retried (429, 5xx, timeout)") \
 	X(slack_failed,          "Slack messages given up on (4xx, retries exhausted)") \

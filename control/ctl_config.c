@@ -26,6 +26,16 @@
  *       - match: 10.0.0.0/8           # required
  *         timezone: "-05:00"          # required
  *   reassembly: {flows: 4096, timeout: 2s}
+ *   kafka:                            # Kafka input and output (librdkafka)
+ *     brokers: "127.0.0.1:9092"       # bootstrap.servers; required when any
+ *                                     # kafka.topics entry or outputs.*.kafka is set
+ *     group_id: weir                  # consumer group.id
+ *     topics:                         # inputs, up to CTL_MAX_KAFKA_TOPICS
+ *       - name: logs                  # required
+ *         format: syslog              # one log line per record (the only format yet)
+ *     max_partitions: 256             # partitions tracked (per-partition watermarks)
+ *     consumer: {auto.offset.reset: earliest}   # librdkafka properties, passed through
+ *     producer: {linger.ms: 5}                  # checked at load time
  *   mbufs: 16383
  *   rules: {file: rules.yaml, default_window: 1m}   # file is required
  *   event_time: {out_of_orderness: 5s, allowed_lateness: 0s, idle_timeout: 30s,
@@ -34,6 +44,9 @@
  *     windows: {jsonl: "-"}           # "-" = stdout; absent = off
  *     alerts: {jsonl: alerts.jsonl}
  *     late: {jsonl: late.jsonl}
+ *     (windows, alerts and late also take kafka: TOPIC: the same JSON line,
+ *      keyed by the record's key)
+ *     dead_letter: {kafka: weir-dead}  # undecodable Kafka input records
  *     slack: {webhook_url: "https://hooks.slack.com/...", queue: 1024,
  *             timeout: 5s, max_retries: 5}
  *   run: {stats_interval: 1s, exit_after_idle: 0s}
@@ -48,6 +61,12 @@
  * - Relative paths (rules.file and outputs.*.jsonl other than "-") resolve
  *   against the directory of the config file, so a config and its rules can
  *   move together.
+ * - Kafka pass-through properties (kafka.consumer, kafka.producer) are a map
+ *   of librdkafka property names to scalars of any YAML type (their text is
+ *   passed). Each one is applied to a scratch rd_kafka_conf_t at load time,
+ *   so a misspelt name or a bad value fails here with librdkafka's reason;
+ *   bootstrap.servers and group.id are rejected there (use kafka.brokers and
+ *   kafka.group_id, so there is one place for each).
  * - The Slack webhook URL is a secret: it is never logged or printed, and
  *   errors about it never quote it. The environment variable
  *   WEIR_SLACK_WEBHOOK, when set and not empty, overrides
@@ -64,6 +83,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include "ctl_config.h"
 #include "wr_common.h"
@@ -112,6 +133,7 @@ struct cf_key {
 	bool required;
 	const char *example;         /* reference value for keys without a default */
 	const char *const *choices;  /* enum values, NULL-terminated */
+	bool ref_off;                /* reference: print commented out (an optional example) */
 };
 
 static void cf_err(struct cf_ctx *cx, unsigned line, const char *fmt, ...)
@@ -603,6 +625,116 @@ out:
 	return rc;
 }
 
+/* Kafka's own rule for topic names, so a typo fails at load, not at the first produce. */
+static bool kafka_topic_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 249 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+static int parse_kafka_topic(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+			     const struct wr_yaml_node *v, void *base)
+{
+	const char *s = want_scalar(cx, path, v);
+	if (!s)
+		return -EINVAL;
+	if (!kafka_topic_ok(s)) {
+		cf_err(cx, v->line, "key '%s': bad Kafka topic name '%s' (want 1 to 249 of "
+		       "A-Z a-z 0-9 . _ -)", path, s);
+		return -EINVAL;
+	}
+	return set_string(cx, v->line, field(base, k->off), s);
+}
+
+static int parse_kafka_format(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+			      const struct wr_yaml_node *v, void *base)
+{
+	const char *s = want_scalar(cx, path, v);
+	if (!s)
+		return -EINVAL;
+	if (strcmp(s, "syslog")) {
+		cf_err(cx, v->line, "key '%s': format '%s' is not supported yet (want syslog)",
+		       path, s);
+		return -EINVAL;
+	}
+	*(int *)field(base, k->off) = CTL_KAFKA_FMT_SYSLOG;
+	return 0;
+}
+
+/*
+ * A map of librdkafka properties, stored as {name, value} pairs. Each pair
+ * is applied to a scratch conf so librdkafka itself judges names and values
+ * (its tables change between versions; a copy of them here would go stale).
+ */
+static int parse_kafka_props(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+			     const struct wr_yaml_node *v, void *base)
+{
+	char *(*props)[2] = field(base, k->off);
+	uint32_t *count = field(base, k->off2);
+	if (v->kind == WR_YAML_SCALAR && !v->scalar[0])
+		return 0;
+	if (v->kind != WR_YAML_MAP) {
+		cf_err(cx, v->line, "key '%s': want a map of librdkafka properties, got %s", path,
+		       kind_name(v->kind));
+		return -EINVAL;
+	}
+	if (v->n > CTL_MAX_KAFKA_PROPS) {
+		cf_err(cx, v->key_lines[CTL_MAX_KAFKA_PROPS], "key '%s': more than %d properties",
+		       path, CTL_MAX_KAFKA_PROPS);
+		return -EINVAL;
+	}
+	rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+	if (!scratch) {
+		cf_err(cx, v->line, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < v->n && !rc; i++) {
+		const char *name = v->keys[i];
+		const struct wr_yaml_node *val = v->items[i];
+		unsigned line = v->key_lines[i];
+		if (!strcmp(name, "bootstrap.servers") || !strcmp(name, "metadata.broker.list") ||
+		    !strcmp(name, "group.id")) {
+			cf_err(cx, line, "key '%s': property '%s' is set by kafka.%s, not here", path,
+			       name, strcmp(name, "group.id") ? "brokers" : "group_id");
+			rc = -EINVAL;
+			break;
+		}
+		if (val->kind != WR_YAML_SCALAR) {
+			cf_err(cx, val->line, "key '%s': property '%s': want a scalar, got %s", path,
+			       name, kind_name(val->kind));
+			rc = -EINVAL;
+			break;
+		}
+		char why[512];
+		if (rd_kafka_conf_set(scratch, name, val->scalar, why, sizeof(why)) !=
+		    RD_KAFKA_CONF_OK) {
+			cf_err(cx, line, "key '%s': property '%s': librdkafka: %s", path, name, why);
+			rc = -EINVAL;
+			break;
+		}
+		char *n = strdup(name), *x = strdup(val->scalar);
+		if (!n || !x) {
+			free(n);
+			free(x);
+			cf_err(cx, line, "out of memory");
+			rc = -ENOMEM;
+			break;
+		}
+		props[*count][0] = n;
+		props[*count][1] = x;
+		(*count)++;
+	}
+	rd_kafka_conf_destroy(scratch);
+	return rc;
+}
+
 static int apply_table(struct cf_ctx *cx, const struct cf_table *t, const struct wr_yaml_node *m,
 		       void *base, const char *path, unsigned line);
 
@@ -672,6 +804,10 @@ static const struct cf_type t_udp_ports = { "port list", parse_udp_ports };
 static const struct cf_type t_eal_args = { "argument list", parse_eal_args };
 static const struct cf_type t_section = { "section", parse_section };
 static const struct cf_type t_list = { "list", parse_list };
+static const struct cf_type t_kafka_topic = { "Kafka topic", parse_kafka_topic };
+static const struct cf_type t_kafka_format = { "enum, one of syslog", parse_kafka_format };
+static const struct cf_type t_kafka_props = { "map of librdkafka properties",
+					      parse_kafka_props };
 
 /* ---- the tables ---- */
 
@@ -773,6 +909,51 @@ static const struct cf_key reassembly_keys[] = {
 	      "Drop a datagram whose fragments did not all arrive within this time."),
 };
 
+static const struct cf_key kafka_topic_keys[] = {
+	{ .key = "name", .type = &t_kafka_topic,
+	  .off = offsetof(struct ctl_kafka_topic_cfg, name), .required = true,
+	  .example = "logs", .doc = "Topic to read; every partition is read." },
+	{ .key = "format", .type = &t_kafka_format,
+	  .off = offsetof(struct ctl_kafka_topic_cfg, format), .def = "syslog",
+	  .doc = "Record format. syslog: one log line per record (RFC 5424, RFC 3164 or "
+		 "plain text). No other format is supported yet." },
+};
+static const struct cf_table kafka_topic_table = {
+	"kafka.topics[]", kafka_topic_keys, WR_ARRAY_SIZE(kafka_topic_keys),
+	sizeof(struct ctl_kafka_topic_cfg), offsetof(struct ctl_config, n_kafka_topics),
+	CTL_MAX_KAFKA_TOPICS, NULL,
+};
+
+static const struct cf_key kafka_keys[] = {
+	{ .key = "brokers", .type = &t_string, .off = offsetof(struct ctl_config, kafka_brokers),
+	  .example = "127.0.0.1:9092",
+	  .doc = "Bootstrap brokers, host:port[,host:port...] (bootstrap.servers). Required "
+		 "when any kafka.topics entry or outputs.*.kafka topic is set." },
+	{ .key = "group_id", .type = &t_string, .off = offsetof(struct ctl_config, kafka_group_id),
+	  .def = "weir", .doc = "Consumer group (group.id) of the input." },
+	{ .key = "topics", .type = &t_list, .off = offsetof(struct ctl_config, kafka_topics),
+	  .sub = &kafka_topic_table, .ref_off = true,
+	  .doc = "Input topics (up to 16). Default none: Kafka input off." },
+	K_UINT("max_partitions", struct ctl_config, kafka_max_partitions, "256", 1, 65536,
+	       "Input partitions weir can track (each has its own watermark), summed over "
+	       "all topics."),
+	K_UINT("queue", struct ctl_config, kafka_queue, "4096", 16, 1u << 20,
+	       "Records in flight from the Kafka source to each worker; when a worker's queue is "
+	       "full the source pauses its partitions (nothing is dropped)."),
+	{ .key = "consumer", .type = &t_kafka_props,
+	  .off = offsetof(struct ctl_config, kafka_consumer_props),
+	  .off2 = offsetof(struct ctl_config, n_kafka_consumer_props),
+	  .example = "{auto.offset.reset: earliest}",
+	  .doc = "librdkafka consumer properties, passed through (checked at load time; "
+		 "values of any scalar type). Not bootstrap.servers or group.id." },
+	{ .key = "producer", .type = &t_kafka_props,
+	  .off = offsetof(struct ctl_config, kafka_producer_props),
+	  .off2 = offsetof(struct ctl_config, n_kafka_producer_props),
+	  .example = "{linger.ms: 5, compression.type: lz4}",
+	  .doc = "librdkafka producer properties for the Kafka outputs, passed through "
+		 "after weir's defaults (enable.idempotence: true), so they win." },
+};
+
 static const struct cf_key rules_keys[] = {
 	{ .key = "file", .type = &t_path, .off = offsetof(struct ctl_config, rules_file),
 	  .required = true, .example = "../rules/default.yaml",
@@ -800,15 +981,32 @@ static const struct cf_key event_time_keys[] = {
 static const struct cf_key windows_out_keys[] = {
 	{ .key = "jsonl", .type = &t_output, .off = offsetof(struct ctl_config, windows_jsonl),
 	  .example = "-", .doc = "Closed windows as JSON lines. \"-\" = stdout. Default off." },
+	{ .key = "kafka", .type = &t_kafka_topic, .off = offsetof(struct ctl_config, windows_kafka),
+	  .example = "weir-windows",
+	  .doc = "Kafka topic for the same JSON lines, keyed by the record's key. Default off." },
 };
 static const struct cf_key alerts_out_keys[] = {
 	{ .key = "jsonl", .type = &t_output, .off = offsetof(struct ctl_config, alerts_jsonl),
 	  .example = "alerts.jsonl", .doc = "Alerts as JSON lines. \"-\" = stdout. Default off." },
+	{ .key = "kafka", .type = &t_kafka_topic, .off = offsetof(struct ctl_config, alerts_kafka),
+	  .example = "weir-alerts",
+	  .doc = "Kafka topic for alerts and resolved messages (JSON, keyed by the record's "
+		 "key). Default off." },
 };
 static const struct cf_key late_out_keys[] = {
 	{ .key = "jsonl", .type = &t_output, .off = offsetof(struct ctl_config, late_jsonl),
 	  .example = "late.jsonl",
 	  .doc = "Events later than the allowed lateness, as JSON lines. Default off." },
+	{ .key = "kafka", .type = &t_kafka_topic, .off = offsetof(struct ctl_config, late_kafka),
+	  .example = "weir-late",
+	  .doc = "Kafka topic for late events (JSON, keyed by the record's key). Default off." },
+};
+static const struct cf_key dead_letter_out_keys[] = {
+	{ .key = "kafka", .type = &t_kafka_topic,
+	  .off = offsetof(struct ctl_config, dead_letter_kafka), .example = "weir-dead-letter",
+	  .doc = "Kafka topic for input records weir could not decode: the record as it came, "
+		 "with the reason and its origin in headers. Default off (such records are "
+		 "counted and dropped)." },
 };
 static const struct cf_key slack_keys[] = {
 	{ .key = "webhook_url", .type = &t_secret,
@@ -828,6 +1026,9 @@ static const struct cf_key slack_keys[] = {
 static const struct cf_table eal_table = TABLE("eal", eal_keys);
 static const struct cf_table syslog_table = TABLE("syslog", syslog_keys);
 static const struct cf_table reassembly_table = TABLE("reassembly", reassembly_keys);
+static const struct cf_table kafka_table = TABLE("kafka", kafka_keys);
+static const struct cf_table dead_letter_out_table = TABLE("outputs.dead_letter",
+							   dead_letter_out_keys);
 static const struct cf_table rules_table = TABLE("rules", rules_keys);
 static const struct cf_table event_time_table = TABLE("event_time", event_time_keys);
 static const struct cf_table windows_out_table = TABLE("outputs.windows", windows_out_keys);
@@ -839,6 +1040,8 @@ static const struct cf_key outputs_keys[] = {
 	K_SECTION("windows", windows_out_table, "Every closed window with its count."),
 	K_SECTION("alerts", alerts_out_table, "Every alert raised."),
 	K_SECTION("late", late_out_table, "Events dropped for being too late."),
+	K_SECTION("dead_letter", dead_letter_out_table, "Kafka input records that could not be "
+		  "decoded."),
 	K_SECTION("slack", slack_table, "Alerts posted to a Slack webhook."),
 };
 static const struct cf_table outputs_table = TABLE("outputs", outputs_keys);
@@ -863,6 +1066,8 @@ static const struct cf_key root_keys[] = {
 	  .sub = &port_table, .doc = "Network ports to receive on (up to 8)." },
 	K_SECTION("syslog", syslog_table, "Syslog reception and parsing."),
 	K_SECTION("reassembly", reassembly_table, "IP fragment reassembly."),
+	K_SECTION("kafka", kafka_table, "Kafka input (consumer) and the producer of the Kafka "
+		  "outputs (librdkafka)."),
 	K_UINT("mbufs", struct ctl_config, mbufs, "16383", 511, (1u << 24) - 1,
 	       "Packet buffers in the pool (2^n - 1 is the most memory-efficient)."),
 	K_UINT("mbuf_size", struct ctl_config, mbuf_data_room, "2048", 1024, 65535 - 128,
@@ -936,6 +1141,26 @@ static int validate_whole(struct cf_ctx *cx, struct ctl_config *c, const struct 
 			return -EINVAL;
 		}
 	}
+	const struct wr_yaml_node *kafka = wr_yaml_get(doc, "kafka");
+	const struct wr_yaml_node *topics = wr_yaml_get(kafka, "topics");
+	for (uint32_t i = 0; i < c->n_kafka_topics; i++) {
+		for (uint32_t j = 0; j < i; j++) {
+			if (strcmp(c->kafka_topics[i].name, c->kafka_topics[j].name))
+				continue;
+			unsigned line = topics && topics->kind == WR_YAML_SEQ ?
+					topics->items[i]->line : doc->line;
+			cf_err(cx, line, "key 'kafka.topics[%u].name': duplicate topic '%s' "
+			       "(also kafka.topics[%u])", i, c->kafka_topics[i].name, j);
+			return -EINVAL;
+		}
+	}
+	bool kafka_used = c->n_kafka_topics || c->windows_kafka || c->alerts_kafka ||
+			  c->late_kafka || c->dead_letter_kafka;
+	if (kafka_used && !c->kafka_brokers) {
+		cf_err(cx, kafka ? kafka->line : doc->line, "key 'kafka.brokers': missing "
+		       "(required when kafka.topics or an outputs.*.kafka topic is set)");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -977,7 +1202,23 @@ void ctl_config_destroy(struct ctl_config *c)
 	free(c->windows_jsonl);
 	free(c->alerts_jsonl);
 	free(c->late_jsonl);
+	free(c->windows_kafka);
+	free(c->alerts_kafka);
+	free(c->late_kafka);
+	free(c->dead_letter_kafka);
 	free(c->slack_webhook_url);
+	free(c->kafka_brokers);
+	free(c->kafka_group_id);
+	for (uint32_t i = 0; i < c->n_kafka_topics && i < CTL_MAX_KAFKA_TOPICS; i++)
+		free(c->kafka_topics[i].name);
+	for (uint32_t i = 0; i < c->n_kafka_consumer_props && i < CTL_MAX_KAFKA_PROPS; i++) {
+		free(c->kafka_consumer_props[i][0]);
+		free(c->kafka_consumer_props[i][1]);
+	}
+	for (uint32_t i = 0; i < c->n_kafka_producer_props && i < CTL_MAX_KAFKA_PROPS; i++) {
+		free(c->kafka_producer_props[i][0]);
+		free(c->kafka_producer_props[i][1]);
+	}
 	free(c->log_level);
 	free(c);
 }
@@ -1115,7 +1356,8 @@ static void print_bounds(FILE *f, const struct cf_key *k)
 	}
 }
 
-static void print_table(FILE *f, const struct cf_table *t, int indent, bool first_dash);
+static void print_table(FILE *f, const struct cf_table *t, int indent, bool first_dash,
+			bool off);
 
 /* A comment wrapped at 79 columns, so the reference reads well in a terminal. */
 static void print_comment(FILE *f, int indent, const char *text)
@@ -1138,18 +1380,24 @@ static void print_comment(FILE *f, int indent, const char *text)
 	}
 }
 
-static void print_key(FILE *f, const struct cf_key *k, int indent)
+/*
+ * @off: print the key commented out, and everything under it. Each line gets
+ * "# " at its own indent, so removing it yields the right indentation.
+ */
+static void print_key(FILE *f, const struct cf_key *k, int indent, bool off)
 {
+	const char *pre = off ? "# " : "";
+	off = off || k->ref_off;
 	print_comment(f, indent, k->doc);
 	if (k->type == &t_section) {
-		fprintf(f, "%*s%s:\n", indent, "", k->key);
-		print_table(f, k->sub, indent + 2, false);
+		fprintf(f, "%*s%s%s:\n", indent, "", pre, k->key);
+		print_table(f, k->sub, indent + 2, false, off);
 		return;
 	}
 	if (k->type == &t_list) {
 		fprintf(f, "%*s# list of maps, at most %u entries\n", indent, "", k->sub->max);
-		fprintf(f, "%*s%s:\n", indent, "", k->key);
-		print_table(f, k->sub, indent + 2, true);
+		fprintf(f, "%*s%s%s:\n", indent, "", off ? "# " : "", k->key);
+		print_table(f, k->sub, indent + 2, true, off);
 		return;
 	}
 	fprintf(f, "%*s# type: %s", indent, "", k->type->name);
@@ -1163,10 +1411,14 @@ static void print_key(FILE *f, const struct cf_key *k, int indent)
 		fputs(", default: none", f);
 	fputc('\n', f);
 	const char *val = k->def ? k->def : k->example;
-	bool comment_out = !k->def && !k->required;
+	bool comment_out = off || (!k->def && !k->required);
 	fprintf(f, "%*s%s%s: ", indent, "", comment_out ? "# " : "", k->key);
 	if (k->type == &t_udp_ports) {
 		fprintf(f, "[%s]\n", val);     /* the list form, though one port may stand alone */
+		return;
+	}
+	if (k->type == &t_kafka_props) {
+		fprintf(f, "%s\n", val);        /* the example is a YAML flow map */
 		return;
 	}
 	print_value(f, val ? val : "");
@@ -1174,14 +1426,14 @@ static void print_key(FILE *f, const struct cf_key *k, int indent)
 }
 
 /* A list is printed as one example entry: a "-" line, then its keys two columns in. */
-static void print_table(FILE *f, const struct cf_table *t, int indent, bool as_entry)
+static void print_table(FILE *f, const struct cf_table *t, int indent, bool as_entry, bool off)
 {
 	if (as_entry) {
-		fprintf(f, "%*s-\n", indent, "");
+		fprintf(f, "%*s%s-\n", indent, "", off ? "# " : "");
 		indent += 2;
 	}
 	for (size_t j = 0; j < t->n; j++)
-		print_key(f, &t->keys[j], indent);
+		print_key(f, &t->keys[j], indent, off);
 }
 
 void ctl_config_print_reference(FILE *f)
@@ -1195,6 +1447,6 @@ void ctl_config_print_reference(FILE *f)
 	      "# Unknown keys are errors.\n", f);
 	for (size_t j = 0; j < root_table.n; j++) {
 		fputc('\n', f);
-		print_key(f, &root_table.keys[j], 0);
+		print_key(f, &root_table.keys[j], 0, false);
 	}
 }

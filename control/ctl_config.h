@@ -10,12 +10,15 @@
 #define CTL_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CTL_MAX_PORTS 8
 #define CTL_MAX_UDP_PORTS 16
 #define CTL_MAX_SOURCES 64
 #define CTL_MAX_EAL_ARGS 64
+#define CTL_MAX_KAFKA_TOPICS 16
+#define CTL_MAX_KAFKA_PROPS 64
 
 struct ctl_port_cfg {
 	char *name;
@@ -31,6 +34,16 @@ struct ctl_port_cfg {
 struct ctl_source_cfg {         /* per-source settings, matched by sender address prefix */
 	bool is_v6; uint8_t addr[16]; uint8_t prefix;
 	int32_t tz_offset_s;
+};
+
+/* Record formats of Kafka input topics. */
+enum ctl_kafka_format {
+	CTL_KAFKA_FMT_SYSLOG = 0,    /* one log line per record: RFC 5424, RFC 3164 or plain */
+};
+
+struct ctl_kafka_topic_cfg {    /* one kafka.topics[] entry */
+	char *name;                  /* topic name (Kafka's charset: [A-Za-z0-9._-], <= 249) */
+	int format;                  /* enum ctl_kafka_format; default syslog */
 };
 
 struct ctl_config {
@@ -64,11 +77,33 @@ struct ctl_config {
 	uint32_t window_capacity;    /* default 65536 */
 	/* outputs: NULL = off, "-" = stdout */
 	char *windows_jsonl, *alerts_jsonl, *late_jsonl;
+	/*
+	 * Kafka sinks: topic names, NULL = off. windows/alerts/late get the same
+	 * JSON line as the jsonl sinks, keyed by the record's key; dead_letter
+	 * gets undecodable input records with the reason (sent by the source).
+	 */
+	char *windows_kafka, *alerts_kafka, *late_kafka, *dead_letter_kafka;
 	char *slack_webhook_url;     /* from config or env WEIR_SLACK_WEBHOOK; a secret: never log it */
 	bool slack_webhook_from_env; /* true when the URL came from WEIR_SLACK_WEBHOOK */
 	uint32_t slack_queue_len;
 	int64_t slack_timeout_us;
 	uint32_t slack_max_retries;
+	/*
+	 * kafka. kafka_brokers is bootstrap.servers (NULL when unset; the loader
+	 * requires it when any input topic or Kafka output is set). Pass-through
+	 * properties are {name, value} string pairs in file order, already
+	 * checked against librdkafka (rd_kafka_conf_set) at load time; apply
+	 * them with rd_kafka_conf_set after weir's own defaults so they win.
+	 * They never contain bootstrap.servers or group.id (the loader rejects
+	 * those and points at kafka.brokers / kafka.group_id).
+	 */
+	char *kafka_brokers;
+	char *kafka_group_id;        /* group.id of the consumer, default "weir" */
+	uint32_t n_kafka_topics; struct ctl_kafka_topic_cfg kafka_topics[CTL_MAX_KAFKA_TOPICS];
+	uint32_t kafka_max_partitions; /* partitions tracked across all topics, default 256 */
+	uint32_t kafka_queue;        /* records in flight per worker, default 4096 */
+	uint32_t n_kafka_consumer_props; char *kafka_consumer_props[CTL_MAX_KAFKA_PROPS][2];
+	uint32_t n_kafka_producer_props; char *kafka_producer_props[CTL_MAX_KAFKA_PROPS][2];
 	/* run */
 	int64_t stats_interval_us;   /* default 1 s; 0 = off */
 	int64_t exit_after_idle_us;  /* 0 = run until signalled; else flush and exit when no packet came for this long */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl_kafka.h"
 #include "ctl_output.h"
 #include "ctl_sink.h"
 #include "ctl_slack.h"
@@ -21,6 +22,7 @@ struct ctl_output {
 	struct wr_counters *cnt;
 	struct ctl_jsonl *windows, *alerts, *late;
 	struct ctl_slack *slack;
+	struct ctl_kafka_producer *kafka; /* NULL when no Kafka output is set */
 	struct rte_ring *rings[64];
 	unsigned n_rings;
 	int64_t last_flush_us;
@@ -161,24 +163,38 @@ static int format_slack(const struct ctl_output *o, const struct wr_out_rec *r, 
 static void route(struct ctl_output *o, const struct wr_out_rec *r)
 {
 	struct ctl_jsonl *sink = NULL;
+	const char *topic = NULL;
 	switch (r->type) {
 	case WR_REC_WINDOW:
 		sink = o->windows;
+		topic = o->cfg->windows_kafka;
 		break;
 	case WR_REC_ALERT:
 	case WR_REC_RESOLVED:
 		sink = o->alerts;
+		topic = o->cfg->alerts_kafka;
 		break;
 	case WR_REC_LATE:
 		sink = o->late;
+		topic = o->cfg->late_kafka;
 		break;
 	}
-	if (sink) {
+	if (!o->kafka)
+		topic = NULL;
+	if (sink || topic) {
 		int n = ctl_output_format(o, r, o->line, sizeof(o->line));
-		if (n < 0)
+		if (n < 0) {
 			WR_COUNT(o->cnt, sink_errors);
-		else
-			ctl_jsonl_write(sink, o->line, (size_t)n);
+		} else {
+			if (sink)
+				ctl_jsonl_write(sink, o->line, (size_t)n);
+			/* Keyed by the record's key, so one key's records stay in order on
+			 * one partition. A full producer queue blocks here (backpressure);
+			 * errors are counted inside. */
+			if (topic)
+				ctl_kafka_produce(o->kafka, topic, r->key, r->key_len, o->line,
+						  (size_t)n, NULL);
+		}
 	}
 	if (o->slack && (r->type == WR_REC_ALERT || r->type == WR_REC_RESOLVED)) {
 		int n = format_slack(o, r, o->slack_msg, sizeof(o->slack_msg));
@@ -221,6 +237,7 @@ unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us)
 		flush_files(o);
 		o->last_flush_us = now;
 	}
+	ctl_kafka_poll(o->kafka);
 	if (o->slack) {
 		ctl_slack_poll(o->slack, n ? 0 : max_wait_us);
 	} else if (!n && max_wait_us > 0) {
@@ -237,12 +254,28 @@ uint32_t ctl_output_finish(struct ctl_output *o, int64_t timeout_us)
 {
 	drain(o);
 	flush_files(o);
-	if (!o->slack)
-		return 0;
 	int64_t deadline = wr_mono_us() + timeout_us;
-	while (ctl_slack_pending(o->slack) && wr_mono_us() < deadline)
-		ctl_slack_poll(o->slack, 50 * WR_US_PER_MS);
-	return ctl_slack_pending(o->slack);
+	int kafka_left = o->kafka ? ctl_kafka_flush(o->kafka, 0) : 0;
+	/* Slack and Kafka share the deadline, served in turns of at most 50 ms. */
+	while ((kafka_left > 0 || (o->slack && ctl_slack_pending(o->slack))) &&
+	       wr_mono_us() < deadline) {
+		if (o->slack && ctl_slack_pending(o->slack))
+			ctl_slack_poll(o->slack, kafka_left > 0 ? 0 : 50 * WR_US_PER_MS);
+		if (kafka_left > 0) {
+			int64_t left_us = deadline - wr_mono_us();
+			int ms = left_us < 50 * WR_US_PER_MS ? (int)(left_us / WR_US_PER_MS) : 50;
+			kafka_left = ctl_kafka_flush(o->kafka, ms < 0 ? 0 : ms);
+		}
+	}
+	if (kafka_left > 0)
+		WR_WARN("output", "%d Kafka record(s) not yet delivered at the shutdown deadline "
+			"(the producer keeps trying for up to 10 s more)", kafka_left);
+	return o->slack ? ctl_slack_pending(o->slack) : 0;
+}
+
+struct ctl_kafka_producer *ctl_output_kafka(struct ctl_output *o)
+{
+	return o ? o->kafka : NULL;
 }
 
 static int open_sink(const char *path, struct wr_counters *cnt, struct ctl_jsonl **out,
@@ -283,6 +316,10 @@ int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rule
 		};
 		rc = ctl_slack_create(&so, cnt, &o->slack, err, errlen);
 	}
+	/* One producer for every Kafka output, the dead-letter topic included. */
+	if (!rc && (cfg->windows_kafka || cfg->alerts_kafka || cfg->late_kafka ||
+		    cfg->dead_letter_kafka))
+		rc = ctl_kafka_producer_create(cfg, cnt, &o->kafka, err, errlen);
 	if (rc) {
 		ctl_output_destroy(o);
 		return rc;
@@ -304,6 +341,7 @@ void ctl_output_destroy(struct ctl_output *o)
 {
 	if (!o)
 		return;
+	ctl_kafka_producer_destroy(o->kafka);
 	ctl_slack_destroy(o->slack);
 	ctl_jsonl_close(o->windows);
 	ctl_jsonl_close(o->alerts);

@@ -2,7 +2,9 @@
  * ctl_output.h - the control thread's output router: drains the workers'
  * output rings, formats each record as one JSON line and sends it to its
  * sinks: window records and late matches to JSON Lines files (or stdout),
- * alerts and resolved messages to JSON Lines and to Slack.
+ * alerts and resolved messages to JSON Lines and to Slack. When
+ * outputs.{windows,alerts,late}.kafka name a topic, the same JSON line also
+ * goes to that Kafka topic, keyed by the record's key (ctl_kafka.h).
  *
  * JSON shapes (one object per line):
  *   {"type":"window","rule":"error","key":"web-1","start":"...Z","end":"...Z","count":7}
@@ -29,6 +31,7 @@
 #include "wr_record.h"
 
 struct ctl_output;
+struct ctl_kafka_producer;
 
 /* Open the configured sinks. Returns 0 and *out, or -errno with the sink named in @err. */
 int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rules,
@@ -48,10 +51,20 @@ int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, ch
 		      size_t len);
 
 /*
- * Shutdown: drain what is left, flush files, and give Slack until @timeout_us
- * to deliver what is queued. Returns the Slack messages still undelivered.
+ * Shutdown: drain what is left, flush files, and give Slack and Kafka until
+ * @timeout_us to deliver what is queued. Returns the Slack messages still
+ * undelivered; Kafka records still undelivered are logged here (and
+ * ctl_output_destroy() gives them up to 10 s more).
  */
 uint32_t ctl_output_finish(struct ctl_output *o, int64_t timeout_us);
+
+/*
+ * The Kafka producer of the outputs, or NULL when no Kafka output (windows,
+ * alerts, late, dead_letter) is configured. It belongs to the router (freed
+ * by ctl_output_destroy()); other threads may produce through it (the
+ * source thread's dead letters) until then. Thread safety: see ctl_kafka.h.
+ */
+struct ctl_kafka_producer *ctl_output_kafka(struct ctl_output *o);
 
 void ctl_output_destroy(struct ctl_output *o);
 

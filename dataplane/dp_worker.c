@@ -21,7 +21,10 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "dp_frag.h"
+#include "dp_kafka.h"
 #include "dp_syslog.h"
 #include "dp_worker.h"
 #include "st_watermark.h"
@@ -62,12 +65,13 @@ struct dp_worker {
 	uint16_t nx[DP_MAX_WORKERS];
 	struct dp_xmsg xin[BURST];
 	struct wr_ratelimit rl_parse;
+	long test_nap_ns;                      /* WEIR_TEST_SLOW_WORKER_US: tests only */
 
 	/* The message being scanned (valid during rules_scan). */
 	const struct dp_syslog_msg *cur_msg;
 	const char *cur_line;
 	uint32_t cur_line_len;
-	char cur_src[INET6_ADDRSTRLEN];
+	char cur_src[ST_KEY_MAX + 1];          /* host of a message that names none */
 	int64_t cur_wm;
 };
 
@@ -279,13 +283,21 @@ static void src_text(const struct dp_pkt *p, char *buf, size_t len)
 	inet_ntop(p->ip_version == 6 ? AF_INET6 : AF_INET, p->src_ip, buf, (socklen_t)len);
 }
 
-static void handle_syslog(struct dp_worker *w, uint32_t input, const char *data, uint32_t len,
-			  const struct dp_pkt *p, int64_t now)
+/*
+ * Parse, scan and count one syslog line from input @input. @p is the UDP
+ * datagram it came in (NULL for a Kafka record, which names its source in
+ * @src instead: the record key or the topic). @recv_us is the receive time,
+ * used for lines without a timestamp (a Kafka record's own timestamp).
+ * Returns DP_SYSLOG_OK or the parse error (already counted).
+ */
+static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, uint32_t len,
+			 int64_t now, int64_t recv_us, const struct dp_pkt *p, const char *src,
+			 uint32_t src_len)
 {
 	const struct ctl_config *cfg = w->c.cfg;
 	struct dp_syslog_opts o = {
-		.recv_us = now,
-		.tz_offset_s = cfg->n_sources
+		.recv_us = recv_us,
+		.tz_offset_s = cfg->n_sources && p
 			? ctl_config_source_tz(cfg, p->ip_version == 6, p->src_ip)
 			: cfg->default_tz_offset_s,
 		.max_len = cfg->syslog_max_len,
@@ -301,13 +313,18 @@ static void handle_syslog(struct dp_worker *w, uint32_t input, const char *data,
 			WR_COUNT(w->c.cnt, syslog_bad);
 		uint32_t supp;
 		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
-			char src[INET6_ADDRSTRLEN];
-			src_text(p, src, sizeof(src));
-			WR_WARN("syslog", "dropped a message from %s port %u: %s (%u bytes)%s",
-				src, p->src_port, dp_syslog_strerror(rc), len,
-				supp ? " (and more not logged)" : "");
+			char from[INET6_ADDRSTRLEN + 8];
+			if (p) {
+				src_text(p, from, sizeof(from));
+				snprintf(from + strlen(from), sizeof(from) - strlen(from), " port %u",
+					 p->src_port);
+			} else {
+				snprintf(from, sizeof(from), "Kafka %.*s", (int)src_len, src);
+			}
+			WR_WARN("syslog", "dropped a message from %s: %s (%u bytes)%s", from,
+				dp_syslog_strerror(rc), len, supp ? " (and more not logged)" : "");
 		}
-		return;
+		return rc;
 	}
 	WR_COUNT(w->c.cnt, syslog_msgs);
 	if (!m.has_ts)
@@ -321,12 +338,51 @@ static void handle_syslog(struct dp_worker *w, uint32_t input, const char *data,
 		ll--;
 	w->cur_line_len = ll;
 	w->cur_wm = st_wm_get(w->wm, now);
-	if (m.host_len == 0)
-		src_text(p, w->cur_src, sizeof(w->cur_src));
+	if (m.host_len == 0) {
+		if (p) {
+			src_text(p, w->cur_src, sizeof(w->cur_src));
+		} else {
+			uint32_t n = src_len < sizeof(w->cur_src) - 1 ? src_len
+								 : (uint32_t)sizeof(w->cur_src) - 1;
+			memcpy(w->cur_src, src, n);
+			w->cur_src[n] = '\0';
+		}
+	}
 	if (w->c.rules->n && rules_scan(w->c.rules, w->scratch, m.msg, m.msg_len, on_match, w))
 		WR_COUNT(w->c.cnt, scan_errors);
 	st_wm_observe(w->wm, input, m.ts_us, now);
 	w->cur_msg = NULL;
+	return DP_SYSLOG_OK;
+}
+
+/* Records from the Kafka source: parse as syslog, hand them back. */
+static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
+{
+	struct dp_kafka_rec recs[BURST];
+	unsigned n = rte_ring_sc_dequeue_burst_elem(w->c.kafka_in, recs, sizeof(recs[0]), BURST,
+						    NULL);
+	for (unsigned i = 0; i < n; i++) {
+		const rd_kafka_message_t *m = recs[i].rkm;
+		rd_kafka_timestamp_type_t tt;
+		int64_t ts = rd_kafka_message_timestamp(m, &tt);
+		const char *src = m->key ? m->key : rd_kafka_topic_name(m->rkt);
+		uint32_t src_len = m->key ? (uint32_t)m->key_len : (uint32_t)strlen(src);
+		uint32_t input = w->c.n_inputs + recs[i].slot / w->c.shared->n_workers;
+		recs[i].status = handle_syslog(w, input, m->payload, (uint32_t)m->len, now,
+					       ts >= 0 ? ts * WR_US_PER_MS : now, NULL, src,
+					       src_len);
+	}
+	/* Fault injection for the backpressure test: a slow worker. */
+	if (unlikely(w->test_nap_ns) && n) {
+		struct timespec ts = { 0, w->test_nap_ns };
+		nanosleep(&ts, NULL);
+	}
+	/* The return ring is twice the size of the in-ring: this never waits. */
+	unsigned done = 0;
+	while (done < n)
+		done += rte_ring_sp_enqueue_burst_elem(w->c.kafka_ret, &recs[done], sizeof(recs[0]),
+						       n - done, NULL);
+	return n;
 }
 
 static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
@@ -343,7 +399,7 @@ static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
 	}
 	/* Every listening port carries syslog today; other formats (JSON
 	 * events) will dispatch on p->dst_port here. */
-	handle_syslog(w, input, data, p->payload_len, p, now);
+	handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
 }
 
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m)
@@ -429,7 +485,8 @@ int dp_worker_run(void *arg)
 	bool idle = false;
 	int64_t my_wm = ST_WM_MIN;
 	/* A worker without inputs never holds the others back. */
-	if (w->c.n_inputs == 0)
+	const bool has_inputs = w->c.n_inputs || w->c.kafka_in;
+	if (!has_inputs)
 		publish_wm(w, ST_WM_MIN, true);
 
 	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
@@ -464,6 +521,8 @@ int dp_worker_run(void *arg)
 				handle_pkt(w, i, pkts[k], now, tsc);
 			}
 		}
+		if (w->c.kafka_in && !paused)
+			got += poll_kafka(w, now);
 		flush_xchg(w);
 		flush_tx(w);
 		if (got)
@@ -472,7 +531,7 @@ int dp_worker_run(void *arg)
 			dp_frag_expire(w->frag, tsc, w->c.cnt);
 			last_expire = tsc;
 		}
-		if (w->c.n_inputs) {
+		if (has_inputs) {
 			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs];
 			if (msgs != seen) {
 				seen = msgs;
@@ -523,6 +582,14 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 	}
 	w->c = *c;
 	w->rl_parse = (struct wr_ratelimit)WR_RATELIMIT_INIT(1000, 5);
+	const char *slow = getenv("WEIR_TEST_SLOW_WORKER_US");
+	if (slow) {
+		w->test_nap_ns = strtol(slow, NULL, 10) * 1000;
+		if (w->test_nap_ns < 0 || w->test_nap_ns > 999999999)
+			w->test_nap_ns = 0;
+		WR_WARN("worker", "test hook: worker naps %ld us per Kafka batch",
+			w->test_nap_ns / 1000);
+	}
 	w->emit = (struct st_emit){ emit_window, emit_alert, emit_late, w };
 	const struct ctl_config *cfg = c->cfg;
 	int rc;
@@ -555,8 +622,8 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 		goto err;
 	}
 	st_wtab_set_rules(w->wtab, w->rparams, c->rules->n);
-	rc = st_wm_create(c->n_inputs ? c->n_inputs : 1, cfg->ooo_us, cfg->idle_timeout_us,
-			  &w->wm);
+	uint32_t n_wm = c->n_inputs + c->kafka_inputs;
+	rc = st_wm_create(n_wm ? n_wm : 1, cfg->ooo_us, cfg->idle_timeout_us, &w->wm);
 	if (rc) {
 		snprintf(err, errlen, "worker %u: watermark tracker: %s", c->idx, strerror(-rc));
 		goto err;

@@ -68,6 +68,8 @@ struct dp_worker_conf {
 	const struct rules_set *rules;
 	struct wr_counters *cnt;               /* this worker's counter slot */
 	struct rte_ring *out;                  /* records to the control thread */
+	struct rte_ring *kafka_in, *kafka_ret; /* Kafka records in and back; NULL: none */
+	uint32_t kafka_inputs;                 /* watermark inputs for partitions */
 	int socket_id;
 };
 

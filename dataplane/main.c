@@ -27,6 +27,7 @@
 
 #include "ctl_config.h"
 #include "ctl_output.h"
+#include "dp_kafka.h"
 #include "dp_port.h"
 #include "dp_worker.h"
 #include "rules.h"
@@ -147,13 +148,15 @@ static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *l
 	bool tty = isatty(STDERR_FILENO);
 	fprintf(stderr,
 		"%sweir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu | "
-		"matches %llu late %llu | windows %llu | alerts %llu resolved %llu | "
+		"kafka in %llu lag %llu | matches %llu late %llu | windows %llu | alerts %llu resolved %llu | "
 		"slack ok %llu retry %llu fail %llu | drops ring %llu table %llu%s",
 		tty && !final ? "\r\033[K" : "",
 		(unsigned long long)t.v[WR_CNT_rx_packets], pps / 1e6,
 		(unsigned long long)t.v[WR_CNT_syslog_msgs], (unsigned long long)bad,
 		(unsigned long long)t.v[WR_CNT_frag_in],
 		(unsigned long long)t.v[WR_CNT_frag_reassembled],
+		(unsigned long long)t.v[WR_CNT_kafka_in],
+		(unsigned long long)t.v[WR_CNT_kafka_lag_records],
 		(unsigned long long)t.v[WR_CNT_rule_matches],
 		(unsigned long long)t.v[WR_CNT_events_late],
 		(unsigned long long)t.v[WR_CNT_windows_closed],
@@ -237,8 +240,9 @@ int main(int argc, char **argv)
 		ctl_config_destroy(cfg);
 		return 0;
 	}
-	if (cfg->n_ports == 0) {
-		fprintf(stderr, "weir: config %s: no ports configured\n", cfg_path);
+	if (cfg->n_ports == 0 && cfg->n_kafka_topics == 0) {
+		fprintf(stderr, "weir: config %s: no ports and no kafka topics: nothing to read\n",
+			cfg_path);
 		return 1;
 	}
 
@@ -277,9 +281,12 @@ int main(int argc, char **argv)
 	static struct dp_worker_conf wconf[DP_MAX_WORKERS];
 	struct dp_worker *workers[DP_MAX_WORKERS] = { 0 };
 	struct rte_ring *out_rings[DP_MAX_WORKERS] = { 0 };
+	/* Counter slots: one per worker, then the control thread, then the Kafka source. */
+	const unsigned n_slots = n_workers + 2;
 	struct wr_counters *counters = rte_zmalloc("weir_counters",
-						   sizeof(struct wr_counters) * (n_workers + 1), 64);
+						   sizeof(struct wr_counters) * n_slots, 64);
 	struct ctl_output *output = NULL;
+	struct dp_kafka *kafka = NULL;
 	uint32_t ports_up = 0;
 	if (!counters)
 		goto out_eal;
@@ -329,6 +336,22 @@ int main(int argc, char **argv)
 				.addrs = &addrs[p],
 			};
 		}
+	if (ctl_output_create(cfg, rules, &counters[n_workers], &output, err, sizeof(err))) {
+		fprintf(stderr, "weir: %s\n", err);
+		goto out;
+	}
+	if (cfg->n_kafka_topics) {
+		if (dp_kafka_create(cfg, n_workers, socket, &counters[n_workers + 1],
+				    ctl_output_kafka(output), &kafka, err, sizeof(err))) {
+			fprintf(stderr, "weir: %s\n", err);
+			goto out;
+		}
+		for (unsigned i = 0; i < n_workers; i++) {
+			wconf[i].kafka_in = dp_kafka_in_ring(kafka, i);
+			wconf[i].kafka_ret = dp_kafka_ret_ring(kafka, i);
+			wconf[i].kafka_inputs = dp_kafka_inputs_per_worker(kafka);
+		}
+	}
 	for (unsigned i = 0; i < n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];
 		snprintf(name, sizeof(name), "out_%u", i);
@@ -344,10 +367,6 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (ctl_output_create(cfg, rules, &counters[n_workers], &output, err, sizeof(err))) {
-		fprintf(stderr, "weir: %s\n", err);
-		goto out;
-	}
 	ctl_output_attach(output, out_rings, n_workers);
 
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout pipe is a counted sink error */
@@ -357,8 +376,12 @@ int main(int argc, char **argv)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		rte_eal_remote_launch(dp_worker_run, workers[wi++], lcore);
 	}
-	WR_INFO("main", "running: %u worker(s), %u rule(s); stop with Ctrl-C", n_workers,
-		rules->n);
+	if (kafka && dp_kafka_start(kafka)) {
+		fprintf(stderr, "weir: cannot start the Kafka source thread\n");
+		got_signal = SIGTERM;
+	}
+	WR_INFO("main", "running: %u worker(s), %u rule(s), %u kafka topic(s); stop with Ctrl-C",
+		n_workers, rules->n, cfg->n_kafka_topics);
 
 	uint64_t last_rx = 0, idle_rx = 0;
 	int64_t last_stats = wr_mono_us(), idle_since = wr_mono_us();
@@ -366,12 +389,13 @@ int main(int argc, char **argv)
 		ctl_output_poll(output, 10 * WR_US_PER_MS);
 		int64_t now = wr_mono_us();
 		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
-			print_stats(counters, n_workers + 1, &last_rx, &last_stats, false);
+			print_stats(counters, n_slots, &last_rx, &last_stats, false);
 		if (cfg->exit_after_idle_us) {
 			struct wr_counters t;
-			wr_counters_sum(counters, n_workers + 1, &t);
-			if (t.v[WR_CNT_rx_packets] != idle_rx) {
-				idle_rx = t.v[WR_CNT_rx_packets];
+			wr_counters_sum(counters, n_slots, &t);
+			uint64_t activity = t.v[WR_CNT_rx_packets] + t.v[WR_CNT_kafka_in];
+			if (activity != idle_rx) {
+				idle_rx = activity;
 				idle_since = now;
 			} else if (now - idle_since >= cfg->exit_after_idle_us) {
 				WR_INFO("main", "no packet for %lld ms: closing all windows and exiting",
@@ -390,15 +414,17 @@ int main(int argc, char **argv)
 	while (__atomic_load_n(&shared.exited, __ATOMIC_ACQUIRE) < n_workers)
 		ctl_output_poll(output, WR_US_PER_MS);
 	rte_eal_mp_wait_lcore();
+	dp_kafka_stop(kafka); /* after the workers: stores the offsets of what they processed */
 	uint32_t undelivered = ctl_output_finish(output, 10 * WR_US_PER_SEC);
 	if (undelivered)
 		WR_WARN("main", "%u Slack message(s) undelivered at exit", undelivered);
 	if (cfg->stats_interval_us)
-		print_stats(counters, n_workers + 1, &last_rx, &last_stats, true);
+		print_stats(counters, n_slots, &last_rx, &last_stats, true);
 	if (getenv("WEIR_PRINT_COUNTERS"))
-		print_counters(stderr, counters, n_workers + 1);
+		print_counters(stderr, counters, n_slots);
 	rc = 0;
 out:
+	dp_kafka_destroy(kafka);
 	ctl_output_destroy(output);
 	for (unsigned i = 0; i < n_workers; i++) {
 		dp_worker_destroy(workers[i]);

@@ -24,7 +24,7 @@ parts=$(jq '.topics[0].partitions | length' <<<"$meta")
 [ "$parts" = 3 ] || fail "weir-smoke has $parts partitions, want 3: $meta"
 
 # auto.create.topics.enable=false: a misspelt topic must not spring into being.
-kcat -P -b "$addr" -t weir-typo -X message.timeout.ms=2000 <<<"x" 2>"$TMP/typo.err" || true
+kcat -P -b "$addr" -t weir-typo -X message.timeout.ms=1000 <<<"x" 2>"$TMP/typo.err" || true
 kcat -L -b "$addr" -t weir-typo -J | jq -e '(.topics[0].partitions | length) == 0' >/dev/null \
   || fail "producing to an unknown topic created it"
 

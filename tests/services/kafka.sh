@@ -110,14 +110,27 @@ alive() { # pid: running and not a zombie
   [ "$st" != Z ]
 }
 
+# start DIR: up to 3 attempts, because another process may take a chosen port
+# between free_ports and the broker's bind.
 start() {
-  local dir=$1 ports bport cport cid pid deadline
+  local dir=$1 try rc
   [ -n "$dir" ] || die "start: no DIR"
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   if [ -f "$dir/pid" ] && alive "$(cat "$dir/pid")"; then
     die "start: a broker already runs from $dir (pid $(cat "$dir/pid"))"
   fi
   fetch
+  for try in 1 2 3; do
+    rc=0; start_once "$dir" || rc=$?
+    [ "$rc" -eq 3 ] || return "$rc"
+    echo "kafka.sh: a chosen port was taken meanwhile, retrying with new ports" >&2
+  done
+  die "start: no free ports after 3 attempts"
+}
+
+# start_once DIR: returns 3 when the broker exited because a port was taken.
+start_once() {
+  local dir=$1 bport cport cid pid deadline
   read -r bport cport <<<"$(free_ports 2)"
   rm -rf "$dir/data" "$dir/bootstrap" "$dir/pid"
   cat > "$dir/server.properties" <<EOF
@@ -179,6 +192,13 @@ EOF
          >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2; die "start: formatting $dir/data failed"
   fi
+  launch "$dir" "$bport"
+}
+
+# launch DIR PORT: start the broker of DIR (formatted, with its server.properties)
+# and wait until it serves 127.0.0.1:PORT. Returns 3 when a port was taken.
+launch() {
+  local dir=$1 bport=$2 pid deadline
   # stdin/stdout detached: the caller may read our stdout through $(...), which
   # would otherwise wait for the broker to exit.
   # shellcheck disable=SC2086
@@ -193,6 +213,8 @@ EOF
   until grep -q "Kafka Server started" "$dir/kafka.log" 2>/dev/null \
         && { ! command -v kcat >/dev/null || kcat -L -b "127.0.0.1:$bport" -m 5 >/dev/null 2>&1; }; do
     if ! alive "$pid"; then
+      rm -f "$dir/pid"
+      grep -q "Address already in use" "$dir/kafka.log" && return 3
       tail -n 40 "$dir/kafka.log" >&2; die "start: the broker exited during startup (log: $dir/kafka.log)"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -203,6 +225,15 @@ EOF
   done
   echo "127.0.0.1:$bport" > "$dir/bootstrap"
   echo "127.0.0.1:$bport"
+}
+
+# restart DIR: start a stopped broker again on the same ports with its data
+# (what a broker restart mid-stream looks like to clients).
+restart() {
+  local dir=$1 bport
+  [ -f "$dir/bootstrap" ] || die "restart: $dir has no broker to restart"
+  bport=${dir:+$(sed 's/.*://' "$dir/bootstrap")}
+  launch "$dir" "$bport" || die "restart: the broker did not come back on port $bport"
 }
 
 stop() {
@@ -241,6 +272,7 @@ case "$cmd" in
   fetch) fetch ;;
   start) [ $# -eq 2 ] || die "usage: kafka.sh start DIR"; start "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: kafka.sh stop DIR"; stop "$2" ;;
+  restart) [ $# -eq 2 ] || die "usage: kafka.sh restart DIR"; restart "$2" ;;
   topic) [ $# -ge 4 ] || die "usage: kafka.sh topic DIR NAME PARTITIONS [KEY=VALUE...]"; shift; topic "$@" ;;
   ensure-tools) ensure_tools ;;
   *) die "usage: kafka.sh fetch | start DIR | stop DIR | topic DIR NAME PARTITIONS [KEY=VALUE...] | ensure-tools" ;;
