@@ -973,6 +973,9 @@ static const struct cf_key event_time_keys[] = {
 	      "Watermark alignment: a worker whose watermark is this far ahead of the slowest "
 	      "input stops reading until the others catch up (lossless for pcap and Kafka, NIC "
 	      "queues may overflow); 0 = off."),
+	K_UINT("window_slots", struct ctl_config, window_slots, "0", 0, 1u << 29,
+	       "Open windows per worker, shared by all keys (each about 830 bytes); 0 = twice "
+	       "window_capacity. Large out_of_orderness keeps many windows of a key open."),
 	K_UINT("window_capacity", struct ctl_config, window_capacity, "65536", 1024, 1u << 26,
 	       "Open (rule, key, window) counters per worker; when full, new keys are counted "
 	       "and dropped."),

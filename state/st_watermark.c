@@ -95,8 +95,8 @@ void st_wm_observe(struct st_wm *wm, uint32_t input, int64_t ts_us, int64_t now_
 }
 
 /*
- * About 2 ns when nothing changed since the last call with the same now_us
- * (the common case inside a burst), about 15 ns otherwise with one input.
+ * Cost in the bench worker (one input, one call per message): about 20
+ * instructions per message (callgrind) with the cache above, 48 without.
  */
 int64_t st_wm_get(struct st_wm *wm, int64_t now_us)
 {

@@ -17,16 +17,19 @@
  * no matches at all counts as a closed window at 0 for this purpose once the
  * watermark passes the end of the window after the last one that had matches.
  *
- * The table is sized at creation (capacity keys); a full table drops the
- * match and counts window_table_full. Keys with no open window and not firing
- * are recycled.
+ * The table is sized at creation: capacity keys and a pool of slot_capacity
+ * open windows shared by all keys. A match that needs a new key when all
+ * keys are in use, or a new window when the pool is empty, is dropped and
+ * counts window_table_full. Keys with no open window and not firing are
+ * recycled; a closed window's slot goes back to the pool at once.
  *
  * Details the integrator can rely on (added with the implementation):
- *  - Each key holds at most ST_WINDOW_SLOTS open windows. A match for a new
- *    window of a key whose slots are all open is dropped with
- *    window_table_full / -ENOSPC. A key needs 1 + ceil((ooo + lateness) /
- *    window) slots when st_wtab_advance() runs every burst, so 4 slots cover
- *    ooo + lateness up to 3 window lengths.
+ *  - A key may hold any number of open windows; only the pool bounds them.
+ *    A key needs up to 1 + ceil((ooo + lateness) / window) slots when
+ *    st_wtab_advance() runs every burst (61 for ooo = 1 h, 1 min windows).
+ *    Lookup checks the key's newest window first, then walks its windows
+ *    from the oldest: O(1) for in-order input, O(open windows of the key)
+ *    for a match deep in a backlog.
  *  - Late test uses max(@wm_us, highest watermark given to advance), so a
  *    caller passing a stale watermark cannot reopen an emitted window; the
  *    late record carries that effective watermark.
@@ -41,9 +44,12 @@
  *    0 for an empty one), event_us = end_us, n_samples = 0.
  *  - FIRE samples are in arrival order, oldest first, the crossing line last.
  *  - emit may be NULL and any callback in it may be NULL (record dropped).
- *  - Memory: about 3.4 KB per key (ST_WINDOW_SLOTS sample rings of
- *    ST_SAMPLES * ST_SAMPLE_MAX bytes), reserved at create, pages committed
- *    as keys are first used.
+ *  - Memory (x86-64, sizeof): per key 200 B entry + 24 B timer heap item +
+ *    16-32 B index (12 B per index slot, load 0.375-0.75); per pool slot
+ *    832 B: 32 B window, 776 B sample ring (ST_SAMPLES * ST_SAMPLE_MAX),
+ *    24 B heap item. Default pool (2 slots per key): about 1.9 KB per key.
+ *    All reserved at create; ring pages are committed as slots are first
+ *    used.
  *
  * Thread safety: not thread-safe; one table per worker lcore.
  */
@@ -59,7 +65,6 @@
 #define ST_KEY_MAX 128           /* longer keys are truncated */
 #define ST_SAMPLES 3
 #define ST_SAMPLE_MAX 256        /* longer sample lines are truncated */
-#define ST_WINDOW_SLOTS 4        /* open windows per key (see above) */
 
 struct st_rule_params {
 	int64_t window_us;
@@ -104,8 +109,14 @@ struct st_emit {
 };
 
 struct st_wtab_params {
-	uint32_t capacity;               /* max (rule, key) entries */
+	uint32_t capacity;               /* max (rule, key) entries, 1 .. 2^28 */
 	int64_t lateness_us;             /* allowed lateness, >= 0 */
+	/*
+	 * Open windows shared by all entries, 0 .. 2^29; 0 = 2 * capacity.
+	 * Size it as keys * (1 + (ooo + lateness) / window) for input that is
+	 * ooo out of order (event_time.window_slots).
+	 */
+	uint32_t slot_capacity;
 };
 
 struct st_wtab;
@@ -143,8 +154,13 @@ uint32_t st_wtab_advance(struct st_wtab *t, int64_t wm_us, const struct st_emit 
 /* Keys in use (for the fill-level gauge). */
 uint32_t st_wtab_used(const struct st_wtab *t);
 
+/* Window slots in use, i.e. open windows of all keys (fill-level gauge of the pool). */
+uint32_t st_wtab_slots_used(const struct st_wtab *t);
+
 /*
- * Check the table's internal invariants (hash index, free list, timer heap).
+ * Check the table's internal invariants (hash index, entry free list, each
+ * entry's chain of open windows, the slot pool: free + in use ==
+ * slot_capacity, timer heap and its back-pointers).
  * For tests; O(capacity). Returns 0, or -EFAULT naming nothing: a failure is
  * a bug in st_window.c.
  */

@@ -15,7 +15,7 @@ kafka_gen 11
 # Nothing can be late whatever the partitions' interleaving: out_of_orderness 1 h.
 tests/tools/ref_windows.sh --ooo 3600 "$TMP/truth.tsv" > "$TMP/expected_windows.tsv"
 # An alert per window whose count exceeds the threshold (cooldown 0 below).
-awk -F'\t' -v OFS='\t' '($1 == "error" && $5 > 5) || ($1 == "exception" && $5 > 3) \
+awk -F'\t' -v OFS='\t' '($1 == "error" && $5 > 2) || ($1 == "exception" && $5 > 1) \
   { print $1, $2, $3, $4 }' "$TMP/expected_windows.tsv" > "$TMP/expected_alerts.tsv"
 
 {
@@ -28,8 +28,8 @@ awk -F'\t' -v OFS='\t' '($1 == "error" && $5 > 5) || ($1 == "exception" && $5 > 
 valid=$(wc -l < "$TMP/truth.tsv")
 
 cat > "$TMP/rules.yaml" <<'R'
-- {id: error, pattern: 'ERROR', group_by: host, threshold: 5, cooldown: 0s}
-- {id: exception, pattern: 'Exception', group_by: host, threshold: 3, cooldown: 0s}
+- {id: error, pattern: 'ERROR', group_by: host, threshold: 2, cooldown: 0s}
+- {id: exception, pattern: 'Exception', group_by: host, threshold: 1, cooldown: 0s}
 R
 cat > "$TMP/kafka.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}

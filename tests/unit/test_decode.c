@@ -276,6 +276,33 @@ static void test_ipv4_bad_udp_checksum_counted_bad_udp(void)
 	decode_expect_drop(fb, len, WR_CNT_rx_bad_udp);
 }
 
+/* The NIC's verdict is trusted only when it says GOOD; UNKNOWN and BAD are
+ * checked in software (a corrupted datagram is dropped either way). */
+static void test_udp_checksum_skipped_only_when_nic_flags_it_good(void)
+{
+	static const uint64_t flags[] = { RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+					  RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN,
+					  RTE_MBUF_F_RX_L4_CKSUM_BAD };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		size_t len;
+		reset();
+		len = tp_udp4_frame(fb, 0, NULL, NULL, tp_ip4_us, 514, hello, sizeof(hello), NULL);
+		fb[50] ^= 0x20;
+		struct rte_mbuf *m = tp_mbuf(fb, len);
+		CU_ASSERT_FATAL(m != NULL);
+		m->ol_flags |= flags[i];
+		enum dp_class cls = dp_decode(m, &la, &cnt, &pkt);
+		rte_pktmbuf_free(m);
+		if (flags[i] == RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+			CU_ASSERT_EQUAL(cls, DP_CLASS_UDP);
+			CU_ASSERT_EQUAL(cnt.v[WR_CNT_rx_bad_udp], 0);
+		} else {
+			CU_ASSERT_EQUAL(cls, DP_CLASS_DROP);
+			CU_ASSERT_EQUAL(cnt.v[WR_CNT_rx_bad_udp], 1);
+		}
+	}
+}
+
 static void test_ipv6_bad_udp_checksum_counted_bad_udp(void)
 {
 	size_t len;
@@ -920,6 +947,7 @@ static int reg(void)
 		 WR_TEST(test_ipv4_bad_header_checksum_counted_bad_ip),
 		 WR_TEST(test_ipv4_bad_version_ihl_or_total_length_counted_bad_ip),
 		 WR_TEST(test_ipv4_bad_udp_checksum_counted_bad_udp),
+		 WR_TEST(test_udp_checksum_skipped_only_when_nic_flags_it_good),
 		 WR_TEST(test_ipv6_bad_udp_checksum_counted_bad_udp),
 		 WR_TEST(test_udp_length_beyond_ip_payload_counted_bad_udp),
 		 WR_TEST(test_udp_checksum_verified_across_odd_segments),

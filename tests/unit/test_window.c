@@ -112,16 +112,23 @@ struct fx {
 	struct st_emit emit;
 };
 
-static struct fx *fx_new(uint32_t capacity, int64_t lateness, const struct st_rule_params *rules,
-			 uint32_t n_rules)
+static struct fx *fx_new_pool(uint32_t capacity, uint32_t slot_capacity, int64_t lateness,
+			      const struct st_rule_params *rules, uint32_t n_rules)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	struct st_wtab_params p = { .capacity = capacity, .lateness_us = lateness };
+	struct st_wtab_params p = { .capacity = capacity, .lateness_us = lateness,
+				    .slot_capacity = slot_capacity };
 	CU_ASSERT_EQUAL_FATAL(st_wtab_create(&p, &f->cnt, &f->t), 0);
 	st_wtab_set_rules(f->t, rules, n_rules);
 	f->emit = (struct st_emit){ cap_window, cap_alert, cap_late, &f->cap };
 	return f;
+}
+
+static struct fx *fx_new(uint32_t capacity, int64_t lateness, const struct st_rule_params *rules,
+			 uint32_t n_rules)
+{
+	return fx_new_pool(capacity, 0, lateness, rules, n_rules);
 }
 
 static void fx_free(struct fx *f)
@@ -165,10 +172,12 @@ static void test_create_rejects_bad_params(void)
 {
 	struct wr_counters cnt;
 	struct st_wtab *t = NULL;
-	struct st_wtab_params ok = { 16, 0 }, zero = { 0, 0 }, neg = { 16, -1 };
+	struct st_wtab_params ok = { 16, 0, 0 }, zero = { 0, 0, 0 }, neg = { 16, -1, 0 };
+	struct st_wtab_params huge_pool = { 16, 0, (1u << 29) + 1 };
 	CU_ASSERT_EQUAL(st_wtab_create(NULL, &cnt, &t), -EINVAL);
 	CU_ASSERT_EQUAL(st_wtab_create(&zero, &cnt, &t), -EINVAL);
 	CU_ASSERT_EQUAL(st_wtab_create(&neg, &cnt, &t), -EINVAL);
+	CU_ASSERT_EQUAL(st_wtab_create(&huge_pool, &cnt, &t), -EINVAL);
 	CU_ASSERT_EQUAL(st_wtab_create(&ok, NULL, &t), -EINVAL);
 	CU_ASSERT_PTR_NULL(t);
 	st_wtab_destroy(NULL);
@@ -410,7 +419,7 @@ static void test_cooldown_boundary_and_out_of_order(void)
 	/* an older window crossing 25 s before the last fire is suppressed too */
 	add(f, 0, "k", T0 + 45 * SEC, T0, "d");
 	CU_ASSERT_EQUAL(CNT(f, alerts_cooldown), 2);
-	/* "k" now has ST_WINDOW_SLOTS open windows; key "j": 65 s before fires */
+	/* "k" now has 4 open windows; key "j": 65 s before fires */
 	add(f, 0, "j", T0 + 70 * SEC, T0, "e");
 	add(f, 0, "j", T0 + 5 * SEC, T0, "g");
 	CU_ASSERT_EQUAL(CNT(f, alerts_fired), 4);
@@ -551,6 +560,46 @@ static void test_empty_window_before_later_matches_resolves(void)
 	fx_free(f);
 }
 
+static void test_backlog_window_closing_before_fired_one_does_not_resolve(void)
+{
+	/* fire in W3 while W0 (quiet) is still open; W1 and W2 stay empty */
+	static const struct st_rule_params r[] = { { WIN, 1, 0 } };
+	struct fx *f = fx_new(16, 0, r, 1);
+	add(f, 0, "k", W(0), W(0), "a");
+	add(f, 0, "k", W(3), W(0), "b");
+	add(f, 0, "k", W(3) + SEC, W(0), "c");            /* fires, window W3 */
+	CU_ASSERT_EQUAL(CNT(f, alerts_fired), 1);
+	CU_ASSERT_EQUAL(advance(f, W(1)), 1);             /* W0 at 1: older, no resolve */
+	CU_ASSERT_EQUAL(advance(f, W(3)), 0);             /* empty W1, W2: older too */
+	CU_ASSERT_EQUAL(f->cap.n_al, 1);
+	CU_ASSERT_EQUAL(advance(f, W(4)), 1);             /* W3 at 2: still firing */
+	CU_ASSERT_EQUAL(f->cap.n_al, 1);
+	CU_ASSERT_EQUAL(advance(f, W(5)), 0);             /* empty W4 resolves */
+	CU_ASSERT_EQUAL_FATAL(f->cap.n_al, 2);
+	CU_ASSERT_EQUAL(f->cap.al[1].kind, ST_ALERT_RESOLVE);
+	CU_ASSERT_EQUAL(f->cap.al[1].start, W(4));
+	CU_ASSERT_EQUAL(f->cap.al[1].count, 0);
+	CU_ASSERT_EQUAL(st_wtab_used(f->t), 0);
+	fx_free(f);
+}
+
+static void test_reused_slot_starts_with_empty_samples(void)
+{
+	static const struct st_rule_params r[] = { { WIN, 2, 0 } };
+	struct fx *f = fx_new_pool(4, 1, 0, r, 1);
+	add(f, 0, "a", W(0), W(0), "a1");
+	add(f, 0, "a", W(0), W(0), "a2");
+	CU_ASSERT_EQUAL(advance(f, W(1)), 1);             /* the only slot is free again */
+	add(f, 0, "b", W(1), W(1), "b1");
+	add(f, 0, "b", W(1), W(1), "b2");
+	add(f, 0, "b", W(1), W(1), "b3");
+	CU_ASSERT_EQUAL_FATAL(f->cap.n_al, 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.al[0].n_samples, 3);
+	CU_ASSERT_STRING_EQUAL(f->cap.al[0].samples[0], "b1");
+	CU_ASSERT_STRING_EQUAL(f->cap.al[0].samples[2], "b3");
+	fx_free(f);
+}
+
 static void test_cooldown_survives_resolve_and_recycling(void)
 {
 	/* fire, resolve, fire again soon after: the cooldown must still hold */
@@ -645,19 +694,125 @@ static void test_table_full_counted(void)
 	fx_free(f);
 }
 
-static void test_window_slots_full_counted(void)
+static void test_pool_exhaustion_counted_and_recovers(void)
 {
-	struct fx *f = fx_new(4, 10 * WIN, rule_quiet, 1);
-	for (int i = 0; i < ST_WINDOW_SLOTS; i++)
+	/* 4 keys, 5 window slots shared; lateness keeps every window open */
+	struct fx *f = fx_new_pool(4, 5, 10 * WIN, rule_quiet, 1);
+	for (int i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(add(f, 0, "k", W(i), W(0), "x"), 0);
-	CU_ASSERT_EQUAL(add(f, 0, "k", W(ST_WINDOW_SLOTS), W(0), "x"), -ENOSPC);
+	CU_ASSERT_EQUAL(add(f, 0, "j", W(0), W(0), "x"), 0);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 5);
+	/* pool empty: a new window of a known key, and a new key, are dropped */
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(4), W(0), "x"), -ENOSPC);
+	CU_ASSERT_EQUAL(add(f, 0, "j", W(1), W(0), "x"), -ENOSPC);
+	CU_ASSERT_EQUAL(add(f, 0, "n", W(0), W(0), "x"), -ENOSPC);
+	CU_ASSERT_EQUAL(st_wtab_used(f->t), 2);           /* no entry taken for "n" */
+	/* open windows still count */
 	CU_ASSERT_EQUAL(add(f, 0, "k", W(1), W(0), "x"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "j", W(0), W(0), "x"), 0);
+	CU_ASSERT_EQUAL(CNT(f, window_table_full), 3);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 5);
+	/* W0 of "k" and "j" close: two slots come back */
+	CU_ASSERT_EQUAL(advance(f, W(1) + 10 * WIN), 2);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 3);
+	CU_ASSERT_EQUAL(st_wtab_used(f->t), 1);
+	CU_ASSERT_EQUAL(add(f, 0, "n", W(4), W(1), "x"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(4), W(1), "x"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(5), W(1), "x"), -ENOSPC);
+	CU_ASSERT_EQUAL(CNT(f, window_table_full), 4);
+	CU_ASSERT_EQUAL(advance(f, ST_WM_MAX), 5);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n_win, 7);
+	assert_win(&f->cap.win[0], 0, "k", W(0), WIN, 1);
+	assert_win(&f->cap.win[1], 0, "j", W(0), WIN, 2);
+	assert_win(&f->cap.win[2], 0, "k", W(1), WIN, 2);
+	assert_win(&f->cap.win[3], 0, "k", W(2), WIN, 1);
+	assert_win(&f->cap.win[4], 0, "k", W(3), WIN, 1);
+	assert_win(&f->cap.win[5], 0, "n", W(4), WIN, 1);
+	assert_win(&f->cap.win[6], 0, "k", W(4), WIN, 1);
+	CU_ASSERT_EQUAL(st_wtab_used(f->t), 0);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 0);
+	fx_free(f);
+}
+
+static void test_default_pool_is_twice_capacity(void)
+{
+	struct fx *f = fx_new(3, 100 * WIN, rule_quiet, 1);
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL(add(f, 0, "k", W(i), W(0), "x"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(6), W(0), "x"), -ENOSPC);
 	CU_ASSERT_EQUAL(CNT(f, window_table_full), 1);
-	CU_ASSERT_EQUAL(advance(f, W(1) + 10 * WIN), 1);
-	CU_ASSERT_EQUAL(add(f, 0, "k", W(ST_WINDOW_SLOTS), W(0), "x"), 0);
-	CU_ASSERT_EQUAL(advance(f, ST_WM_MAX), ST_WINDOW_SLOTS);
-	CU_ASSERT_EQUAL(f->cap.n_win, ST_WINDOW_SLOTS + 1);
-	assert_win(&f->cap.win[1], 0, "k", W(1), WIN, 2);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 6);
+	fx_free(f);
+}
+
+/*
+ * Out-of-orderness of an hour with 1-minute windows: one key holds 60
+ * windows at once, filled in scrambled order; each counts exactly and they
+ * close oldest first. Window i gets i + 1 matches, another key interleaves.
+ */
+static void test_key_with_60_open_windows_counts_exactly(void)
+{
+	struct fx *f = fx_new_pool(4, 64, 0, rule_quiet, 1);
+	int n = 0;
+	for (int round = 0; round < 60; round++) {
+		for (int j = 0; j < 60; j++) {
+			int w = (j * 37 + round * 11) % 60;      /* 37 is coprime to 60 */
+			if (round > w)
+				continue;
+			CU_ASSERT_EQUAL(add(f, 0, "k", W(w) + round * SEC, W(0), "x"), 0);
+			n++;
+		}
+		CU_ASSERT_EQUAL(add(f, 0, "other", W(59 - round % 3), W(0), "y"), 0);
+	}
+	CU_ASSERT_EQUAL(n, 60 * 61 / 2);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 63);     /* + 3 of "other" */
+	CU_ASSERT_EQUAL(CNT(f, window_table_full), 0);
+	CU_ASSERT_EQUAL(advance(f, W(30)), 30);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 33);
+	/* still open windows keep counting after older ones closed */
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(45), W(30), "x"), 0);
+	CU_ASSERT_EQUAL(advance(f, ST_WM_MAX), 33);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n_win, 63);
+	uint32_t k_seen = 0;
+	for (uint32_t i = 0; i < f->cap.n_win; i++) {
+		const struct cap_win *w = &f->cap.win[i];
+		if (strcmp(w->key, "other") == 0) {
+			CU_ASSERT_EQUAL(w->count, 20);
+			continue;
+		}
+		uint64_t want = k_seen + 1 + (k_seen == 45);
+		assert_win(w, 0, "k", W(k_seen), WIN, want);
+		k_seen++;
+	}
+	CU_ASSERT_EQUAL(k_seen, 60);
+	CU_ASSERT_EQUAL(st_wtab_used(f->t), 0);
+	fx_free(f);
+}
+
+/*
+ * A reload that shortens a rule's window: the key's older 60 s window now
+ * closes after newer 10 s ones, so windows leave the chain out of start
+ * order.
+ */
+static void test_reload_shorter_window_closes_in_end_order(void)
+{
+	static const struct st_rule_params r10[] = { { 10 * SEC, 1000, 0 } };
+	struct fx *f = fx_new(4, 0, rule_quiet, 1);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(0) + 5 * SEC, W(0), "a"), 0);
+	st_wtab_set_rules(f->t, r10, 1);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(0) + 15 * SEC, W(0), "b"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(0) + 25 * SEC, W(0), "c"), 0);
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(0) + 7 * SEC, W(0), "d"), 0); /* the old W0 */
+	CU_ASSERT_EQUAL(add(f, 0, "k", W(1) + 5 * SEC, W(0), "e"), 0); /* newer than W0 */
+	CU_ASSERT_EQUAL(st_wtab_slots_used(f->t), 4);
+	CU_ASSERT_EQUAL(advance(f, W(0) + 30 * SEC), 2);
+	CU_ASSERT_EQUAL(advance(f, W(1)), 1);
+	CU_ASSERT_EQUAL(advance(f, W(1) + 10 * SEC), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n_win, 4);
+	assert_win(&f->cap.win[0], 0, "k", W(0) + 10 * SEC, 10 * SEC, 1);
+	assert_win(&f->cap.win[1], 0, "k", W(0) + 20 * SEC, 10 * SEC, 1);
+	assert_win(&f->cap.win[2], 0, "k", W(0), WIN, 2);
+	assert_win(&f->cap.win[3], 0, "k", W(1), 10 * SEC, 1);
 	CU_ASSERT_EQUAL(st_wtab_used(f->t), 0);
 	fx_free(f);
 }
@@ -679,7 +834,7 @@ static void test_null_emit_is_allowed(void)
 
 #define RK 1000                 /* keys */
 #define RR 2                    /* rules */
-#define RW 256                  /* windows per rule tracked by the model */
+#define RW 512                  /* windows per rule tracked by the model */
 #define RN 100000               /* matches */
 
 static uint64_t rng_state;
@@ -706,6 +861,9 @@ struct model {
 	bool firing[RR][RK];
 	int64_t fired_start[RR][RK];
 	int64_t wm;                              /* watermark of the current advance */
+	int64_t lateness;
+	uint32_t open[RR][RK];                   /* windows with matches, not emitted yet */
+	uint32_t open_total, peak_open, peak_total;
 	int64_t last_end;
 	uint64_t n_win, n_fire, n_resolve, n_late, bad;
 	struct { uint32_t rule, key; int64_t start, event; } *fires;
@@ -738,12 +896,14 @@ static void rand_window(void *ctx, const struct st_window_rec *r)
 	const int64_t len = rand_rules[r->rule_idx].window_us;
 	if (key < 0 || r->rule_idx >= RR || w < 0 || w >= RW ||
 	    r->end_us != r->start_us + len || r->start_us != M->base[r->rule_idx] + w * len ||
-	    r->end_us + 3 * SEC > M->wm || r->end_us < M->last_end ||
+	    r->end_us + M->lateness > M->wm || r->end_us < M->last_end ||
 	    M->emitted[r->rule_idx][key][w] || r->count != M->count[r->rule_idx][key][w]) {
 		M->bad++;
 		return;
 	}
 	M->emitted[r->rule_idx][key][w] = 1;
+	M->open[r->rule_idx][key]--;
+	M->open_total--;
 	M->last_end = r->end_us;
 	M->n_win++;
 }
@@ -773,7 +933,7 @@ static void rand_alert(void *ctx, const struct st_alert_rec *r)
 	M->n_resolve++;
 	if (!M->firing[rl][key] || r->start_us <= M->fired_start[rl][key] ||
 	    r->count > rand_rules[rl].threshold || w < 0 || w >= RW ||
-	    r->count != M->count[rl][key][w] || r->end_us + 3 * SEC > M->wm)
+	    r->count != M->count[rl][key][w] || r->end_us + M->lateness > M->wm)
 		M->bad++;
 	M->firing[rl][key] = false;
 }
@@ -786,23 +946,33 @@ static void rand_late(void *ctx, const struct st_late_rec *r)
 		M->bad++;
 }
 
-static void test_randomized_against_reference_model(void)
+/* One randomized run; the min_* fields make sure it exercised each path. */
+struct rand_cfg {
+	int64_t ooo, lateness;
+	uint32_t n_keys;                         /* <= RK */
+	uint32_t slot_capacity;                  /* 0: the default */
+	uint64_t min_late, min_windows, min_fires, min_cooldown, min_resolve;
+	uint32_t min_peak_open;                  /* most windows one key held open */
+};
+
+static void run_randomized(const struct rand_cfg *cfg)
 {
-	const int64_t ooo = 5 * SEC, lateness = 3 * SEC;
+	const int64_t ooo = cfg->ooo, lateness = cfg->lateness;
 	M = calloc(1, sizeof(*M));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(M);
+	M->lateness = lateness;
 	M->fires = calloc(RN, sizeof(*M->fires));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(M->fires);
 	struct wr_counters cnt = { 0 };
 	struct st_wtab *t = NULL;
-	struct st_wtab_params p = { RR * RK, lateness };
+	struct st_wtab_params p = { RR * cfg->n_keys, lateness, cfg->slot_capacity };
 	CU_ASSERT_EQUAL_FATAL(st_wtab_create(&p, &cnt, &t), 0);
 	st_wtab_set_rules(t, rand_rules, RR);
 	struct st_emit emit = { rand_window, rand_alert, rand_late, NULL };
 
 	for (uint32_t r = 0; r < RR; r++) {
 		int64_t len = rand_rules[r].window_us;
-		int64_t b = T0 - 10 * WIN;
+		int64_t b = T0 - ooo - 10 * WIN;
 		M->base[r] = b - ((b % len) + len) % len;
 	}
 	rng_state = 0x2545F4914F6CDD1DULL;
@@ -814,7 +984,8 @@ static void test_randomized_against_reference_model(void)
 
 	for (uint32_t i = 0; i < RN; i++) {
 		now += (int64_t)(rnd() % (60 * 1000));   /* 0..60 ms: ~50 min in all */
-		uint32_t k = rnd() % 100 < 30 ? (uint32_t)(rnd() % 20) : (uint32_t)(rnd() % RK);
+		uint32_t k = rnd() % 100 < 30 ? (uint32_t)(rnd() % 20)
+					      : (uint32_t)(rnd() % cfg->n_keys);
 		uint32_t rule = (uint32_t)(rnd() % RR);
 		int64_t ts = rnd() % 100 == 0
 			? now - ooo - (int64_t)(rnd() % (70 * SEC))    /* beyond the bound */
@@ -836,6 +1007,12 @@ static void test_randomized_against_reference_model(void)
 			CU_ASSERT_FATAL(w >= 0 && w < RW);
 			uint32_t c = ++M->count[rule][k][w];
 			model_counted++;
+			if (c == 1) {
+				if (++M->open[rule][k] > M->peak_open)
+					M->peak_open = M->open[rule][k];
+				if (++M->open_total > M->peak_total)
+					M->peak_total = M->open_total;
+			}
 			if (c == rp->threshold + 1) {
 				int64_t d = ts - M->last_fire[rule][k];
 				if (d < 0)
@@ -859,6 +1036,8 @@ static void test_randomized_against_reference_model(void)
 		CU_ASSERT_EQUAL_FATAL(rc, late ? 1 : 0);
 		if (i % 64 == 63) {
 			st_wtab_advance(t, wm, &emit);
+			/* the pool holds exactly the windows the model has open */
+			CU_ASSERT_EQUAL_FATAL(st_wtab_slots_used(t), M->open_total);
 			if (i % 1024 == 1023)
 				CU_ASSERT_EQUAL_FATAL(st_wtab_verify(t), 0);
 		}
@@ -894,12 +1073,15 @@ static void test_randomized_against_reference_model(void)
 	CU_ASSERT_EQUAL(cnt.v[WR_CNT_alerts_resolved], M->n_resolve);
 	CU_ASSERT_EQUAL(cnt.v[WR_CNT_window_table_full], 0);
 	CU_ASSERT_EQUAL(st_wtab_used(t), 0);
+	CU_ASSERT_EQUAL(st_wtab_slots_used(t), 0);
+	CU_ASSERT_EQUAL(M->open_total, 0);
 	/* the run must exercise every path it claims to check */
-	CU_ASSERT(model_late > 500);
-	CU_ASSERT(model_windows > 10000);
-	CU_ASSERT(M->n_model_fires > 100);
-	CU_ASSERT(M->n_cooldown > 10);
-	CU_ASSERT(M->n_resolve > 100);
+	CU_ASSERT(model_late > cfg->min_late);
+	CU_ASSERT(model_windows > cfg->min_windows);
+	CU_ASSERT(M->n_model_fires > cfg->min_fires);
+	CU_ASSERT(M->n_cooldown > cfg->min_cooldown);
+	CU_ASSERT(M->n_resolve > cfg->min_resolve);
+	CU_ASSERT(M->peak_open >= cfg->min_peak_open);
 	CU_ASSERT_EQUAL(model_counted + model_late, RN);
 
 	st_wtab_destroy(t);
@@ -908,17 +1090,44 @@ static void test_randomized_against_reference_model(void)
 	M = NULL;
 }
 
-/* ---- index churn: occupancy, slots and counts against a model ----------- */
+static void test_randomized_against_reference_model(void)
+{
+	const struct rand_cfg cfg = {
+		.ooo = 5 * SEC, .lateness = 3 * SEC, .n_keys = RK, .slot_capacity = 0,
+		.min_late = 500, .min_windows = 10000, .min_fires = 100, .min_cooldown = 10,
+		.min_resolve = 100, .min_peak_open = 2,
+	};
+	run_randomized(&cfg);
+}
+
+/*
+ * Disorder far beyond the window: matches up to 30 minutes out of order, i.e.
+ * 30 windows of rule 0 and 105 of rule 1, so keys hold dozens of windows at
+ * once and matches land deep inside a key's chain.
+ */
+static void test_randomized_large_disorder_against_reference_model(void)
+{
+	const struct rand_cfg cfg = {
+		.ooo = 30 * WIN, .lateness = 3 * SEC, .n_keys = 200, .slot_capacity = 1u << 15,
+		.min_late = 500, .min_windows = 10000, .min_fires = 100, .min_cooldown = 10,
+		.min_resolve = 50, .min_peak_open = 60,
+	};
+	run_randomized(&cfg);
+}
+
+/* ---- index churn: occupancy, pool and counts against a model ----------- */
 
 #define CK 300                  /* keys */
 #define CCAP 96                 /* capacity: index of 128, load 0.75 */
 #define CLEN 1000               /* window length, us */
+#define CSLOTS 120              /* pool: fewer than the live keys' windows need */
+#define CMAXW 8                 /* windows a key can have open in this run */
 
 struct churn_model {
-	int64_t open_start[CK][ST_WINDOW_SLOTS];
-	uint32_t open_count[CK][ST_WINDOW_SLOTS];
+	int64_t open_start[CK][CMAXW];
+	uint32_t open_count[CK][CMAXW];
 	uint32_t n_open[CK];
-	uint32_t live;
+	uint32_t live, total_open;
 	uint64_t bad, n_win;
 };
 
@@ -938,6 +1147,7 @@ static void churn_window(void *ctx, const struct st_window_rec *r)
 		if (C->open_count[k][s] != r->count)
 			C->bad++;
 		C->n_open[k]--;
+		C->total_open--;
 		C->open_start[k][s] = C->open_start[k][C->n_open[k]];
 		C->open_count[k][s] = C->open_count[k][C->n_open[k]];
 		if (C->n_open[k] == 0)
@@ -955,13 +1165,13 @@ static void test_index_churn_randomized(void)
 	static const struct st_rule_params r[] = { { CLEN, UINT64_MAX, 0 } };
 	struct wr_counters cnt = { 0 };
 	struct st_wtab *t = NULL;
-	struct st_wtab_params p = { CCAP, 0 };
+	struct st_wtab_params p = { CCAP, 0, CSLOTS };
 	CU_ASSERT_EQUAL_FATAL(st_wtab_create(&p, &cnt, &t), 0);
 	st_wtab_set_rules(t, r, 1);
 	struct st_emit emit = { churn_window, NULL, NULL, NULL };
 	rng_state = 0x9E3779B97F4A7C15ULL;
 	int64_t now = 0, wm = 0;
-	uint64_t full = 0;
+	uint64_t full = 0, keys_full = 0, pool_full = 0;
 	char key[64];
 
 	for (uint32_t i = 0; i < 200000; i++) {
@@ -976,14 +1186,13 @@ static void test_index_churn_randomized(void)
 		for (uint32_t s = 0; s < C->n_open[k]; s++)
 			if (C->open_start[k][s] == start)
 				s_found = s;
-		int want;
-		if (s_found >= 0) {
-			want = 0;
-		} else if ((C->n_open[k] == 0 && C->live == CCAP) ||
-			   C->n_open[k] == ST_WINDOW_SLOTS) {
+		int want = 0;
+		if (s_found < 0 && C->n_open[k] == 0 && C->live == CCAP) {
 			want = -ENOSPC;
-		} else {
-			want = 0;
+			keys_full++;
+		} else if (s_found < 0 && C->total_open == CSLOTS) {
+			want = -ENOSPC;
+			pool_full++;
 		}
 		int rc = st_wtab_add(t, 0, key, (size_t)kl, ts, wm, "x", 1, &emit);
 		CU_ASSERT_EQUAL_FATAL(rc, want);
@@ -994,6 +1203,8 @@ static void test_index_churn_randomized(void)
 		} else {
 			if (C->n_open[k] == 0)
 				C->live++;
+			CU_ASSERT_FATAL(C->n_open[k] < CMAXW);
+			C->total_open++;
 			C->open_start[k][C->n_open[k]] = start;
 			C->open_count[k][C->n_open[k]] = 1;
 			C->n_open[k]++;
@@ -1004,6 +1215,7 @@ static void test_index_churn_randomized(void)
 				wm = target;
 			st_wtab_advance(t, wm, &emit);
 			CU_ASSERT_EQUAL_FATAL(st_wtab_used(t), C->live);
+			CU_ASSERT_EQUAL_FATAL(st_wtab_slots_used(t), C->total_open);
 			if (i % 97 == 0)
 				CU_ASSERT_EQUAL_FATAL(st_wtab_verify(t), 0);
 		}
@@ -1015,7 +1227,9 @@ static void test_index_churn_randomized(void)
 	CU_ASSERT_EQUAL(st_wtab_verify(t), 0);
 	CU_ASSERT_EQUAL(cnt.v[WR_CNT_window_table_full], full);
 	CU_ASSERT_EQUAL(cnt.v[WR_CNT_windows_closed], C->n_win);
-	CU_ASSERT(full > 1000);                           /* the table really was full */
+	/* both limits really were hit */
+	CU_ASSERT(keys_full > 1000);
+	CU_ASSERT(pool_full > 1000);
 	st_wtab_destroy(t);
 	free(C);
 	C = NULL;
@@ -1042,13 +1256,19 @@ static int reg(void)
 		 WR_TEST(test_empty_window_after_busy_window_resolves),
 		 WR_TEST(test_late_match_in_pending_empty_window_resolves_with_its_count),
 		 WR_TEST(test_empty_window_before_later_matches_resolves),
+		 WR_TEST(test_backlog_window_closing_before_fired_one_does_not_resolve),
+		 WR_TEST(test_reused_slot_starts_with_empty_samples),
 		 WR_TEST(test_cooldown_survives_resolve_and_recycling),
 		 WR_TEST(test_multiple_rules_and_keys_independent),
 		 WR_TEST(test_long_key_and_line_truncated),
 		 WR_TEST(test_table_full_counted),
-		 WR_TEST(test_window_slots_full_counted),
+		 WR_TEST(test_pool_exhaustion_counted_and_recovers),
+		 WR_TEST(test_default_pool_is_twice_capacity),
+		 WR_TEST(test_key_with_60_open_windows_counts_exactly),
+		 WR_TEST(test_reload_shorter_window_closes_in_end_order),
 		 WR_TEST(test_null_emit_is_allowed),
 		 WR_TEST(test_randomized_against_reference_model),
+		 WR_TEST(test_randomized_large_disorder_against_reference_model),
 		 WR_TEST(test_index_churn_randomized));
 	return 0;
 }
