@@ -148,7 +148,8 @@ static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *l
 	bool tty = isatty(STDERR_FILENO);
 	fprintf(stderr,
 		"%sweir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu | "
-		"kafka in %llu lag %llu | matches %llu late %llu | windows %llu | alerts %llu resolved %llu | "
+		"kafka in %llu lag %llu/%llus out %llu pauses %llu | matches %llu late %llu | windows %llu | "
+		"alerts %llu resolved %llu | "
 		"slack ok %llu retry %llu fail %llu | drops ring %llu table %llu%s",
 		tty && !final ? "\r\033[K" : "",
 		(unsigned long long)t.v[WR_CNT_rx_packets], pps / 1e6,
@@ -157,6 +158,9 @@ static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *l
 		(unsigned long long)t.v[WR_CNT_frag_reassembled],
 		(unsigned long long)t.v[WR_CNT_kafka_in],
 		(unsigned long long)t.v[WR_CNT_kafka_lag_records],
+		(unsigned long long)t.v[WR_CNT_kafka_lag_seconds],
+		(unsigned long long)t.v[WR_CNT_kafka_out],
+		(unsigned long long)t.v[WR_CNT_kafka_pauses],
 		(unsigned long long)t.v[WR_CNT_rule_matches],
 		(unsigned long long)t.v[WR_CNT_events_late],
 		(unsigned long long)t.v[WR_CNT_windows_closed],

@@ -1,0 +1,1 @@
+/* dp_event.c: being written */

@@ -1,0 +1,1 @@
+/* st_session.c: being written */
