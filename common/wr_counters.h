@@ -42,6 +42,14 @@
 	X(alerts_fired,          "alerts raised") \
 	X(alerts_cooldown,       "threshold crossings suppressed by cooldown") \
 	X(alerts_resolved,       "resolved messages sent") \
+	X(sessions_opened,       "clickstream sessions opened") \
+	X(sessions_closed,       "clickstream sessions closed and emitted") \
+	X(sessions_merged,       "open sessions merged by a late event that bridged them") \
+	X(sessions_split,        "sessions opened because the maximum session length stopped a join") \
+	X(sessions_funnel_inexact, "closed sessions whose funnel result may be low (step history overflowed)") \
+	X(session_events_late,   "clickstream events later than the allowed lateness (sent to late output)") \
+	X(session_table_full,    "clickstream events dropped because the user table or session pool was full") \
+	X(sessions_active,       "gauge: open sessions") \
 	X(rx_paused,             "polls skipped by watermark alignment (input ahead of the slowest)") \
 	X(out_ring_full,         "output records dropped because the control ring was full") \
 	X(out_records,           "output records written by sinks") \

@@ -555,6 +555,81 @@ static int parse_udp_ports(struct cf_ctx *cx, const struct cf_key *k, const char
 	return 0;
 }
 
+/* A list of distinct names (or one string split on spaces): funnel steps. */
+static int parse_name_list(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+			   const struct wr_yaml_node *v, void *base)
+{
+	char **names = field(base, k->off);
+	uint32_t *count = field(base, k->off2);
+	const char *items[CTL_MAX_FUNNEL_STEPS + 1];
+	unsigned lines[CTL_MAX_FUNNEL_STEPS + 1];
+	size_t n = 0;
+	char *copy = NULL;
+	int rc = -EINVAL;
+	if (v->kind == WR_YAML_MAP) {
+		cf_err(cx, v->line, "key '%s': want a list of names, got a map", path);
+		return -EINVAL;
+	}
+	if (v->kind == WR_YAML_SCALAR) {
+		copy = strdup(v->scalar);
+		if (!copy)
+			return -ENOMEM;
+		char *save = NULL;
+		for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+			if (n == (size_t)k->max)
+				goto too_many;
+			lines[n] = v->line;
+			items[n++] = w;
+		}
+	} else {
+		for (size_t i = 0; i < v->n; i++) {
+			const char *s = want_scalar(cx, path, v->items[i]);
+			if (!s)
+				goto out;
+			if (n == (size_t)k->max)
+				goto too_many;
+			lines[n] = v->items[i]->line;
+			items[n++] = s;
+		}
+	}
+	if (n < (size_t)k->min) {
+		cf_err(cx, v->line, "key '%s': want at least %lld name(s)", path, (long long)k->min);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!*items[i] || strlen(items[i]) > 63) {
+			cf_err(cx, lines[i], "key '%s': name '%s' must have 1 to 63 characters", path,
+			       items[i]);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(items[i], items[j])) {
+				cf_err(cx, lines[i], "key '%s': '%s' listed twice", path, items[i]);
+				goto out;
+			}
+	}
+	for (uint32_t i = 0; i < *count; i++) {
+		free(names[i]);
+		names[i] = NULL;
+	}
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		names[i] = strdup(items[i]);
+		if (!names[i]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		*count = (uint32_t)i + 1;
+	}
+	rc = 0;
+	goto out;
+too_many:
+	cf_err(cx, v->line, "key '%s': more than %lld names", path, (long long)k->max);
+out:
+	free(copy);
+	return rc;
+}
+
 /* EAL arguments: one string split on spaces, or a list (for arguments with spaces). */
 static int parse_eal_args(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 			  const struct wr_yaml_node *v, void *base)
@@ -802,6 +877,7 @@ static const struct cf_type t_ipv6 = { "IPv6 address/prefix", parse_port_ipv6 };
 static const struct cf_type t_prefix = { "IPv4 or IPv6 prefix", parse_source_match };
 static const struct cf_type t_udp_ports = { "port list", parse_udp_ports };
 static const struct cf_type t_eal_args = { "argument list", parse_eal_args };
+static const struct cf_type t_names = { "list of names", parse_name_list };
 static const struct cf_type t_section = { "section", parse_section };
 static const struct cf_type t_list = { "list", parse_list };
 static const struct cf_type t_kafka_topic = { "Kafka topic", parse_kafka_topic };
@@ -893,13 +969,45 @@ static const struct cf_key syslog_keys[] = {
 	  .off2 = offsetof(struct ctl_config, n_syslog_ports), .def = "514", .min = 1,
 	  .max = 65535, .doc = "UDP destination ports carrying syslog: one port or a list." },
 	K_UINT("max_length", struct ctl_config, syslog_max_len, "65000", 480, 65535,
-	       "Longest message accepted, bytes; longer ones are truncated and counted."),
+	       "Longest message accepted, bytes; longer ones are rejected and counted "
+	       "(syslog_oversize)."),
 	{ .key = "timezone", .type = &t_tz, .off = offsetof(struct ctl_config, default_tz_offset_s),
 	  .def = "UTC",
 	  .doc = "Zone for timestamps that carry none: UTC, Z, +hh:mm or -hh:mm "
 		 "(IANA names are not supported yet)." },
 	{ .key = "sources", .type = &t_list, .off = offsetof(struct ctl_config, sources),
 	  .sub = &source_table, .doc = "Per-sender settings, matched by address prefix." },
+};
+
+static const struct cf_key clickstream_keys[] = {
+	{ .key = "ports", .type = &t_udp_ports, .off = offsetof(struct ctl_config, click_ports),
+	  .off2 = offsetof(struct ctl_config, n_click_ports), .min = 1, .max = 65535,
+	  .example = "5140",
+	  .doc = "UDP destination ports carrying JSON clickstream events. Default none." },
+	{ .key = "user_field", .type = &t_string, .off = offsetof(struct ctl_config, click_field_user),
+	  .def = "user_id", .doc = "JSON key of the user id." },
+	{ .key = "ts_field", .type = &t_string, .off = offsetof(struct ctl_config, click_field_ts),
+	  .def = "ts", .doc = "JSON key of the event time (RFC 3339 or epoch milliseconds)." },
+	{ .key = "type_field", .type = &t_string, .off = offsetof(struct ctl_config, click_field_type),
+	  .def = "type", .doc = "JSON key of the event type." },
+	{ .key = "page_field", .type = &t_string, .off = offsetof(struct ctl_config, click_field_page),
+	  .def = "page", .doc = "JSON key of the page." },
+	{ .key = "page_view_type", .type = &t_string,
+	  .off = offsetof(struct ctl_config, page_view_type), .def = "page_view",
+	  .doc = "Event type counted as a page view." },
+	K_DUR("gap", struct ctl_config, session_gap_us, "30m", SEC(1), SEC(86400),
+	      "Inactivity that ends a session."),
+	K_DUR("max_length", struct ctl_config, session_max_len_us, "12h", 0, SEC(7 * 86400),
+	      "Longest session; a longer one is split (runaway bots). 0 = no limit."),
+	{ .key = "funnel", .type = &t_names, .off = offsetof(struct ctl_config, funnel_steps),
+	  .off2 = offsetof(struct ctl_config, n_funnel_steps), .min = 1,
+	  .max = CTL_MAX_FUNNEL_STEPS, .def = "product_view add_to_cart checkout purchase",
+	  .doc = "Ordered funnel steps (event types); a session reaches the longest prefix it "
+		 "saw in order." },
+	K_UINT("users", struct ctl_config, session_users, "1048576", 1024, 1u << 26,
+	       "Users with open sessions per worker (table sized at start)."),
+	K_UINT("sessions", struct ctl_config, session_slots, "0", 0, 1u << 27,
+	       "Open sessions per worker, shared by all users; 0 = as many as users."),
 };
 
 static const struct cf_key reassembly_keys[] = {
@@ -1004,6 +1112,14 @@ static const struct cf_key late_out_keys[] = {
 	  .example = "weir-late",
 	  .doc = "Kafka topic for late events (JSON, keyed by the record's key). Default off." },
 };
+static const struct cf_key sessions_out_keys[] = {
+	{ .key = "jsonl", .type = &t_output, .off = offsetof(struct ctl_config, sessions_jsonl),
+	  .example = "sessions.jsonl",
+	  .doc = "Every closed session (duration, page views, funnel), as JSON lines. Default off." },
+	{ .key = "kafka", .type = &t_kafka_topic, .off = offsetof(struct ctl_config, sessions_kafka),
+	  .example = "weir-sessions",
+	  .doc = "Kafka topic for closed sessions (JSON, keyed by user id). Default off." },
+};
 static const struct cf_key dead_letter_out_keys[] = {
 	{ .key = "kafka", .type = &t_kafka_topic,
 	  .off = offsetof(struct ctl_config, dead_letter_kafka), .example = "weir-dead-letter",
@@ -1027,6 +1143,8 @@ static const struct cf_key slack_keys[] = {
 
 #define TABLE(nm, keys) { nm, keys, WR_ARRAY_SIZE(keys), 0, 0, 0, NULL }
 static const struct cf_table eal_table = TABLE("eal", eal_keys);
+static const struct cf_table clickstream_table = TABLE("clickstream", clickstream_keys);
+static const struct cf_table sessions_out_table = TABLE("outputs.sessions", sessions_out_keys);
 static const struct cf_table syslog_table = TABLE("syslog", syslog_keys);
 static const struct cf_table reassembly_table = TABLE("reassembly", reassembly_keys);
 static const struct cf_table kafka_table = TABLE("kafka", kafka_keys);
@@ -1043,6 +1161,7 @@ static const struct cf_key outputs_keys[] = {
 	K_SECTION("windows", windows_out_table, "Every closed window with its count."),
 	K_SECTION("alerts", alerts_out_table, "Every alert raised."),
 	K_SECTION("late", late_out_table, "Events dropped for being too late."),
+	K_SECTION("sessions", sessions_out_table, "Closed clickstream sessions."),
 	K_SECTION("dead_letter", dead_letter_out_table, "Kafka input records that could not be "
 		  "decoded."),
 	K_SECTION("slack", slack_table, "Alerts posted to a Slack webhook."),
@@ -1068,6 +1187,7 @@ static const struct cf_key root_keys[] = {
 	{ .key = "ports", .type = &t_list, .off = offsetof(struct ctl_config, ports),
 	  .sub = &port_table, .doc = "Network ports to receive on (up to 8)." },
 	K_SECTION("syslog", syslog_table, "Syslog reception and parsing."),
+	K_SECTION("clickstream", clickstream_table, "Clickstream sessionization (JSON events)."),
 	K_SECTION("reassembly", reassembly_table, "IP fragment reassembly."),
 	K_SECTION("kafka", kafka_table, "Kafka input (consumer) and the producer of the Kafka "
 		  "outputs (librdkafka)."),
@@ -1144,6 +1264,15 @@ static int validate_whole(struct cf_ctx *cx, struct ctl_config *c, const struct 
 			return -EINVAL;
 		}
 	}
+	for (uint32_t i = 0; i < c->n_click_ports; i++)
+		for (uint32_t j = 0; j < c->n_syslog_ports; j++)
+			if (c->click_ports[i] == c->syslog_ports[j]) {
+				const struct wr_yaml_node *cs = wr_yaml_get(doc, "clickstream");
+				cf_err(cx, cs ? cs->line : doc->line,
+				       "key 'clickstream.ports': port %u is also a syslog port",
+				       c->click_ports[i]);
+				return -EINVAL;
+			}
 	const struct wr_yaml_node *kafka = wr_yaml_get(doc, "kafka");
 	const struct wr_yaml_node *topics = wr_yaml_get(kafka, "topics");
 	for (uint32_t i = 0; i < c->n_kafka_topics; i++) {
@@ -1209,6 +1338,15 @@ void ctl_config_destroy(struct ctl_config *c)
 	free(c->alerts_kafka);
 	free(c->late_kafka);
 	free(c->dead_letter_kafka);
+	free(c->sessions_jsonl);
+	free(c->sessions_kafka);
+	free(c->click_field_user);
+	free(c->click_field_ts);
+	free(c->click_field_type);
+	free(c->click_field_page);
+	free(c->page_view_type);
+	for (uint32_t i = 0; i < c->n_funnel_steps && i < CTL_MAX_FUNNEL_STEPS; i++)
+		free(c->funnel_steps[i]);
 	free(c->slack_webhook_url);
 	free(c->kafka_brokers);
 	free(c->kafka_group_id);

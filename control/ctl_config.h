@@ -17,6 +17,7 @@
 #define CTL_MAX_UDP_PORTS 16
 #define CTL_MAX_SOURCES 64
 #define CTL_MAX_EAL_ARGS 64
+#define CTL_MAX_FUNNEL_STEPS 8
 #define CTL_MAX_KAFKA_TOPICS 16
 #define CTL_MAX_KAFKA_PROPS 64
 
@@ -66,6 +67,16 @@ struct ctl_config {
 	int64_t frag_timeout_us;     /* default 2 s */
 	uint32_t n_sources; struct ctl_source_cfg sources[CTL_MAX_SOURCES];
 	int32_t default_tz_offset_s; /* default 0 (UTC) */
+	/* clickstream sessions (JSON events) */
+	uint32_t n_click_ports; uint16_t click_ports[CTL_MAX_UDP_PORTS]; /* default none */
+	char *click_field_user, *click_field_ts, *click_field_type, *click_field_page;
+	char *page_view_type;        /* event type counted as a page view, "page_view" */
+	int64_t session_gap_us;      /* inactivity that ends a session, default 30 min */
+	int64_t session_max_len_us;  /* longest session before a split, default 12 h; 0 = none */
+	uint32_t n_funnel_steps; char *funnel_steps[CTL_MAX_FUNNEL_STEPS];
+	uint32_t session_users;      /* users per worker, default 1048576 */
+	uint32_t session_slots;      /* open sessions per worker, 0 = as many as users */
+	char *sessions_jsonl, *sessions_kafka;
 	/* rules */
 	char *rules_file;            /* resolved relative to the config file */
 	int64_t default_window_us;   /* default 60 s */

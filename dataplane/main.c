@@ -86,7 +86,8 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 		       has_arg(extra_argc, extra_argv, "--no-huge");
 	bool fallback = !no_huge && free_hugepages() < 64;
 	out[n++] = "weir";
-	for (int i = 0; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++) {
+	/* The config's eal_argv[0] is already "weir": skip it. */
+	for (int i = 1; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++) {
 		/* --no-huge implies legacy memory, which EAL refuses with
 		 * --in-memory; --no-shconf keeps the "leave no files" part. */
 		if ((no_huge || fallback) && !strcmp(cfg->eal_argv[i], "--in-memory")) {
