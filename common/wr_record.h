@@ -14,7 +14,11 @@
 
 #include "st_window.h"
 
-enum wr_rec_type { WR_REC_WINDOW, WR_REC_ALERT, WR_REC_RESOLVED, WR_REC_LATE };
+enum wr_rec_type {
+	WR_REC_WINDOW, WR_REC_ALERT, WR_REC_RESOLVED, WR_REC_LATE,
+	WR_REC_SESSION,              /* a closed clickstream session; key = user id */
+	WR_REC_SESSION_LATE,         /* a click event too late for its session */
+};
 
 struct wr_out_rec {
 	uint8_t type;                /* enum wr_rec_type */
@@ -25,7 +29,10 @@ struct wr_out_rec {
 	int64_t start_us, end_us;    /* WINDOW, ALERT, RESOLVED: the window */
 	int64_t event_us;            /* ALERT: crossing match; LATE: the match */
 	int64_t wm_us;               /* LATE: watermark it was late against */
-	uint64_t count, threshold;
+	uint64_t count, threshold;    /* SESSION: count = events */
+	uint32_t page_views;         /* SESSION */
+	uint8_t reached, converted;  /* SESSION: funnel steps reached, all of them */
+	int64_t convert_us;          /* SESSION: time to convert, -1 when not converted */
 	uint16_t sample_len[ST_SAMPLES];
 	char key[ST_KEY_MAX];
 	char samples[ST_SAMPLES][ST_SAMPLE_MAX];

@@ -733,13 +733,17 @@ static int parse_kafka_format(struct cf_ctx *cx, const struct cf_key *k, const c
 	const char *s = want_scalar(cx, path, v);
 	if (!s)
 		return -EINVAL;
-	if (strcmp(s, "syslog")) {
-		cf_err(cx, v->line, "key '%s': format '%s' is not supported yet (want syslog)",
-		       path, s);
-		return -EINVAL;
+	if (!strcmp(s, "syslog")) {
+		*(int *)field(base, k->off) = CTL_KAFKA_FMT_SYSLOG;
+		return 0;
 	}
-	*(int *)field(base, k->off) = CTL_KAFKA_FMT_SYSLOG;
-	return 0;
+	if (!strcmp(s, "click")) {
+		*(int *)field(base, k->off) = CTL_KAFKA_FMT_CLICK;
+		return 0;
+	}
+	cf_err(cx, v->line, "key '%s': format '%s' is not supported (want syslog or click)",
+	       path, s);
+	return -EINVAL;
 }
 
 /*
@@ -881,7 +885,8 @@ static const struct cf_type t_names = { "list of names", parse_name_list };
 static const struct cf_type t_section = { "section", parse_section };
 static const struct cf_type t_list = { "list", parse_list };
 static const struct cf_type t_kafka_topic = { "Kafka topic", parse_kafka_topic };
-static const struct cf_type t_kafka_format = { "enum, one of syslog", parse_kafka_format };
+static const struct cf_type t_kafka_format = { "enum, one of syslog, click",
+						parse_kafka_format };
 static const struct cf_type t_kafka_props = { "map of librdkafka properties",
 					      parse_kafka_props };
 
@@ -1287,7 +1292,7 @@ static int validate_whole(struct cf_ctx *cx, struct ctl_config *c, const struct 
 		}
 	}
 	bool kafka_used = c->n_kafka_topics || c->windows_kafka || c->alerts_kafka ||
-			  c->late_kafka || c->dead_letter_kafka;
+			  c->late_kafka || c->dead_letter_kafka || c->sessions_kafka;
 	if (kafka_used && !c->kafka_brokers) {
 		cf_err(cx, kafka ? kafka->line : doc->line, "key 'kafka.brokers': missing "
 		       "(required when kafka.topics or an outputs.*.kafka topic is set)");

@@ -40,6 +40,7 @@ struct ctl_source_cfg {         /* per-source settings, matched by sender addres
 /* Record formats of Kafka input topics. */
 enum ctl_kafka_format {
 	CTL_KAFKA_FMT_SYSLOG = 0,    /* one log line per record: RFC 5424, RFC 3164 or plain */
+	CTL_KAFKA_FMT_CLICK = 1,     /* one JSON clickstream event per record (clickstream.*) */
 };
 
 struct ctl_kafka_topic_cfg {    /* one kafka.topics[] entry */

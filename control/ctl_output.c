@@ -20,7 +20,7 @@ struct ctl_output {
 	const struct ctl_config *cfg;
 	const struct rules_set *rules;
 	struct wr_counters *cnt;
-	struct ctl_jsonl *windows, *alerts, *late;
+	struct ctl_jsonl *windows, *alerts, *late, *sessions;
 	struct ctl_slack *slack;
 	struct ctl_kafka_producer *kafka; /* NULL when no Kafka output is set */
 	struct rte_ring *rings[64];
@@ -67,6 +67,43 @@ static const struct rules_rule *rule_of(const struct ctl_output *o, const struct
 	return r->rule_idx < o->rules->n ? &o->rules->rules[r->rule_idx] : NULL;
 }
 
+/* {"type":"session","user_id":...,"start","end","duration_ms","events","page_views",
+ *  "funnel":{"steps":[...],"reached":N,"converted":bool,"time_to_convert_ms":N|null}}
+ * or {"type":"late_click","user_id":...,"event_time":...,"watermark":...} */
+static int format_session(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
+			  size_t len)
+{
+	size_t pos = 0;
+	int rc = 0;
+	const struct ctl_config *cfg = o->cfg;
+	rc |= put(buf, len, &pos, "{\"type\":\"%s\",\"user_id\":",
+		  r->type == WR_REC_SESSION ? "session" : "late_click");
+	rc |= put_str(buf, len, &pos, r->key, r->key_len);
+	if (r->type == WR_REC_SESSION_LATE) {
+		rc |= put_time(buf, len, &pos, "event_time", r->event_us);
+		rc |= put_time(buf, len, &pos, "watermark", r->wm_us);
+		rc |= put(buf, len, &pos, "}");
+		return rc ? -ENOSPC : (int)pos;
+	}
+	rc |= put_time(buf, len, &pos, "start", r->start_us);
+	rc |= put_time(buf, len, &pos, "end", r->end_us);
+	rc |= put(buf, len, &pos, ",\"duration_ms\":%lld,\"events\":%llu,\"page_views\":%u,"
+		  "\"funnel\":{\"steps\":[", (long long)((r->end_us - r->start_us) / WR_US_PER_MS),
+		  (unsigned long long)r->count, r->page_views);
+	for (uint32_t i = 0; i < cfg->n_funnel_steps; i++) {
+		if (i)
+			rc |= put(buf, len, &pos, ",");
+		rc |= put_str(buf, len, &pos, cfg->funnel_steps[i], strlen(cfg->funnel_steps[i]));
+	}
+	rc |= put(buf, len, &pos, "],\"reached\":%u,\"converted\":%s,\"time_to_convert_ms\":",
+		  r->reached, r->converted ? "true" : "false");
+	if (r->converted && r->convert_us >= 0)
+		rc |= put(buf, len, &pos, "%lld}}", (long long)(r->convert_us / WR_US_PER_MS));
+	else
+		rc |= put(buf, len, &pos, "null}}");
+	return rc ? -ENOSPC : (int)pos;
+}
+
 int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
 		      size_t len)
 {
@@ -75,6 +112,9 @@ int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, ch
 	const char *rid = rule ? rule->id : "?";
 	size_t pos = 0;
 	int rc = 0;
+
+	if (r->type == WR_REC_SESSION || r->type == WR_REC_SESSION_LATE)
+		return format_session(o, r, buf, len);
 
 	rc |= put(buf, len, &pos, "{\"type\":\"%s\",\"rule\":", types[r->type & 3]);
 	rc |= put_str(buf, len, &pos, rid, strlen(rid));
@@ -175,8 +215,13 @@ static void route(struct ctl_output *o, const struct wr_out_rec *r)
 		topic = o->cfg->alerts_kafka;
 		break;
 	case WR_REC_LATE:
+	case WR_REC_SESSION_LATE:
 		sink = o->late;
 		topic = o->cfg->late_kafka;
+		break;
+	case WR_REC_SESSION:
+		sink = o->sessions;
+		topic = o->cfg->sessions_kafka;
 		break;
 	}
 	if (!o->kafka)
@@ -210,6 +255,7 @@ static void flush_files(struct ctl_output *o)
 	ctl_jsonl_flush(o->windows);
 	ctl_jsonl_flush(o->alerts);
 	ctl_jsonl_flush(o->late);
+	ctl_jsonl_flush(o->sessions);
 }
 
 static unsigned drain(struct ctl_output *o)
@@ -307,6 +353,8 @@ int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rule
 		rc = open_sink(cfg->alerts_jsonl, cnt, &o->alerts, "alerts", err, errlen);
 	if (!rc)
 		rc = open_sink(cfg->late_jsonl, cnt, &o->late, "late", err, errlen);
+	if (!rc)
+		rc = open_sink(cfg->sessions_jsonl, cnt, &o->sessions, "sessions", err, errlen);
 	if (!rc && cfg->slack_webhook_url) {
 		struct ctl_slack_opts so = {
 			.webhook_url = cfg->slack_webhook_url,
@@ -317,7 +365,7 @@ int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rule
 		rc = ctl_slack_create(&so, cnt, &o->slack, err, errlen);
 	}
 	/* One producer for every Kafka output, the dead-letter topic included. */
-	if (!rc && (cfg->windows_kafka || cfg->alerts_kafka || cfg->late_kafka ||
+	if (!rc && (cfg->windows_kafka || cfg->alerts_kafka || cfg->late_kafka || cfg->sessions_kafka ||
 		    cfg->dead_letter_kafka))
 		rc = ctl_kafka_producer_create(cfg, cnt, &o->kafka, err, errlen);
 	if (rc) {
@@ -346,5 +394,6 @@ void ctl_output_destroy(struct ctl_output *o)
 	ctl_jsonl_close(o->windows);
 	ctl_jsonl_close(o->alerts);
 	ctl_jsonl_close(o->late);
+	ctl_jsonl_close(o->sessions);
 	free(o);
 }

@@ -55,6 +55,7 @@
 #define DP_EVENT_MAX_LEN_DEFAULT   65507u /* largest UDP/IPv4 payload */
 #define DP_EVENT_MAX_LEN_LIMIT     (1u << 20)
 #define DP_EVENT_MAX_AMOUNT_DEFAULT 1e9
+#define DP_EVENT_MAX_AMOUNT_LIMIT   9e12  /* keeps amount_micros in int64 */
 #define DP_EVENT_NESTING_MAX       32    /* deeper JSON is EJSON */
 
 /* Why an event was rejected; dp_event_strerror() names each. */
@@ -98,7 +99,8 @@ struct dp_event_fields {
 	uint32_t max_len;          /* input bytes; 0 = DP_EVENT_MAX_LEN_DEFAULT,
 	                            * capped at DP_EVENT_MAX_LEN_LIMIT */
 	double max_amount;         /* largest accepted amount; <= 0 (or NaN) =
-	                            * DP_EVENT_MAX_AMOUNT_DEFAULT */
+	                            * DP_EVENT_MAX_AMOUNT_DEFAULT, capped at
+	                            * DP_EVENT_MAX_AMOUNT_LIMIT */
 };
 
 enum dp_click_kind { DP_CLICK_PAGE_VIEW, DP_CLICK_OTHER };

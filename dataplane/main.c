@@ -300,6 +300,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "weir: %s\n", err);
 		goto out;
 	}
+	/* Every port listens on the syslog and the clickstream ports. */
+	static uint16_t listen_ports[2 * CTL_MAX_UDP_PORTS];
+	uint32_t n_listen = 0;
+	for (uint32_t i = 0; i < cfg->n_syslog_ports; i++)
+		listen_ports[n_listen++] = cfg->syslog_ports[i];
+	for (uint32_t i = 0; i < cfg->n_click_ports; i++)
+		listen_ports[n_listen++] = cfg->click_ports[i];
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		const struct ctl_port_cfg *pc = &cfg->ports[p];
 		if (dp_port_setup(pc, mp, (uint16_t)n_workers, &pinfo[p], err, sizeof(err))) {
@@ -314,8 +321,8 @@ int main(int argc, char **argv)
 		la->has_ipv6 = pc->has_ipv6;
 		memcpy(la->ipv6, pc->ipv6, 16);
 		la->accept_any_dst = pc->accept_any_dst;
-		la->udp_ports = cfg->syslog_ports;
-		la->n_udp_ports = cfg->n_syslog_ports;
+		la->udp_ports = listen_ports;
+		la->n_udp_ports = n_listen;
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
 		rte_ether_format_addr(mac, sizeof(mac), &la->mac);
 		WR_INFO("main", "port '%s' (%s) up: mac %s, %u rx queue(s)%s", pc->name,

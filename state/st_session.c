@@ -602,6 +602,11 @@ int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us,
 	bool n_ok = sn != NULL && alive(t, sn, wm_us) &&
 		span(ts_us, sn->start_us) <= (uint64_t)t->gap_us;
 
+	if (sp != NULL && ts_us <= sp->end_us && !p_ok) {
+		/* inside a due session: it is final, and joining n would overlap it */
+		report_late(t, user, ulen, ts_us, step, is_page_view, wm_us, emit);
+		return 1;
+	}
 	if (p_ok && ts_us <= sp->end_us) {
 		sid = p;                        /* inside: the span does not change */
 	} else if (p_ok && n_ok && len_ok(t, sp->start_us, sn->end_us)) {
@@ -742,10 +747,6 @@ int st_sess_verify(const struct st_sess *t)
 			if (t->max_len_us > 0 && span(s->start_us, s->end_us) > (uint64_t)t->max_len_us)
 				return -EFAULT;
 			if (last != SS_NONE && t->pool[last].end_us >= s->start_us)
-				return -EFAULT;
-			/* without max_len, sessions of a user never lie within gap */
-			if (last != SS_NONE && t->max_len_us == 0 &&
-			    span(t->pool[last].end_us, s->start_us) <= (uint64_t)t->gap_us)
 				return -EFAULT;
 			uint32_t hp = s->heap_pos;
 			if (hp >= t->heap_n || t->heap[hp].slot != sid ||

@@ -31,12 +31,16 @@
  * and emits them in order of end time (ties in a fixed but unspecified
  * order). A due session that advance has not closed yet is already treated
  * as closed by st_sess_add(), so results do not depend on how often advance
- * runs. Quiet users close the same way: the caller's watermark advances
- * with idle time (st_watermark). An event that would have to open a new
+ * runs (one exception below). Quiet users close the same way: the caller's
+ * watermark advances with idle time (st_watermark). An event that would have to open a new
  * session (rule 5) whose own session would already be due
  * (ts + gap + lateness <= watermark) is late: late callback,
- * session_events_late, nothing stored. An event that joins an open session
- * is never late, however old it is.
+ * session_events_late, nothing stored. An event inside the span of a due
+ * session is late too (that session is final). An event that joins an
+ * open session is never late, however old it is. (If advance already
+ * closed a session, an event inside its old span may instead join the next
+ * session within gap: the one place where the frequency of advance shows,
+ * and only for events with ts + gap + lateness <= watermark.)
  * The watermark used is max(@wm_us, highest watermark given to advance).
  *
  * Exactness: with max_len_us == 0 and every event arriving before the
