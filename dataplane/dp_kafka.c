@@ -12,6 +12,7 @@
 
 #include "ctl_kafka.h"
 #include "dp_kafka.h"
+#include "dp_event.h"
 #include "dp_syslog.h"
 #include "wr_common.h"
 
@@ -24,6 +25,7 @@
 
 struct kslot {
 	char *topic;
+	uint8_t format;              /* enum ctl_kafka_format of the topic */
 	int32_t partition;
 	int64_t next_offset;         /* last processed + 1; -1 before any */
 	int64_t stored_offset;       /* what was last handed to offsets_store */
@@ -73,6 +75,10 @@ static uint32_t slot_of(struct dp_kafka *k, const char *topic, int32_t partition
 	}
 	struct kslot *s = &k->slots[k->n_slots];
 	s->topic = strdup(topic);
+	s->format = CTL_KAFKA_FMT_SYSLOG;
+	for (uint32_t i = 0; i < k->cfg->n_kafka_topics; i++)
+		if (!strcmp(k->cfg->kafka_topics[i].name, topic))
+			s->format = (uint8_t)k->cfg->kafka_topics[i].format;
 	s->partition = partition;
 	s->next_offset = -1;
 	s->stored_offset = -1;
@@ -82,6 +88,12 @@ static uint32_t slot_of(struct dp_kafka *k, const char *topic, int32_t partition
 
 /* ---- returned records ------------------------------------------------------ */
 
+static const char *reject_reason(int status)
+{
+	return status >= DP_KAFKA_EVENT_ERR ? dp_event_strerror(status - DP_KAFKA_EVENT_ERR)
+					    : dp_syslog_strerror(status);
+}
+
 static void dead_letter(struct dp_kafka *k, rd_kafka_message_t *m, int status)
 {
 	WR_COUNT(k->cnt, kafka_dead_letter);
@@ -89,13 +101,13 @@ static void dead_letter(struct dp_kafka *k, rd_kafka_message_t *m, int status)
 	uint32_t supp;
 	if (wr_ratelimit_pass(&k->rl, &supp))
 		WR_WARN("kafka", "record %s/%d@%lld rejected: %s%s", topic, m->partition,
-			(long long)m->offset, dp_syslog_strerror(status),
+			(long long)m->offset, reject_reason(status),
 			k->dlq && k->cfg->dead_letter_kafka ? " (sent to the dead-letter topic)" : "");
 	if (!k->dlq || !k->cfg->dead_letter_kafka)
 		return;
 	char src[320];
 	snprintf(src, sizeof(src), "%s/%d@%lld", topic, m->partition, (long long)m->offset);
-	const char *hdrs[] = { "weir.error", dp_syslog_strerror(status), "weir.source", src, NULL };
+	const char *hdrs[] = { "weir.error", reject_reason(status), "weir.source", src, NULL };
 	ctl_kafka_produce(k->dlq, k->cfg->dead_letter_kafka, m->key, m->key_len, m->payload,
 			  m->len, hdrs);
 }
@@ -207,7 +219,8 @@ static void dispatch(struct dp_kafka *k, rd_kafka_message_t *m)
 {
 	uint32_t slot = slot_of(k, rd_kafka_topic_name(m->rkt), m->partition);
 	struct kworker *kw = &k->w[slot % k->n_workers];
-	struct dp_kafka_rec r = { .rkm = m, .slot = slot, .status = 0 };
+	struct dp_kafka_rec r = { .rkm = m, .slot = slot, .status = 0,
+				  .format = k->slots[slot].format };
 	WR_COUNT(k->cnt, kafka_in);
 	/* Keep order: behind held records, or into the ring. */
 	if (kw->n_pending == 0 &&

@@ -38,8 +38,13 @@ struct ctl_kafka_producer;
 struct dp_kafka_rec {
 	void *rkm;                   /* rd_kafka_message_t *, owned by the source thread */
 	uint32_t slot;               /* partition slot */
-	int32_t status;              /* return ring: 0, or the dp_syslog_err that rejected it */
+	int16_t status;              /* return ring: 0, a dp_syslog_err, or DP_KAFKA_EVENT_ERR
+				      * + a dp_event_err that rejected it */
+	uint8_t format;              /* enum ctl_kafka_format of its topic */
+	uint8_t pad;
 };
+
+#define DP_KAFKA_EVENT_ERR 100
 
 struct dp_kafka;
 

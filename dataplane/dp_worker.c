@@ -23,10 +23,12 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "dp_event.h"
 #include "dp_frag.h"
 #include "dp_kafka.h"
 #include "dp_syslog.h"
 #include "dp_worker.h"
+#include "st_session.h"
 #include "st_watermark.h"
 #include "st_window.h"
 #include "wr_common.h"
@@ -41,9 +43,14 @@
 #define IDLE_POLLS_BEFORE_NAP 4096
 #define IDLE_NAP_NS 20000
 
-/* A match handed to the worker that owns its (rule, key). */
+/* A match handed to the worker that owns its (rule, key), or a click event
+ * handed to the worker that owns its user (kind XMSG_CLICK: key = user,
+ * step and page_view set, no line). */
+enum { XMSG_MATCH, XMSG_CLICK };
 struct dp_xmsg {
 	uint32_t rule_idx;
+	uint8_t kind, page_view;
+	int16_t step;
 	uint16_t key_len, line_len;
 	int64_t ts_us, wm_us;
 	char key[ST_KEY_MAX];
@@ -56,6 +63,10 @@ struct dp_worker {
 	struct st_wtab *wtab;
 	struct st_wm *wm;
 	struct dp_frag *frag;
+	struct st_sess *sess;                  /* clickstream sessions; NULL when off */
+	struct st_sess_emit semit;
+	struct dp_event_ctx *ectx;
+	struct dp_event_fields efields;
 	struct st_rule_params *rparams;
 	struct st_emit emit;
 	char *linbuf;                          /* linearised multi-segment payloads */
@@ -155,6 +166,35 @@ static void emit_late(void *ctx, const struct st_late_rec *l)
 	out_push(w, &r);
 }
 
+static void emit_session(void *ctx, const struct st_session_rec *sr)
+{
+	struct dp_worker *w = ctx;
+	struct wr_out_rec r;
+	memset(&r, 0, offsetof(struct wr_out_rec, key));
+	r.type = WR_REC_SESSION;
+	r.start_us = sr->start_us;
+	r.end_us = sr->end_us;
+	r.count = sr->events;
+	r.page_views = (uint32_t)sr->page_views;
+	r.reached = (uint8_t)sr->reached;
+	r.converted = sr->converted;
+	r.convert_us = sr->time_to_convert_us;
+	copy_key(&r, sr->user, sr->user_len);
+	out_push(w, &r);
+}
+
+static void emit_session_late(void *ctx, const struct st_session_late_rec *l)
+{
+	struct dp_worker *w = ctx;
+	struct wr_out_rec r;
+	memset(&r, 0, offsetof(struct wr_out_rec, key));
+	r.type = WR_REC_SESSION_LATE;
+	r.event_us = l->event_us;
+	r.wm_us = l->watermark_us;
+	copy_key(&r, l->user, l->user_len);
+	out_push(w, &r);
+}
+
 /* ---- watermarks and exchange ------------------------------------------ */
 
 /* Minimum over busy workers; a busy worker with no event yet holds everyone
@@ -198,8 +238,12 @@ static uint32_t drain_xchg(struct dp_worker *w)
 							   sizeof(struct dp_xmsg), BURST, NULL);
 			for (unsigned i = 0; i < n; i++) {
 				const struct dp_xmsg *x = &w->xin[i];
-				count_match(w, x->rule_idx, x->key, x->key_len, x->ts_us, x->wm_us,
-					    x->line, x->line_len);
+				if (x->kind == XMSG_CLICK)
+					st_sess_add(w->sess, x->key, x->key_len, x->ts_us, x->step,
+						    x->page_view, x->wm_us, &w->semit);
+				else
+					count_match(w, x->rule_idx, x->key, x->key_len, x->ts_us,
+						    x->wm_us, x->line, x->line_len);
 			}
 			total += n;
 		} while (n == BURST);
@@ -267,6 +311,7 @@ static int on_match(uint32_t rule_idx, void *ctx)
 		return 0;
 	}
 	struct dp_xmsg *x = &w->xbuf[owner][w->nx[owner]++];
+	x->kind = XMSG_MATCH;
 	x->rule_idx = rule_idx;
 	x->key_len = (uint16_t)klen;
 	memcpy(x->key, key, klen);
@@ -357,6 +402,75 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 	return DP_SYSLOG_OK;
 }
 
+static bool is_click_port(const struct ctl_config *cfg, uint16_t port)
+{
+	for (uint32_t i = 0; i < cfg->n_click_ports; i++)
+		if (cfg->click_ports[i] == port)
+			return true;
+	return false;
+}
+
+/*
+ * Parse one JSON clickstream event from input @input and hand it to the
+ * session table of the worker that owns its user. @p / @src as for
+ * handle_syslog(). Returns 0 or DP_KAFKA_EVENT_ERR + the parse error
+ * (already counted).
+ */
+static int handle_click(struct dp_worker *w, uint32_t input, const char *data, uint32_t len,
+			int64_t now, const struct dp_pkt *p, const char *src, uint32_t src_len)
+{
+	const struct ctl_config *cfg = w->c.cfg;
+	struct dp_click c;
+	char why[128];
+	int rc = dp_event_parse_click(data, len, &w->efields, w->ectx, &c, why, sizeof(why));
+	if (unlikely(rc != DP_EVENT_OK || c.user_id_len > ST_KEY_MAX)) {
+		WR_COUNT(w->c.cnt, click_bad);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
+			char from[INET6_ADDRSTRLEN + 8];
+			if (p)
+				src_text(p, from, sizeof(from));
+			else
+				snprintf(from, sizeof(from), "Kafka %.*s", (int)src_len, src);
+			WR_WARN("click", "dropped an event from %s: %s%s", from,
+				rc ? why : "user id longer than 128 bytes",
+				supp ? " (and more not logged)" : "");
+		}
+		return DP_KAFKA_EVENT_ERR + (rc ? rc : DP_EVENT_EVALUE);
+	}
+	WR_COUNT(w->c.cnt, click_events);
+	int16_t step = -1;
+	for (uint32_t i = 0; i < cfg->n_funnel_steps; i++)
+		if (c.type_len == strlen(cfg->funnel_steps[i]) &&
+		    !memcmp(c.type, cfg->funnel_steps[i], c.type_len)) {
+			step = (int16_t)i;
+			break;
+		}
+	bool pv = c.type_len == strlen(cfg->page_view_type) &&
+		  !memcmp(c.type, cfg->page_view_type, c.type_len);
+	int64_t wm = st_wm_get(w->wm, now);
+	uint32_t n = w->c.shared->n_workers;
+	uint32_t owner = n == 1 ? 0 : rte_hash_crc(c.user_id, c.user_id_len, 0x5e55) % n;
+	if (owner == w->c.idx) {
+		st_sess_add(w->sess, c.user_id, c.user_id_len, c.ts_us, step, pv, wm, &w->semit);
+	} else {
+		struct dp_xmsg *x = &w->xbuf[owner][w->nx[owner]++];
+		x->kind = XMSG_CLICK;
+		x->rule_idx = 0;
+		x->step = step;
+		x->page_view = pv;
+		x->key_len = (uint16_t)c.user_id_len;
+		memcpy(x->key, c.user_id, c.user_id_len);
+		x->ts_us = c.ts_us;
+		x->wm_us = wm;
+		x->line_len = 0;
+		if (w->nx[owner] == BURST)
+			flush_xchg(w);
+	}
+	st_wm_observe(w->wm, input, c.ts_us, now);
+	return 0;
+}
+
 /* Records from the Kafka source: parse as syslog, hand them back. */
 static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 {
@@ -370,9 +484,15 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 		const char *src = m->key ? m->key : rd_kafka_topic_name(m->rkt);
 		uint32_t src_len = m->key ? (uint32_t)m->key_len : (uint32_t)strlen(src);
 		uint32_t input = w->c.n_inputs + recs[i].slot / w->c.shared->n_workers;
-		recs[i].status = handle_syslog(w, input, m->payload, (uint32_t)m->len, now,
-					       ts >= 0 ? ts * WR_US_PER_MS : now, NULL, src,
-					       src_len);
+		if (recs[i].format == CTL_KAFKA_FMT_CLICK && w->sess)
+			recs[i].status = (int16_t)handle_click(w, input, m->payload,
+							       (uint32_t)m->len, now, NULL, src,
+							       src_len);
+		else
+			recs[i].status = (int16_t)handle_syslog(w, input, m->payload,
+								(uint32_t)m->len, now,
+								ts >= 0 ? ts * WR_US_PER_MS : now,
+								NULL, src, src_len);
 	}
 	/* Fault injection for the backpressure test: a slow worker. */
 	if (unlikely(w->test_nap_ns) && n) {
@@ -401,7 +521,10 @@ static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
 	}
 	/* Every listening port carries syslog today; other formats (JSON
 	 * events) will dispatch on p->dst_port here. */
-	handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
+	if (w->sess && is_click_port(w->c.cfg, p->dst_port))
+		handle_click(w, input, data, p->payload_len, now, p, NULL, 0);
+	else
+		handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
 }
 
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m)
@@ -539,7 +662,8 @@ int dp_worker_run(void *arg)
 			last_expire = tsc;
 		}
 		if (has_inputs) {
-			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs];
+			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs] +
+					w->c.cnt->v[WR_CNT_click_events];
 			if (msgs != seen) {
 				seen = msgs;
 				last_event = now;
@@ -549,6 +673,10 @@ int dp_worker_run(void *arg)
 			publish_wm(w, my_wm, idle);
 		}
 		st_wtab_advance(w->wtab, gwm, &w->emit);
+		if (w->sess) {
+			st_sess_advance(w->sess, gwm, &w->semit);
+			w->c.cnt->v[WR_CNT_sessions_active] = st_sess_active(w->sess);
+		}
 
 		if (got) {
 			idle_polls = 0;
@@ -571,6 +699,8 @@ int dp_worker_run(void *arg)
 	if (flush) {
 		st_wm_finish(w->wm);
 		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);
+		if (w->sess)
+			st_sess_advance(w->sess, ST_WM_MAX, &w->semit);
 	}
 	WR_INFO("worker", "worker %u stopped", w->c.idx);
 	__atomic_fetch_add(&s->exited, 1, __ATOMIC_ACQ_REL);
@@ -636,6 +766,33 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 		snprintf(err, errlen, "worker %u: watermark tracker: %s", c->idx, strerror(-rc));
 		goto err;
 	}
+	bool clicks = cfg->n_click_ports > 0;
+	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
+		clicks |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
+	if (clicks) {
+		struct st_sess_params sp = {
+			.capacity = cfg->session_users, .session_capacity = cfg->session_slots,
+			.gap_us = cfg->session_gap_us, .max_len_us = cfg->session_max_len_us,
+			.lateness_us = cfg->lateness_us, .n_steps = cfg->n_funnel_steps,
+		};
+		rc = st_sess_create(&sp, c->cnt, &w->sess);
+		if (rc) {
+			snprintf(err, errlen, "worker %u: session table of %u users: %s", c->idx,
+				 cfg->session_users, strerror(-rc));
+			goto err;
+		}
+		w->semit = (struct st_sess_emit){ emit_session, emit_session_late, w };
+		rc = dp_event_ctx_create(&w->ectx);
+		if (rc) {
+			snprintf(err, errlen, "worker %u: JSON parser: %s", c->idx, strerror(-rc));
+			goto err;
+		}
+		dp_event_fields_default(&w->efields);
+		w->efields.user_id = cfg->click_field_user;
+		w->efields.ts = cfg->click_field_ts;
+		w->efields.type = cfg->click_field_type;
+		w->efields.page = cfg->click_field_page;
+	}
 	rc = dp_frag_create(cfg->frag_table_size, cfg->frag_timeout_us, c->socket_id, &w->frag);
 	if (rc) {
 		snprintf(err, errlen, "worker %u: reassembly table of %u flows: %s", c->idx,
@@ -657,6 +814,8 @@ void dp_worker_destroy(struct dp_worker *w)
 		if (w->ntx[i])
 			rte_pktmbuf_free_bulk(w->tx[i], w->ntx[i]);
 	dp_frag_destroy(w->frag);
+	st_sess_destroy(w->sess);
+	dp_event_ctx_destroy(w->ectx);
 	st_wm_destroy(w->wm);
 	st_wtab_destroy(w->wtab);
 	hs_free_scratch(w->scratch);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Clickstream sessionization over DPDK: ~3000 generated users (visits with
+# gaps around 30 minutes, funnels with repeats and steps out of order, 10 %
+# epoch-millis timestamps, disorder within the bound, bots split at 12 h,
+# 10 invalid events) as JSON over UDP through net_pcap. Every session record
+# must equal the reference computed from the definition (ref_sessions.py).
+source "$(dirname "$0")/lib.sh"
+
+python3 tests/tools/gen_clickstream.py --users 3000 --seed 3 --out "$TMP/c.pcap" \
+  --truth "$TMP/truth.tsv" --dst-ip 192.0.2.10 --port 5140 2>"$TMP/gen.txt"
+cat "$TMP/gen.txt"
+python3 tests/tools/ref_sessions.py "$TMP/truth.tsv" > "$TMP/expected.tsv" \
+  || fail "the generated stream is not checkable (reference says late or early close)"
+
+cp rules/default.yaml "$TMP/rules.yaml"
+cat > "$TMP/click.yaml" <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+ports:
+  - name: replay
+    device: "net_pcap0,rx_pcap=$TMP/c.pcap"
+    ipv4: 192.0.2.10/24
+    accept_any_dst: true
+clickstream:
+  ports: [5140]
+  gap: 30m
+  max_length: 12h
+  funnel: [product_view, add_to_cart, checkout, purchase]
+  users: 65536
+rules: {file: rules.yaml}
+outputs:
+  sessions: {jsonl: sessions.jsonl}
+  late: {jsonl: late.jsonl}
+run: {stats_interval: 0s, exit_after_idle: 2s}
+EOF2
+WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/click.yaml" -- $(eal_mem_args) \
+  >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
+python3 - "$TMP/sessions.jsonl" > "$TMP/got.tsv" <<'PY'
+import json, sys
+from datetime import datetime
+def ms(t):
+    return round(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+rows = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    f = r["funnel"]
+    ttc = f["time_to_convert_ms"]
+    rows.append("\t".join(map(str, [r["user_id"], ms(r["start"]), ms(r["end"]), r["duration_ms"],
+        r["events"], r["page_views"], f["reached"], int(f["converted"]),
+        "-" if ttc is None else ttc])))
+print("\n".join(sorted(rows, key=lambda s: s.encode())))
+PY
+c() { counter "$1" "$TMP/weir.err"; }
+note "sessions: expected $(wc -l < "$TMP/expected.tsv"), got $(wc -l < "$TMP/got.tsv")"
+diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" || { head -n 20 "$TMP/diff.txt"; fail "sessions differ from the reference"; }
+valid=$(grep -vc '^#' "$TMP/truth.tsv")
+[ "$(c click_events)" -eq "$valid" ] || fail "click_events $(c click_events) != $valid"
+[ "$(c click_bad)" -eq "$(grep -c '^#' "$TMP/truth.tsv")" ] || fail "click_bad differs from the invalid events"
+[ "$(c session_events_late)" -eq 0 ] || fail "late click events"
+[ "$(c sessions_funnel_inexact)" -eq 0 ] || fail "inexact funnels"
+echo "sessions: $(wc -l < "$TMP/got.tsv") sessions equal the reference ($(grep -c '	1	[0-9-]*$' "$TMP/got.tsv") converted)"

@@ -1,0 +1,680 @@
+/*
+ * test_event.c - dp_event: clickstream and payment JSON events.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_test.h"
+#include "dp_event.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+/* 2026-11-23T21:00:00.123Z */
+#define TS_REF_US INT64_C(1795467600123000)
+
+static struct dp_event_ctx *ctx;
+static char why[256];
+
+static struct dp_event_ctx *get_ctx(void)
+{
+	if (!ctx)
+		CU_ASSERT_FATAL(dp_event_ctx_create(&ctx) == 0);
+	return ctx;
+}
+
+static int click(const char *buf, size_t len, const struct dp_event_fields *f,
+		 struct dp_click *out)
+{
+	return dp_event_parse_click(buf, len, f, get_ctx(), out, why, sizeof(why));
+}
+
+static int txn(const char *buf, size_t len, const struct dp_event_fields *f, struct dp_txn *out)
+{
+	return dp_event_parse_txn(buf, len, f, get_ctx(), out, why, sizeof(why));
+}
+
+/* Click event with the given ts JSON value; returns ts_us or INT64_MIN. */
+static int64_t click_ts(const char *ts_json)
+{
+	char buf[256];
+	struct dp_click c;
+	int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u42\",\"ts\":%s,\"type\":\"page_view\"}",
+			 ts_json);
+
+	if (click(buf, (size_t)n, NULL, &c) != DP_EVENT_OK)
+		return INT64_MIN;
+	return c.ts_us;
+}
+
+/* Click event with the given ts JSON value; returns the error code. */
+static int click_ts_err(const char *ts_json)
+{
+	char buf[256];
+	struct dp_click c;
+	int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u42\",\"ts\":%s,\"type\":\"page_view\"}",
+			 ts_json);
+
+	return click(buf, (size_t)n, NULL, &c);
+}
+
+static void test_click_sample_event_parses_all_fields(void)
+{
+	static const char ev[] = "{\"user_id\":\"u42\",\"ts\":\"2026-11-23T21:00:00.123Z\","
+				 "\"type\":\"page_view\",\"page\":\"/p/17\",\"session_hint\":null}";
+	struct dp_click c;
+
+	CU_ASSERT_EQUAL_FATAL(click(S(ev), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(why, "");
+	CU_ASSERT_EQUAL(c.ts_us, TS_REF_US);
+	CU_ASSERT_EQUAL(c.user_id_len, 3);
+	CU_ASSERT_STRING_EQUAL(c.user_id, "u42");
+	CU_ASSERT_EQUAL(c.type_len, 9);
+	CU_ASSERT_STRING_EQUAL(c.type, "page_view");
+	CU_ASSERT_EQUAL(c.kind, DP_CLICK_PAGE_VIEW);
+	CU_ASSERT_TRUE(c.has_page);
+	CU_ASSERT_EQUAL(c.page_len, 5);
+	CU_ASSERT_STRING_EQUAL(c.page, "/p/17");
+	/* null session_hint is absent, pointer still valid */
+	CU_ASSERT_FALSE(c.has_session_hint);
+	CU_ASSERT_EQUAL(c.session_hint_len, 0);
+	CU_ASSERT_PTR_NOT_NULL(c.session_hint);
+	CU_ASSERT_STRING_EQUAL(c.session_hint, "");
+}
+
+static void test_click_ts_rfc3339_forms_exact_us(void)
+{
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00.123Z\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00Z\""), TS_REF_US - 123000);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23t21:00:00.123z\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23 21:00:00.123Z\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00.1Z\""), TS_REF_US - 23000);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00.123456Z\""), TS_REF_US + 456);
+	/* 9 digits: below-microsecond part truncated */
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00.123456789Z\""), TS_REF_US + 456);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T22:30:00.123+01:30\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T16:00:00.123-05:00\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-24T06:00:00.123+09:00\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2026-11-23T21:00:00.123+00:00\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"2024-02-29T23:59:59Z\""), INT64_C(1709251199000000));
+	CU_ASSERT_EQUAL(click_ts("\"1970-01-01T00:00:00Z\""), 0);
+	CU_ASSERT_EQUAL(click_ts("\"1969-12-31T23:00:00-01:00\""), 0);
+	CU_ASSERT_EQUAL(click_ts("\"9999-12-31T23:59:59.999999Z\""), INT64_C(253402300799999999));
+}
+
+static void test_click_ts_epoch_ms_integer_and_string(void)
+{
+	CU_ASSERT_EQUAL(click_ts("1795467600123"), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("\"1795467600123\""), TS_REF_US);
+	CU_ASSERT_EQUAL(click_ts("0"), 0);
+	CU_ASSERT_EQUAL(click_ts("\"0\""), 0);
+	CU_ASSERT_EQUAL(click_ts("\"000001795467600123\""), INT64_MIN); /* > 15 digits */
+	CU_ASSERT_EQUAL(click_ts("253402300799999"), INT64_C(253402300799999000));
+}
+
+static void test_click_bad_timestamps_rejected(void)
+{
+	static const char *const bad[] = {
+		"\"2026-02-29T00:00:00Z\"",          /* not a leap year */
+		"\"2026-11-23T21:00:60Z\"",          /* leap second */
+		"\"2026-11-23T21:00:00\"",           /* no zone */
+		"\"2026-11-23T21:00:00.Z\"",         /* empty fraction */
+		"\"2026-11-23T21:00:00.1234567890Z\"", /* 10 fraction digits */
+		"\"2026-11-23T21:00:00+01:3\"",
+		"\"2026-11-23T21:00:00+24:00\"",
+		"\"2026-11-23T21:00:00Zx\"",
+		"\"2026-13-01T00:00:00Z\"",
+		"\"2026-11-31T00:00:00Z\"",
+		"\"2026-11-23T24:00:00Z\"",
+		"\"2026-11-23X21:00:00Z\"",
+		"\"1969-12-31T23:59:59Z\"",          /* before the epoch */
+		"\"2026-11-23\"",
+		"\"\"", "\"abc\"", "\"-1\"", "\"1e12\"", "\" 1795467600123\"",
+		"\"1234567890123456\"",              /* 16 digits */
+		"\"253402300800000\"",               /* year 10000 */
+		"-1", "253402300800000",
+		"99999999999999999999",              /* json-c saturates: still rejected */
+		"-99999999999999999999",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = click_ts_err(bad[i]);
+
+		if (rc != DP_EVENT_ETIMESTAMP)
+			fprintf(stderr, "ts %s: rc %d why %s\n", bad[i], rc, why);
+		CU_ASSERT_EQUAL(rc, DP_EVENT_ETIMESTAMP);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "field \"ts\""));
+	}
+	click_ts_err("\"2026-02-29T00:00:00Z\"");
+	CU_ASSERT_STRING_EQUAL(why, "field \"ts\": bad timestamp \"2026-02-29T00:00:00Z\"");
+	click_ts_err("-1");
+	CU_ASSERT_STRING_EQUAL(why, "field \"ts\": epoch ms -1 out of range");
+}
+
+static void test_click_ts_wrong_types(void)
+{
+	CU_ASSERT_EQUAL(click_ts_err("1.795e12"), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"ts\" is double, want string or integer");
+	CU_ASSERT_EQUAL(click_ts_err("true"), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"ts\" is boolean, want string or integer");
+	CU_ASSERT_EQUAL(click_ts_err("[1]"), DP_EVENT_ETYPE);
+	CU_ASSERT_EQUAL(click_ts_err("null"), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"ts\" (null)");
+}
+
+static void test_parse_ts_direct(void)
+{
+	int64_t t = -1;
+
+	CU_ASSERT_EQUAL(dp_event_parse_ts(S("2026-11-23T21:00:00.123Z"), &t), 0);
+	CU_ASSERT_EQUAL(t, TS_REF_US);
+	CU_ASSERT_EQUAL(dp_event_parse_ts(S("1795467600123"), &t), 0);
+	CU_ASSERT_EQUAL(t, TS_REF_US);
+	/* the length bounds the read: the same text cut short is refused */
+	CU_ASSERT_EQUAL(dp_event_parse_ts("2026-11-23T21:00:00.123Z", 23, &t), -EINVAL);
+	CU_ASSERT_EQUAL(dp_event_parse_ts("", 0, &t), -EINVAL);
+	CU_ASSERT_EQUAL(dp_event_parse_ts(NULL, 0, &t), -EINVAL);
+}
+
+static void test_click_field_name_mapping(void)
+{
+	/* the default names are present too, with other values: must be ignored */
+	static const char ev[] = "{\"user_id\":\"wrong\",\"uid\":\"u7\",\"ts\":\"x\","
+				 "\"@timestamp\":1795467600123,\"event\":\"click\","
+				 "\"url\":\"/cart\",\"sid\":\"s-9\"}";
+	struct dp_event_fields f;
+	struct dp_click c;
+
+	dp_event_fields_default(&f);
+	f.user_id = "uid";
+	f.ts = "@timestamp";
+	f.type = "event";
+	f.page = "url";
+	f.session_hint = "sid";
+	CU_ASSERT_EQUAL_FATAL(click(S(ev), &f, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.user_id, "u7");
+	CU_ASSERT_EQUAL(c.ts_us, TS_REF_US);
+	CU_ASSERT_STRING_EQUAL(c.type, "click");
+	CU_ASSERT_EQUAL(c.kind, DP_CLICK_OTHER);
+	CU_ASSERT_STRING_EQUAL(c.page, "/cart");
+	CU_ASSERT_TRUE(c.has_session_hint);
+	CU_ASSERT_STRING_EQUAL(c.session_hint, "s-9");
+	CU_ASSERT_EQUAL(c.session_hint_len, 3);
+
+	/* a missing mapped key is named by its configured name */
+	CU_ASSERT_EQUAL(click(S("{\"uid\":\"u7\",\"@timestamp\":0,\"type\":\"x\"}"), &f, &c),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"event\"");
+}
+
+static void test_click_zeroed_fields_struct_uses_defaults(void)
+{
+	static const char ev[] = "{\"user_id\":\"u1\",\"ts\":0,\"type\":\"page_view\"}";
+	struct dp_event_fields f;
+	struct dp_click c;
+
+	memset(&f, 0, sizeof(f));
+	CU_ASSERT_EQUAL(click(S(ev), &f, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.user_id, "u1");
+}
+
+static void test_click_extra_fields_ignored_and_other_types_pass(void)
+{
+	static const char ev[] = "{\"a\":{\"b\":[1,2,{\"c\":null}],\"d\":\"\\u00e9\"},"
+				 "\"user_id\":\"u42\",\"n\":1.5e3,\"flag\":true,"
+				 "\"ts\":\"2026-11-23T21:00:00.123Z\",\"type\":\"add_to_cart\","
+				 "\"sku\":\"X-1\",\"list\":[]}\n";
+	struct dp_click c;
+
+	CU_ASSERT_EQUAL_FATAL(click(S(ev), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(c.kind, DP_CLICK_OTHER);
+	CU_ASSERT_STRING_EQUAL(c.type, "add_to_cart");
+	CU_ASSERT_EQUAL(c.type_len, 11);
+	CU_ASSERT_FALSE(c.has_page);
+	CU_ASSERT_EQUAL(c.page_len, 0);
+	CU_ASSERT_STRING_EQUAL(c.page, "");
+	CU_ASSERT_FALSE(c.has_session_hint);
+	CU_ASSERT_EQUAL(c.ts_us, TS_REF_US);
+}
+
+static void test_click_unicode_user_id(void)
+{
+	/* escaped: J\u00fcrgen-\u6771\u4eac and a surrogate pair (U+1F600) */
+	static const char esc[] = "{\"user_id\":\"J\\u00fcrgen-\\u6771\\u4eac\\ud83d\\ude00\","
+				  "\"ts\":0,\"type\":\"t\"}";
+	static const char raw[] = "{\"user_id\":\"J\xc3\xbcrgen-\xe6\x9d\xb1\xe4\xba\xac\xf0\x9f\x98\x80\","
+				  "\"ts\":0,\"type\":\"t\"}";
+	static const char want[] = "J\xc3\xbcrgen-\xe6\x9d\xb1\xe4\xba\xac\xf0\x9f\x98\x80";
+	struct dp_click c;
+
+	CU_ASSERT_EQUAL_FATAL(click(S(esc), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(c.user_id_len, sizeof(want) - 1);
+	CU_ASSERT_EQUAL(memcmp(c.user_id, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL_FATAL(click(S(raw), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(c.user_id_len, sizeof(want) - 1);
+	CU_ASSERT_EQUAL(memcmp(c.user_id, want, sizeof(want)), 0);
+	/* invalid UTF-8 is refused by the library */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"\xff\",\"ts\":0,\"type\":\"t\"}"), NULL, &c),
+			DP_EVENT_EJSON);
+}
+
+static void test_click_strings_live_in_scratch_not_input(void)
+{
+	char ev[] = "{\"user_id\":\"u42\",\"ts\":0,\"type\":\"page_view\",\"page\":\"/p/1\"}";
+	struct dp_click c;
+
+	CU_ASSERT_EQUAL_FATAL(click(ev, strlen(ev), NULL, &c), DP_EVENT_OK);
+	memset(ev, 'x', strlen(ev));
+	CU_ASSERT_STRING_EQUAL(c.user_id, "u42");
+	CU_ASSERT_STRING_EQUAL(c.type, "page_view");
+	CU_ASSERT_STRING_EQUAL(c.page, "/p/1");
+}
+
+static void test_click_user_id_bound_64_bytes(void)
+{
+	char buf[256];
+	char id[80];
+	struct dp_click c;
+	int n;
+
+	memset(id, 'a', sizeof(id));
+	n = snprintf(buf, sizeof(buf), "{\"user_id\":\"%.*s\",\"ts\":0,\"type\":\"t\"}", 64, id);
+	CU_ASSERT_EQUAL(click(buf, (size_t)n, NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(c.user_id_len, 64);
+	n = snprintf(buf, sizeof(buf), "{\"user_id\":\"%.*s\",\"ts\":0,\"type\":\"t\"}", 65, id);
+	CU_ASSERT_EQUAL(click(buf, (size_t)n, NULL, &c), DP_EVENT_EOVERSIZE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"user_id\" is 65 bytes, max 64");
+}
+
+static void test_click_each_rejection_names_field(void)
+{
+	struct dp_event_fields f;
+	struct dp_click c;
+	char big[300];
+
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u1\",}"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 16: unexpected character");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u1\""), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 15: unexpected end of data");
+	CU_ASSERT_EQUAL(click(S("{\"ts\":0,\"type\":\"t\"} x"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 20: unexpected character");
+	CU_ASSERT_EQUAL(click(S("{\"ts\":0}\0{}"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 8: trailing bytes after the value");
+	CU_ASSERT_EQUAL(click(S(""), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 0: empty input");
+	CU_ASSERT_EQUAL(click(NULL, 5, NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click(S(" \r\n\0"), NULL, &c), DP_EVENT_EJSON);
+
+	CU_ASSERT_EQUAL(click(S("[1,2]"), NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "top-level value is array, want object");
+	CU_ASSERT_EQUAL(click(S("null"), NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "top-level value is null, want object");
+	CU_ASSERT_EQUAL(click(S("123"), NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "top-level value is int, want object");
+
+	CU_ASSERT_EQUAL(click(S("{\"ts\":0,\"type\":\"t\"}"), NULL, &c), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"user_id\"");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"type\":\"t\"}"), NULL, &c), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"ts\"");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0}"), NULL, &c), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"type\"");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":null,\"ts\":0,\"type\":\"t\"}"), NULL, &c),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"user_id\" (null)");
+
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":42,\"ts\":0,\"type\":\"t\"}"), NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"user_id\" is int, want string");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":{}}"), NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"type\" is object, want string");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"page\":7}"), NULL, &c),
+			DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"page\" is int, want string");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"session_hint\":false}"),
+			      NULL, &c), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"session_hint\" is boolean, want string");
+
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"\",\"ts\":0,\"type\":\"t\"}"), NULL, &c), DP_EVENT_EVALUE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"user_id\" is empty");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"a\\u0000b\",\"ts\":0,\"type\":\"t\"}"), NULL, &c),
+			DP_EVENT_EVALUE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"user_id\" has control byte 0x00 at offset 1");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"a\x01\"}"), NULL, &c),
+			DP_EVENT_EVALUE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"type\" has control byte 0x01 at offset 1");
+
+	dp_event_fields_default(&f);
+	f.max_len = 30;
+	memset(big, ' ', sizeof(big));
+	CU_ASSERT_EQUAL(click(big, 31, &f, &c), DP_EVENT_EOVERSIZE);
+	CU_ASSERT_STRING_EQUAL(why, "event is 31 bytes, max 30");
+	/* default bound is the largest UDP payload */
+	CU_ASSERT_EQUAL(click(big, DP_EVENT_MAX_LEN_DEFAULT + 1, NULL, &c), DP_EVENT_EOVERSIZE);
+}
+
+static void test_click_deep_nesting_is_invalid_json(void)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":");
+	struct dp_click c;
+
+	for (int i = 0; i < 40; i++)
+		buf[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		buf[n++] = ']';
+	buf[n++] = '}';
+	CU_ASSERT_EQUAL(click(buf, (size_t)n, NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "nesting too deep"));
+}
+
+static void test_click_every_truncated_prefix_is_invalid_json(void)
+{
+	static const char ev[] = "{\"user_id\":\"u\\u00fc42\",\"ts\":\"2026-11-23T21:00:00.123Z\","
+				 "\"type\":\"page_view\",\"page\":\"/p/17\",\"session_hint\":null,"
+				 "\"n\":-1.5e3,\"b\":[true,false]}";
+	struct dp_click c;
+	size_t bad = 0;
+
+	for (size_t len = 0; len < sizeof(ev) - 1; len++) {
+		/* a heap copy of exactly len bytes so ASan sees any over-read */
+		char *p = malloc(len ? len : 1);
+
+		CU_ASSERT_FATAL(p != NULL);
+		memcpy(p, ev, len);
+		if (click(p, len, NULL, &c) != DP_EVENT_EJSON)
+			bad++;
+		free(p);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(click(S(ev), NULL, &c), DP_EVENT_OK);
+}
+
+/* xorshift64: fixed seed, same bytes on every run */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void test_random_bytes_never_crash(void)
+{
+	uint64_t seed = 0x5eed5eed12345678ull;
+	unsigned char buf[300];
+	struct dp_click c;
+	struct dp_txn t;
+	size_t out_of_range = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		size_t len = rng_next(&seed) % sizeof(buf);
+		unsigned char *p;
+		int rc;
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (unsigned char)rng_next(&seed);
+		/* half the cases start like an object to get past the first byte */
+		if (len && (i & 1))
+			buf[0] = '{';
+		p = malloc(len ? len : 1);
+		CU_ASSERT_FATAL(p != NULL);
+		memcpy(p, buf, len);
+		rc = (i & 2) ? click((char *)p, len, NULL, &c) : txn((char *)p, len, NULL, &t);
+		if (rc <= DP_EVENT_OK || rc >= DP_EVENT_ERR_MAX || why[0] == '\0')
+			out_of_range++;
+		free(p);
+	}
+	CU_ASSERT_EQUAL(out_of_range, 0);
+}
+
+static void test_mutated_events_never_crash(void)
+{
+	static const char ev[] = "{\"txn_id\":\"t-1\",\"user_id\":\"u42\",\"amount\":19.99,"
+				 "\"currency\":\"EUR\",\"merchant\":\"m-7\",\"country\":\"DE\","
+				 "\"ts\":\"2026-11-23T21:00:00.123Z\",\"type\":\"page_view\"}";
+	static const char alphabet[] = "{}[]\",:\\0123456789.eE+-nulltruefalseZT \x00\xff\xc3";
+	uint64_t seed = 42;
+	char buf[sizeof(ev)];
+	struct dp_click c;
+	struct dp_txn t;
+	size_t bad_rc = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		size_t len = sizeof(ev) - 1;
+		int flips = 1 + (int)(rng_next(&seed) % 4);
+		int rc;
+		char *p;
+
+		memcpy(buf, ev, len);
+		for (int k = 0; k < flips; k++)
+			buf[rng_next(&seed) % len] =
+				alphabet[rng_next(&seed) % (sizeof(alphabet) - 1)];
+		/* one case in four also loses its tail */
+		if (rng_next(&seed) % 4 == 0)
+			len -= 1 + rng_next(&seed) % 8;
+		p = malloc(len);
+		CU_ASSERT_FATAL(p != NULL);
+		memcpy(p, buf, len);
+		rc = (i & 1) ? click(p, len, NULL, &c) : txn(p, len, NULL, &t);
+		if (rc < DP_EVENT_OK || rc >= DP_EVENT_ERR_MAX || (rc != DP_EVENT_OK && !why[0]))
+			bad_rc++;
+		free(p);
+	}
+	CU_ASSERT_EQUAL(bad_rc, 0);
+}
+
+static const char txn_ok[] = "{\"txn_id\":\"t-1\",\"user_id\":\"u42\",\"amount\":19.99,"
+			     "\"currency\":\"eur\",\"merchant\":\"m-7\",\"country\":\"DE\","
+			     "\"ts\":\"2026-11-23T21:00:00.123Z\"}";
+
+/* Payment event with the given amount JSON value. */
+static int txn_amount(const char *amount_json, const struct dp_event_fields *f, struct dp_txn *t)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "{\"txn_id\":\"t-1\",\"user_id\":\"u42\",\"amount\":%s,"
+			 "\"currency\":\"EUR\",\"ts\":1795467600123}", amount_json);
+
+	return txn(buf, (size_t)n, f, t);
+}
+
+static void test_txn_valid_event(void)
+{
+	struct dp_txn t;
+
+	CU_ASSERT_EQUAL_FATAL(txn(S(txn_ok), NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(why, "");
+	CU_ASSERT_STRING_EQUAL(t.txn_id, "t-1");
+	CU_ASSERT_EQUAL(t.txn_id_len, 3);
+	CU_ASSERT_STRING_EQUAL(t.user_id, "u42");
+	CU_ASSERT_DOUBLE_EQUAL(t.amount, 19.99, 1e-12);
+	CU_ASSERT_EQUAL(t.amount_micros, 19990000);
+	CU_ASSERT_STRING_EQUAL(t.currency, "EUR");
+	CU_ASSERT_STRING_EQUAL(t.merchant, "m-7");
+	CU_ASSERT_EQUAL(t.merchant_len, 3);
+	CU_ASSERT_STRING_EQUAL(t.country, "DE");
+	CU_ASSERT_EQUAL(t.ts_us, TS_REF_US);
+
+	CU_ASSERT_EQUAL(txn_amount("100", NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(t.amount_micros, 100000000);
+	CU_ASSERT_EQUAL(t.ts_us, TS_REF_US);
+	CU_ASSERT_EQUAL(t.merchant_len, 0);
+	CU_ASSERT_STRING_EQUAL(t.merchant, "");
+	CU_ASSERT_EQUAL(t.country_len, 0);
+	CU_ASSERT_EQUAL(txn_amount("0", NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(t.amount_micros, 0);
+	CU_ASSERT_EQUAL(txn_amount("1.5e2", NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(t.amount_micros, 150000000);
+	CU_ASSERT_EQUAL(txn_amount("1000000000", NULL, &t), DP_EVENT_OK); /* = default max */
+}
+
+static void test_txn_field_name_mapping(void)
+{
+	static const char ev[] = "{\"id\":\"T9\",\"customer\":\"c1\",\"amt\":5.25,\"ccy\":\"usd\","
+				 "\"shop\":\"acme\",\"cc\":\"US\",\"time\":\"2026-11-23T21:00:00.123Z\","
+				 "\"amount\":\"ignored\"}";
+	struct dp_event_fields f;
+	struct dp_txn t;
+
+	dp_event_fields_default(&f);
+	f.txn_id = "id";
+	f.user_id = "customer";
+	f.amount = "amt";
+	f.currency = "ccy";
+	f.merchant = "shop";
+	f.country = "cc";
+	f.ts = "time";
+	CU_ASSERT_EQUAL_FATAL(txn(S(ev), &f, &t), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(t.txn_id, "T9");
+	CU_ASSERT_STRING_EQUAL(t.user_id, "c1");
+	CU_ASSERT_EQUAL(t.amount_micros, 5250000);
+	CU_ASSERT_STRING_EQUAL(t.currency, "USD");
+	CU_ASSERT_STRING_EQUAL(t.merchant, "acme");
+	CU_ASSERT_STRING_EQUAL(t.country, "US");
+	CU_ASSERT_EQUAL(t.ts_us, TS_REF_US);
+	CU_ASSERT_EQUAL(txn(S("{\"id\":\"T9\",\"customer\":\"c1\",\"amt\":5,\"time\":0}"), &f, &t),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"ccy\"");
+}
+
+static void test_txn_bad_amounts(void)
+{
+	struct dp_event_fields f;
+	struct dp_txn t;
+
+	/* NaN is not JSON; json-c reads it as a double, refused as an amount */
+	CU_ASSERT_EQUAL(txn_amount("NaN", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is not a finite number");
+	CU_ASSERT_EQUAL(txn_amount("Infinity", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_EQUAL(txn_amount("-Infinity", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_EQUAL(txn_amount("1e400", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is not a finite number");
+	CU_ASSERT_EQUAL(txn_amount("-5", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is negative (-5)");
+	CU_ASSERT_EQUAL(txn_amount("-0.01", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_EQUAL(txn_amount("1000000000.01", NULL, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_EQUAL(txn_amount("99999999999999999999", NULL, &t), DP_EVENT_EAMOUNT);
+	dp_event_fields_default(&f);
+	f.max_amount = 1000;
+	CU_ASSERT_EQUAL(txn_amount("1000", &f, &t), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(txn_amount("1000.5", &f, &t), DP_EVENT_EAMOUNT);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is 1000.5, above max 1000");
+
+	CU_ASSERT_EQUAL(txn_amount("\"19.99\"", NULL, &t), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is string, want number");
+	CU_ASSERT_EQUAL(txn_amount("true", NULL, &t), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is boolean, want number");
+	CU_ASSERT_EQUAL(txn_amount("null", NULL, &t), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"amount\" (null)");
+}
+
+static void test_txn_missing_and_bad_fields(void)
+{
+	struct dp_txn t;
+
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"ts\":0}"), NULL, &t),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"currency\"");
+	CU_ASSERT_EQUAL(txn(S("{\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\",\"ts\":0}"), NULL, &t),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"txn_id\"");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"amount\":1,\"currency\":\"EUR\",\"ts\":0}"), NULL, &t),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"user_id\"");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"currency\":\"EUR\",\"ts\":0}"), NULL, &t),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"amount\"");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\"}"),
+			    NULL, &t), DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(why, "missing field \"ts\"");
+
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EURO\","
+			      "\"ts\":0}"), NULL, &t), DP_EVENT_EVALUE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"currency\" must be 3 ASCII letters");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"E1R\","
+			      "\"ts\":0}"), NULL, &t), DP_EVENT_EVALUE);
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":978,"
+			      "\"ts\":0}"), NULL, &t), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"currency\" is int, want string");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\","
+			      "\"country\":[\"DE\"],\"ts\":0}"), NULL, &t), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"country\" is array, want string");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\","
+			      "\"merchant\":null,\"ts\":\"2026-11-23T21:00:00\"}"), NULL, &t),
+			DP_EVENT_ETIMESTAMP);
+	CU_ASSERT_STRING_EQUAL(why, "field \"ts\": bad timestamp \"2026-11-23T21:00:00\"");
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\","
+			      "\"country\":\"ABCDEFGHIJKLMNOPQ\",\"ts\":0}"), NULL, &t), DP_EVENT_EOVERSIZE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"country\" is 17 bytes, max 16");
+}
+
+static void test_strerror_names_every_code(void)
+{
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_OK), "success");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_EJSON), "invalid JSON");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_EMISSING), "missing field");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_ETYPE), "wrong type");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_ETIMESTAMP), "bad timestamp");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_EAMOUNT), "bad amount");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_EOVERSIZE), "oversize");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_EVALUE), "bad field value");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_ERR_MAX), "unknown error");
+	CU_ASSERT_STRING_EQUAL(dp_event_strerror(-1), "unknown error");
+}
+
+static void test_why_buffer_optional_and_truncated(void)
+{
+	struct dp_click c;
+	char small[8];
+
+	CU_ASSERT_EQUAL(dp_event_parse_click(S("{}"), NULL, get_ctx(), &c, NULL, 0),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_EQUAL(dp_event_parse_click(S("{}"), NULL, get_ctx(), &c, small, sizeof(small)),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_STRING_EQUAL(small, "missing");
+}
+
+static void test_ctx_create_destroy(void)
+{
+	struct dp_event_ctx *c2 = NULL;
+
+	CU_ASSERT_EQUAL(dp_event_ctx_create(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(dp_event_ctx_create(&c2), 0);
+	CU_ASSERT_PTR_NOT_NULL(c2);
+	dp_event_ctx_destroy(c2);
+	dp_event_ctx_destroy(NULL);
+	/* last: frees the shared ctx so ASan/valgrind runs see no leak */
+	dp_event_ctx_destroy(ctx);
+	ctx = NULL;
+}
+
+static int reg(void)
+{
+	WR_SUITE("dp_event",
+		 WR_TEST(test_click_sample_event_parses_all_fields),
+		 WR_TEST(test_click_ts_rfc3339_forms_exact_us),
+		 WR_TEST(test_click_ts_epoch_ms_integer_and_string),
+		 WR_TEST(test_click_bad_timestamps_rejected),
+		 WR_TEST(test_click_ts_wrong_types),
+		 WR_TEST(test_parse_ts_direct),
+		 WR_TEST(test_click_field_name_mapping),
+		 WR_TEST(test_click_zeroed_fields_struct_uses_defaults),
+		 WR_TEST(test_click_extra_fields_ignored_and_other_types_pass),
+		 WR_TEST(test_click_unicode_user_id),
+		 WR_TEST(test_click_strings_live_in_scratch_not_input),
+		 WR_TEST(test_click_user_id_bound_64_bytes),
+		 WR_TEST(test_click_each_rejection_names_field),
+		 WR_TEST(test_click_deep_nesting_is_invalid_json),
+		 WR_TEST(test_click_every_truncated_prefix_is_invalid_json),
+		 WR_TEST(test_random_bytes_never_crash),
+		 WR_TEST(test_mutated_events_never_crash),
+		 WR_TEST(test_txn_valid_event),
+		 WR_TEST(test_txn_field_name_mapping),
+		 WR_TEST(test_txn_bad_amounts),
+		 WR_TEST(test_txn_missing_and_bad_fields),
+		 WR_TEST(test_strerror_names_every_code),
+		 WR_TEST(test_why_buffer_optional_and_truncated),
+		 WR_TEST(test_ctx_create_destroy));
+	return 0;
+}
+
+WR_TEST_MAIN(reg)

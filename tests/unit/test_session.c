@@ -1,0 +1,957 @@
+/*
+ * test_session.c - st_session: gap extension, new sessions, merges by a
+ * bridging late event, max-length splits, lateness, idle close, the funnel
+ * (repeats, out-of-order steps, out-of-arrival-order steps, time to
+ * convert, history overflow), table limits, and two randomized runs checked
+ * against brute-force reference models written from the definitions in
+ * st_session.h (offline gap grouping; arrival-order rules with max_len).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_session.h"
+#include "wr_test.h"
+
+#define SEC 1000000LL
+#define MIN (60 * SEC)
+#define T0 (INT64_C(1700000000) * SEC)
+#define GAP (30 * MIN)
+#define LATE (5 * MIN)
+#define HOLD (GAP + LATE)
+
+/* funnel steps */
+#define LAND 0
+#define VIEW 1
+#define CART 2
+#define BUY 3
+#define NONE (-1)
+
+/* ---- capture ----------------------------------------------------------- */
+
+struct rec {
+	char user[ST_SESS_USER_MAX + 1];
+	int64_t start, end, dur;
+	uint64_t events, pv;
+	uint32_t reached;
+	bool conv, exact;
+	int64_t ttc;
+};
+
+struct late {
+	char user[ST_SESS_USER_MAX + 1];
+	int64_t ev, wm;
+	int32_t step;
+	bool pv;
+};
+
+struct cap {
+	struct rec *r;
+	size_t n, size;
+	struct late l[16];
+	size_t nl;
+	int64_t last_end;
+	bool order_ok;
+};
+
+static void cap_session(void *ctx, const struct st_session_rec *r)
+{
+	struct cap *c = ctx;
+	if (c->n == c->size) {
+		c->size = c->size ? 2 * c->size : 64;
+		c->r = realloc(c->r, c->size * sizeof(*c->r));
+		CU_ASSERT_FATAL(c->r != NULL);
+	}
+	struct rec *x = &c->r[c->n++];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->user, r->user, r->user_len);
+	x->start = r->start_us;
+	x->end = r->end_us;
+	x->dur = r->duration_us;
+	x->events = r->events;
+	x->pv = r->page_views;
+	x->reached = r->reached;
+	x->conv = r->converted;
+	x->exact = r->funnel_exact;
+	x->ttc = r->time_to_convert_us;
+	if (c->n > 1 && r->end_us < c->last_end)
+		c->order_ok = false;
+	c->last_end = r->end_us;
+}
+
+static void cap_late(void *ctx, const struct st_session_late_rec *r)
+{
+	struct cap *c = ctx;
+	CU_ASSERT_FATAL(c->nl < 16);
+	struct late *l = &c->l[c->nl++];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->user, r->user, r->user_len);
+	l->ev = r->event_us;
+	l->wm = r->watermark_us;
+	l->step = r->step;
+	l->pv = r->is_page_view;
+}
+
+struct fix {
+	struct wr_counters cnt;
+	struct st_sess *t;
+	struct cap cap;
+	struct st_sess_emit emit;
+};
+
+#define CNT(f, name) ((f)->cnt.v[WR_CNT_##name])
+
+static struct fix *fix_new(uint32_t users, uint32_t sessions, int64_t max_len, uint32_t n_steps)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	CU_ASSERT_FATAL(f != NULL);
+	struct st_sess_params p = {
+		.capacity = users, .session_capacity = sessions, .gap_us = GAP,
+		.max_len_us = max_len, .lateness_us = LATE, .n_steps = n_steps,
+	};
+	CU_ASSERT_FATAL(st_sess_create(&p, &f->cnt, &f->t) == 0);
+	f->cap.order_ok = true;
+	f->emit = (struct st_sess_emit){ cap_session, cap_late, &f->cap };
+	return f;
+}
+
+static void fix_free(struct fix *f)
+{
+	st_sess_destroy(f->t);
+	free(f->cap.r);
+	free(f);
+}
+
+static int add(struct fix *f, const char *u, int64_t ts, int32_t step, bool pv, int64_t wm)
+{
+	int rc = st_sess_add(f->t, u, strlen(u), ts, step, pv, wm, &f->emit);
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	return rc;
+}
+
+static uint32_t adv(struct fix *f, int64_t wm)
+{
+	uint32_t n = st_sess_advance(f->t, wm, &f->emit);
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	return n;
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static void test_event_within_gap_extends_session(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	int64_t wm = T0 - MIN;
+	CU_ASSERT_EQUAL(add(f, "u1", T0, NONE, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 10 * MIN, NONE, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 35 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_active), 1);
+	CU_ASSERT_EQUAL(adv(f, T0 + 35 * MIN + HOLD - 1), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + 35 * MIN + HOLD), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	struct rec *r = &f->cap.r[0];
+	CU_ASSERT_STRING_EQUAL(r->user, "u1");
+	CU_ASSERT_EQUAL(r->start, T0);
+	CU_ASSERT_EQUAL(r->end, T0 + 35 * MIN);
+	CU_ASSERT_EQUAL(r->dur, 35 * MIN);
+	CU_ASSERT_EQUAL(r->events, 3);
+	CU_ASSERT_EQUAL(r->pv, 2);
+	CU_ASSERT_EQUAL(r->reached, 0);
+	CU_ASSERT_FALSE(r->conv);
+	CU_ASSERT_EQUAL(r->ttc, -1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_closed), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_active), 0);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+	fix_free(f);
+}
+
+static void test_event_exactly_gap_joins_one_more_opens_new(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	int64_t wm = T0 - MIN;
+	CU_ASSERT_EQUAL(add(f, "u1", T0, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + GAP, NONE, false, wm), 0);         /* == gap: joins */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 2 * GAP + 1, NONE, false, wm), 0); /* gap + 1 us: new */
+	CU_ASSERT_EQUAL(add(f, "u2", T0 + GAP, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 2);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 3);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 3);
+	/* end order: u1 [T0, T0+gap] and u2 [T0+gap] tie on end, then u1's second */
+	CU_ASSERT_EQUAL(f->cap.r[0].end, T0 + GAP);
+	CU_ASSERT_EQUAL(f->cap.r[1].end, T0 + GAP);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[2].user, "u1");
+	CU_ASSERT_EQUAL(f->cap.r[2].start, T0 + 2 * GAP + 1);
+	CU_ASSERT_EQUAL(f->cap.r[2].events, 1);
+	for (int i = 0; i < 2; i++)
+		if (strcmp(f->cap.r[i].user, "u1") == 0) {
+			CU_ASSERT_EQUAL(f->cap.r[i].start, T0);
+			CU_ASSERT_EQUAL(f->cap.r[i].events, 2);
+		} else {
+			CU_ASSERT_EQUAL(f->cap.r[i].start, T0 + GAP);
+			CU_ASSERT_EQUAL(f->cap.r[i].events, 1);
+		}
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	fix_free(f);
+}
+
+static void test_late_bridging_event_merges_sessions(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	int64_t wm = T0;
+	CU_ASSERT_EQUAL(add(f, "u1", T0, LAND, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 1 * MIN, VIEW, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 55 * MIN, BUY, false, wm), 0);    /* 54 min later: new */
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 2);
+	/* 27 min after the first session's end, 27 before the second: bridges */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 28 * MIN, CART, true, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 2);
+	CU_ASSERT_EQUAL(CNT(f, sessions_active), 1);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	struct rec *r = &f->cap.r[0];
+	CU_ASSERT_EQUAL(r->start, T0);
+	CU_ASSERT_EQUAL(r->end, T0 + 55 * MIN);
+	CU_ASSERT_EQUAL(r->events, 4);
+	CU_ASSERT_EQUAL(r->pv, 3);
+	/* the funnel spans both halves: land, view (first), cart (bridge), buy (second) */
+	CU_ASSERT_EQUAL(r->reached, 4);
+	CU_ASSERT_TRUE(r->conv);
+	CU_ASSERT_TRUE(r->exact);
+	CU_ASSERT_EQUAL(r->ttc, 55 * MIN);
+	fix_free(f);
+}
+
+static void test_event_within_gap_of_one_side_does_not_merge(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	int64_t wm = T0;
+	CU_ASSERT_EQUAL(add(f, "u1", T0, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 70 * MIN, NONE, false, wm), 0);
+	/* 20 after the first, 50 before the second: extends the first only */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 20 * MIN, NONE, false, wm), 0);
+	/* 5 before the second: extends it backwards */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 65 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 0);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 2);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 2);
+	CU_ASSERT_EQUAL(f->cap.r[0].start, T0);
+	CU_ASSERT_EQUAL(f->cap.r[0].end, T0 + 20 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[1].start, T0 + 65 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[1].end, T0 + 70 * MIN);
+	fix_free(f);
+}
+
+static void test_max_length_splits_runaway_session(void)
+{
+	struct fix *f = fix_new(16, 0, 2 * 60 * MIN, 4);
+	int64_t wm = T0;
+	/* every 20 min: T0 .. T0+120 spans exactly max_len (allowed) */
+	for (int i = 0; i <= 6; i++)
+		CU_ASSERT_EQUAL(add(f, "bot", T0 + i * 20 * MIN, NONE, true, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 1);
+	/* T0+140 would make the span 140 > 120: starts a new session */
+	CU_ASSERT_EQUAL(add(f, "bot", T0 + 140 * MIN, NONE, true, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 2);
+	CU_ASSERT_EQUAL(CNT(f, sessions_split), 1);
+	CU_ASSERT_EQUAL(add(f, "bot", T0 + 160 * MIN, NONE, true, wm), 0);
+	/*
+	 * T0+130 is within gap of both; a merge (0..160) and joining the first
+	 * (0..130) are too long, so it joins the second backwards (130..160)
+	 */
+	CU_ASSERT_EQUAL(add(f, "bot", T0 + 130 * MIN, NONE, true, wm), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_split), 1);
+	/* an early event before the first that would stretch it past max_len: own session */
+	CU_ASSERT_EQUAL(add(f, "bot", T0 - 10 * MIN, NONE, true, wm - 60 * MIN), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_split), 2);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 3);
+	CU_ASSERT_EQUAL(f->cap.r[0].start, T0 - 10 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[0].events, 1);
+	CU_ASSERT_EQUAL(f->cap.r[1].start, T0);
+	CU_ASSERT_EQUAL(f->cap.r[1].end, T0 + 120 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[1].dur, 120 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[1].events, 7);
+	CU_ASSERT_EQUAL(f->cap.r[2].start, T0 + 130 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[2].end, T0 + 160 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[2].events, 3);
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	fix_free(f);
+}
+
+static void test_event_beyond_lateness_is_late(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	CU_ASSERT_EQUAL(add(f, "u1", T0, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + HOLD), 1);
+	/* own session would close at once: T0+1 + gap + lateness > wm is required */
+	CU_ASSERT_EQUAL(add(f, "u1", T0, BUY, true, T0 + HOLD), 1);
+	CU_ASSERT_EQUAL(add(f, "u2", T0 - MIN, NONE, false, 0), 1);   /* stale wm: advance's counts */
+	CU_ASSERT_EQUAL(CNT(f, session_events_late), 2);
+	CU_ASSERT_EQUAL_FATAL(f->cap.nl, 2);
+	CU_ASSERT_STRING_EQUAL(f->cap.l[0].user, "u1");
+	CU_ASSERT_EQUAL(f->cap.l[0].ev, T0);
+	CU_ASSERT_EQUAL(f->cap.l[0].wm, T0 + HOLD);
+	CU_ASSERT_EQUAL(f->cap.l[0].step, BUY);
+	CU_ASSERT_TRUE(f->cap.l[0].pv);
+	CU_ASSERT_EQUAL(f->cap.l[1].wm, T0 + HOLD);
+	/* later than lateness but its own session is still open: accepted */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 1, NONE, false, T0 + HOLD), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 2);
+
+	/* a due session not yet closed counts as closed: inside its span is late */
+	CU_ASSERT_EQUAL(add(f, "u3", T0 + 10 * MIN, NONE, false, T0 + HOLD), 0);
+	CU_ASSERT_EQUAL(add(f, "u3", T0 + 20 * MIN, NONE, false, T0 + HOLD), 0);
+	int64_t due = T0 + 20 * MIN + HOLD;
+	CU_ASSERT_EQUAL(add(f, "u3", T0 + 15 * MIN, NONE, false, due), 1);
+	/* and within gap after it opens a new session (not late: T0+21m + hold > wm) */
+	CU_ASSERT_EQUAL(add(f, "u3", T0 + 21 * MIN, NONE, false, due), 0);
+	CU_ASSERT_EQUAL(CNT(f, session_events_late), 3);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL(f->cap.n, 4);
+	fix_free(f);
+}
+
+static void test_quiet_user_closes_when_watermark_passes(void)
+{
+	struct fix *f = fix_new(16, 0, 0, 4);
+	CU_ASSERT_EQUAL(add(f, "idle", T0, LAND, true, T0), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + HOLD - 1), 0);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 1);
+	CU_ASSERT_EQUAL(adv(f, T0 + HOLD), 1);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 0);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	CU_ASSERT_EQUAL(f->cap.r[0].reached, 1);
+	CU_ASSERT_EQUAL(f->cap.r[0].dur, 0);
+	/* the user entry was recycled: the same user starts afresh */
+	CU_ASSERT_EQUAL(add(f, "idle", T0 + 2 * HOLD, NONE, true, T0 + HOLD), 0);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 1);
+	/* a stale watermark to advance never goes back */
+	CU_ASSERT_EQUAL(adv(f, T0), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + 3 * HOLD), 1);
+	fix_free(f);
+}
+
+static void test_lazy_close_keeps_end_order(void)
+{
+	/* a session extended after its timer was set must close later, in end order */
+	struct fix *f = fix_new(16, 0, 0, 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(add(f, "b", T0 + 5 * MIN, NONE, false, T0), 0);
+	for (int i = 1; i <= 4; i++)
+		CU_ASSERT_EQUAL(add(f, "a", T0 + i * 10 * MIN, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + 5 * MIN + HOLD), 1);       /* b only; a re-keyed */
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[0].user, "b");
+	CU_ASSERT_EQUAL(adv(f, T0 + 40 * MIN + HOLD - 1), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + 40 * MIN + HOLD), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 2);
+	CU_ASSERT_EQUAL(f->cap.r[1].events, 5);
+	/* n_steps == 0: no funnel, never converted */
+	CU_ASSERT_EQUAL(f->cap.r[1].reached, 0);
+	CU_ASSERT_FALSE(f->cap.r[1].conv);
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	fix_free(f);
+}
+
+/* ---- funnel ------------------------------------------------------------ */
+
+static struct rec one_session(int32_t const *steps, const int64_t *ts, int n)
+{
+	struct fix *f = fix_new(4, 0, 0, 4);
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(add(f, "u", ts[i], steps[i], false, T0 - HOLD), 0);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 1);
+	struct rec r = { 0 };
+	if (f->cap.n == 1)
+		r = f->cap.r[0];
+	fix_free(f);
+	return r;
+}
+
+static void test_funnel_repeats_count_once(void)
+{
+	int32_t st[] = { LAND, LAND, VIEW, VIEW, NONE, CART, CART };
+	int64_t ts[] = { T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4, T0 + 5, T0 + 6 };
+	struct rec r = one_session(st, ts, 7);
+	CU_ASSERT_EQUAL(r.events, 7);
+	CU_ASSERT_EQUAL(r.reached, 3);
+	CU_ASSERT_FALSE(r.conv);
+	CU_ASSERT_EQUAL(r.ttc, -1);
+	CU_ASSERT_TRUE(r.exact);
+}
+
+static void test_funnel_purchase_before_view_does_not_convert(void)
+{
+	int32_t st[] = { LAND, BUY, VIEW, CART };
+	int64_t ts[] = { T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN };
+	struct rec r = one_session(st, ts, 4);
+	CU_ASSERT_EQUAL(r.reached, 3);
+	CU_ASSERT_FALSE(r.conv);
+	CU_ASSERT_EQUAL(r.ttc, -1);
+	/* a step at the same time as its predecessor is not after it */
+	int32_t st2[] = { LAND, VIEW, CART, BUY };
+	int64_t ts2[] = { T0, T0 + MIN, T0 + MIN, T0 + 2 * MIN };
+	r = one_session(st2, ts2, 4);
+	CU_ASSERT_EQUAL(r.reached, 2);
+	/* skipping a step stops the prefix there */
+	int32_t st3[] = { LAND, CART, BUY };
+	int64_t ts3[] = { T0, T0 + MIN, T0 + 2 * MIN };
+	r = one_session(st3, ts3, 3);
+	CU_ASSERT_EQUAL(r.reached, 1);
+}
+
+static void test_funnel_late_earlier_view_completes_chain(void)
+{
+	/* arrival order: land, cart, buy, then the view that happened before the cart */
+	int32_t st[] = { LAND, CART, BUY, VIEW };
+	int64_t ts[] = { T0, T0 + 3 * MIN, T0 + 4 * MIN, T0 + 1 * MIN };
+	struct rec r = one_session(st, ts, 4);
+	CU_ASSERT_EQUAL(r.reached, 4);
+	CU_ASSERT_TRUE(r.conv);
+	CU_ASSERT_TRUE(r.exact);
+	CU_ASSERT_EQUAL(r.ttc, 4 * MIN);
+	/* everything backwards in arrival */
+	int32_t st2[] = { BUY, CART, VIEW, LAND };
+	int64_t ts2[] = { T0 + 4 * MIN, T0 + 3 * MIN, T0 + 2 * MIN, T0 + 1 * MIN };
+	r = one_session(st2, ts2, 4);
+	CU_ASSERT_EQUAL(r.reached, 4);
+	CU_ASSERT_EQUAL(r.ttc, 3 * MIN);
+	/* a late earlier land re-anchors the chain on an earlier view */
+	int32_t st3[] = { VIEW, LAND, VIEW, CART, BUY, LAND };
+	int64_t ts3[] = { T0 + 2 * MIN, T0 + 5 * MIN, T0 + 6 * MIN, T0 + 7 * MIN,
+			  T0 + 8 * MIN, T0 + 1 * MIN };
+	r = one_session(st3, ts3, 6);
+	CU_ASSERT_EQUAL(r.reached, 4);
+	CU_ASSERT_TRUE(r.exact);
+	CU_ASSERT_EQUAL(r.ttc, 7 * MIN);
+}
+
+static void test_time_to_convert_from_session_start(void)
+{
+	/* a late non-step event moves the start back: ttc counts from it */
+	int32_t st[] = { LAND, VIEW, CART, BUY, NONE };
+	int64_t ts[] = { T0, T0 + MIN, T0 + 2 * MIN, T0 + 9 * MIN, T0 - 20 * MIN };
+	struct rec r = one_session(st, ts, 5);
+	CU_ASSERT_EQUAL(r.start, T0 - 20 * MIN);
+	CU_ASSERT_TRUE(r.conv);
+	CU_ASSERT_EQUAL(r.ttc, 29 * MIN);
+	/* the first purchase after the chain counts, not a later repeat */
+	int32_t st2[] = { LAND, VIEW, CART, BUY, BUY };
+	int64_t ts2[] = { T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN, T0 + 4 * MIN };
+	r = one_session(st2, ts2, 5);
+	CU_ASSERT_EQUAL(r.ttc, 3 * MIN);
+}
+
+static void test_funnel_history_bound(void)
+{
+	/* two views before any land: both kept (predecessor unreached), exact */
+	int32_t st[] = { VIEW, VIEW, LAND };
+	int64_t ts[] = { T0 + 10 * SEC, T0 + 20 * SEC, T0 + 15 * SEC };
+	struct rec r = one_session(st, ts, 3);
+	CU_ASSERT_EQUAL(r.reached, 2);
+	CU_ASSERT_TRUE(r.exact);
+
+	/* three views before the land arrives: the latest is dropped; result low, flagged */
+	struct fix *f = fix_new(4, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	CU_ASSERT_EQUAL(add(f, "u", T0 + 10 * SEC, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u", T0 + 20 * SEC, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u", T0 + 30 * SEC, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u", T0 + 25 * SEC, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	CU_ASSERT_EQUAL(f->cap.r[0].reached, 1);     /* true value: 2 (view at +30 s) */
+	CU_ASSERT_FALSE(f->cap.r[0].exact);
+	CU_ASSERT_EQUAL(CNT(f, sessions_funnel_inexact), 1);
+	fix_free(f);
+
+	/* overflow of a step past the first unreached one does not matter */
+	int32_t st3[] = { CART, CART, CART, LAND };
+	int64_t ts3[] = { T0 + 1, T0 + 2, T0 + 3, T0 };
+	r = one_session(st3, ts3, 4);
+	CU_ASSERT_EQUAL(r.reached, 1);
+	CU_ASSERT_TRUE(r.exact);
+}
+
+/* ---- limits and bad input ---------------------------------------------- */
+
+static void test_table_full_is_counted(void)
+{
+	struct fix *f = fix_new(2, 3, 0, 4);
+	int64_t wm = T0;
+	CU_ASSERT_EQUAL(add(f, "u1", T0, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u2", T0, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "u3", T0, NONE, false, wm), -ENOSPC);   /* no user entry */
+	CU_ASSERT_EQUAL(CNT(f, session_table_full), 1);
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 2 * GAP, NONE, false, wm), 0); /* third slot */
+	CU_ASSERT_EQUAL(add(f, "u1", T0 + 4 * GAP, NONE, false, wm), -ENOSPC); /* pool empty */
+	CU_ASSERT_EQUAL(CNT(f, session_table_full), 2);
+	CU_ASSERT_EQUAL(add(f, "u2", T0 + 1, NONE, false, wm), 0);       /* joining still works */
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(adv(f, T0 + 1 + HOLD), 2);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 1);
+	CU_ASSERT_EQUAL(add(f, "u3", T0 + 3 * GAP, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 2);
+	CU_ASSERT_EQUAL(CNT(f, sessions_closed), 4);
+	fix_free(f);
+}
+
+static void test_bad_input_rejected(void)
+{
+	struct fix *f = fix_new(4, 0, 0, 4);
+	char long_id[ST_SESS_USER_MAX + 1];
+	memset(long_id, 'x', sizeof(long_id));
+	CU_ASSERT_EQUAL(st_sess_add(f->t, long_id, sizeof(long_id), T0, NONE, false, T0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, long_id, ST_SESS_USER_MAX, T0, NONE, false, T0, NULL), 0);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 0, T0, NONE, false, T0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 1, T0, 4, false, T0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 1, T0, -2, false, T0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 1, INT64_MAX, NONE, false, T0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 1, INT64_MIN, NONE, false, T0, NULL), -EINVAL);
+	/* NULL emit: counted, nothing called */
+	CU_ASSERT_EQUAL(st_sess_add(f->t, "u", 1, T0 - 2 * HOLD, NONE, false, T0, NULL), 1);
+	CU_ASSERT_EQUAL(st_sess_advance(f->t, INT64_MAX, NULL), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_closed), 1);
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	fix_free(f);
+
+	struct wr_counters c;
+	struct st_sess *t = NULL;
+	struct st_sess_params ok = { .capacity = 4, .gap_us = GAP, .n_steps = 4 }, p;
+	p = ok; p.capacity = 0;
+	CU_ASSERT_EQUAL(st_sess_create(&p, &c, &t), -EINVAL);
+	p = ok; p.gap_us = 0;
+	CU_ASSERT_EQUAL(st_sess_create(&p, &c, &t), -EINVAL);
+	p = ok; p.max_len_us = -1;
+	CU_ASSERT_EQUAL(st_sess_create(&p, &c, &t), -EINVAL);
+	p = ok; p.lateness_us = -1;
+	CU_ASSERT_EQUAL(st_sess_create(&p, &c, &t), -EINVAL);
+	p = ok; p.n_steps = ST_SESS_STEPS_MAX + 1;
+	CU_ASSERT_EQUAL(st_sess_create(&p, &c, &t), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_create(&ok, NULL, &t), -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_create(&ok, &c, &t), 0);
+	st_sess_destroy(t);
+	st_sess_destroy(NULL);
+}
+
+/* ---- randomized runs against reference models -------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64: fixed seed, same sequence everywhere */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t rnd_range(int64_t lo, int64_t hi)      /* [lo, hi] */
+{
+	return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+struct ev {
+	uint32_t user;
+	int64_t ts;
+	int64_t key;        /* arrival order */
+	int32_t step;
+	bool pv;
+};
+
+static int ev_by_key(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int ev_by_user_ts(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+	if (x->user != y->user)
+		return x->user < y->user ? -1 : 1;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
+	if (c != 0)
+		return c;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Greedy funnel from the definition, over every event of a session. */
+static void ref_funnel(const struct ev *const *e, size_t n, uint32_t n_steps, int64_t start,
+		       struct rec *r)
+{
+	int64_t prev = INT64_MIN;
+	r->reached = 0;
+	for (uint32_t k = 0; k < n_steps; k++) {
+		int64_t best = INT64_MAX;
+		for (size_t i = 0; i < n; i++)
+			if (e[i]->step == (int32_t)k && e[i]->ts > prev && e[i]->ts < best)
+				best = e[i]->ts;
+		if (best == INT64_MAX)
+			break;
+		prev = best;
+		r->reached = k + 1;
+	}
+	r->conv = n_steps > 0 && r->reached == n_steps;
+	r->ttc = r->conv ? prev - start : -1;
+}
+
+static void ref_fill(struct rec *r, uint32_t user, const struct ev *const *e, size_t n,
+		     uint32_t n_steps)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->user, sizeof(r->user), "user-%05u", user);
+	r->start = INT64_MAX;
+	r->end = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i]->ts < r->start)
+			r->start = e[i]->ts;
+		if (e[i]->ts > r->end)
+			r->end = e[i]->ts;
+		r->pv += e[i]->pv;
+	}
+	r->events = n;
+	r->dur = r->end - r->start;
+	ref_funnel(e, n, n_steps, r->start, r);
+}
+
+/*
+ * Users with bursts of activity: within a burst events are 0-20 min apart,
+ * sometimes exactly gap or just over; bursts are 31-150 min apart. Steps
+ * mostly follow the funnel order with noise (repeats, skips, strays).
+ */
+static size_t gen_events(struct ev **out, uint32_t n_users, int64_t burst_len_max, int64_t disorder)
+{
+	size_t size = 1024, n = 0;
+	struct ev *e = malloc(size * sizeof(*e));
+	CU_ASSERT_FATAL(e != NULL);
+	for (uint32_t u = 0; u < n_users; u++) {
+		int64_t ts = T0 + rnd_range(0, 6 * 60) * MIN + rnd_range(0, 59) * SEC;
+		int bursts = (int)rnd_range(1, 3);
+		for (int b = 0; b < bursts; b++) {
+			int64_t burst_end = ts + rnd_range(0, burst_len_max);
+			int next_step = 0;
+			do {
+				if (n == size) {
+					size *= 2;
+					e = realloc(e, size * sizeof(*e));
+					CU_ASSERT_FATAL(e != NULL);
+				}
+				struct ev *x = &e[n++];
+				x->user = u;
+				x->ts = ts;
+				x->key = ts + rnd_range(0, disorder - 1);
+				x->pv = rnd() % 3 != 0;
+				uint64_t d = rnd() % 10;
+				if (d < 4) {
+					x->step = NONE;
+				} else if (d < 8) {
+					x->step = next_step < 4 ? next_step : NONE;
+					if (next_step < 4 && rnd() % 4 != 0)
+						next_step++;
+				} else {
+					x->step = (int32_t)rnd_range(0, 3);
+				}
+				uint64_t g = rnd() % 20;
+				int64_t step_gap = g == 0 ? GAP : g == 1 ? GAP + 1 : g == 2 ? 0
+					: rnd_range(1, 20 * 60) * SEC + rnd_range(0, 999);
+				ts += step_gap;
+			} while (ts <= burst_end);
+			ts += rnd_range(31, 150) * MIN;
+		}
+	}
+	*out = e;
+	return n;
+}
+
+/* Feed @e in arrival order with wm = max ts seen - disorder, advancing every 32 events. */
+static void feed(struct fix *f, struct ev *e, size_t n, int64_t disorder)
+{
+	qsort(e, n, sizeof(*e), ev_by_key);
+	int64_t max_ts = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		int len = snprintf(id, sizeof(id), "user-%05u", e[i].user);
+		if (e[i].ts > max_ts)
+			max_ts = e[i].ts;
+		int64_t wm = max_ts - disorder;
+		int rc = st_sess_add(f->t, id, (size_t)len, e[i].ts, e[i].step, e[i].pv, wm, &f->emit);
+		CU_ASSERT_EQUAL(rc, 0);
+		if (i % 32 == 31)
+			st_sess_advance(f->t, wm, &f->emit);
+		if (i % 4096 == 0)
+			CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	}
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	st_sess_advance(f->t, INT64_MAX, &f->emit);
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 0);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+}
+
+/* Compare emitted sessions with the reference; returns the number of inexact funnels. */
+static size_t compare(struct fix *f, struct rec *ref, size_t n_ref)
+{
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, n_ref);
+	qsort(f->cap.r, f->cap.n, sizeof(*f->cap.r), rec_cmp);
+	qsort(ref, n_ref, sizeof(*ref), rec_cmp);
+	size_t inexact = 0, bad = 0;
+	for (size_t i = 0; i < n_ref; i++) {
+		const struct rec *a = &f->cap.r[i], *b = &ref[i];
+		bool same = strcmp(a->user, b->user) == 0 && a->start == b->start &&
+			a->end == b->end && a->dur == b->dur && a->events == b->events &&
+			a->pv == b->pv;
+		if (a->exact)
+			same = same && a->reached == b->reached && a->conv == b->conv &&
+				a->ttc == b->ttc;
+		else
+			same = same && a->reached <= b->reached; /* low, never high */
+		inexact += !a->exact;
+		if (!same && bad++ < 5)
+			fprintf(stderr, "mismatch %s: got [%lld,%lld] ev %llu r %u ttc %lld x %d, "
+				"want [%lld,%lld] ev %llu r %u ttc %lld\n", a->user,
+				(long long)a->start, (long long)a->end, (unsigned long long)a->events,
+				a->reached, (long long)a->ttc, a->exact, (long long)b->start,
+				(long long)b->end, (unsigned long long)b->events, b->reached,
+				(long long)b->ttc);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_funnel_inexact), inexact);
+	return inexact;
+}
+
+static void test_random_matches_offline_gap_grouping(void)
+{
+	rng_state = 42;
+	const uint32_t n_users = 2000;
+	const int64_t disorder = 10 * MIN;
+	struct ev *e;
+	size_t n = gen_events(&e, n_users, 90 * MIN, disorder);
+	struct fix *f = fix_new(n_users, 0, 0, 4);
+	feed(f, e, n, disorder);
+
+	/* reference: each user's events by time, split where consecutive ones are > gap apart */
+	qsort(e, n, sizeof(*e), ev_by_user_ts);
+	const struct ev **grp = malloc(n * sizeof(*grp));
+	struct rec *ref = malloc(n * sizeof(*ref));
+	CU_ASSERT_FATAL(grp != NULL && ref != NULL);
+	size_t n_ref = 0, g = 0;
+	for (size_t i = 0; i < n; i++) {
+		grp[g++] = &e[i];
+		if (i + 1 == n || e[i + 1].user != e[i].user || e[i + 1].ts - e[i].ts > GAP) {
+			ref_fill(&ref[n_ref++], e[i].user, grp, g, 4);
+			g = 0;
+		}
+	}
+	size_t inexact = compare(f, ref, n_ref);
+	printf("\n    %zu events, %zu sessions, %llu merges, %zu inexact funnels ",
+	       n, n_ref, (unsigned long long)CNT(f, sessions_merged), inexact);
+	/* the disorder must have exercised merges, and the history bound must rarely bite */
+	CU_ASSERT_TRUE(CNT(f, sessions_merged) > 0);
+	CU_ASSERT_TRUE(inexact * 100 < n_ref);
+	CU_ASSERT_EQUAL(CNT(f, session_events_late), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), n_ref + CNT(f, sessions_merged));
+	free(grp);
+	free(ref);
+	free(e);
+	fix_free(f);
+}
+
+/* ---- arrival-order reference with max_len ------------------------------ */
+
+struct rsess {
+	int64_t start, end;
+	const struct ev **e;
+	size_t n, size;
+	struct rsess *next;     /* the user's open sessions, by time */
+};
+
+struct rmodel {
+	struct rsess **user;    /* per user: open sessions sorted by start */
+	int64_t gap, max_len, hold, adv;
+	struct rec *out;
+	size_t n_out;
+	uint64_t merged, split;
+};
+
+static void rs_push(struct rsess *s, const struct ev *e)
+{
+	if (s->n == s->size) {
+		s->size = s->size ? 2 * s->size : 8;
+		s->e = realloc(s->e, s->size * sizeof(*s->e));
+		CU_ASSERT_FATAL(s->e != NULL);
+	}
+	s->e[s->n++] = e;
+	if (e->ts < s->start)
+		s->start = e->ts;
+	if (e->ts > s->end)
+		s->end = e->ts;
+}
+
+static bool rm_len_ok(const struct rmodel *m, int64_t a, int64_t b)
+{
+	return m->max_len == 0 || b - a <= m->max_len;
+}
+
+/* The rules of st_session.h, literally, over explicit event lists. */
+static void rm_add(struct rmodel *m, const struct ev *e, int64_t wm)
+{
+	if (wm < m->adv)
+		wm = m->adv;
+	struct rsess **link = &m->user[e->user], *p = NULL, *nx = NULL;
+	for (struct rsess *s = *link; s != NULL; s = s->next) {
+		if (s->start <= e->ts)
+			p = s;
+		else if (nx == NULL)
+			nx = s;
+	}
+	bool p_alive = p != NULL && p->end + m->hold > wm;
+	bool n_alive = nx != NULL && nx->end + m->hold > wm;
+	bool p_ok = p_alive && e->ts - p->end <= m->gap;
+	bool n_ok = n_alive && nx->start - e->ts <= m->gap;
+	if (p != NULL && e->ts <= p->end && !p_alive)
+		CU_FAIL_FATAL("reference: event inside a due session");
+	if (p_ok && e->ts <= p->end) {
+		rs_push(p, e);
+	} else if (p_ok && n_ok && rm_len_ok(m, p->start, nx->end)) {
+		for (size_t i = 0; i < nx->n; i++)
+			rs_push(p, nx->e[i]);
+		rs_push(p, e);
+		p->next = nx->next;
+		free(nx->e);
+		free(nx);
+		m->merged++;
+	} else if (p_ok && rm_len_ok(m, p->start, e->ts)) {
+		rs_push(p, e);
+	} else if (n_ok && rm_len_ok(m, e->ts, nx->end)) {
+		rs_push(nx, e);
+	} else {
+		CU_ASSERT_FATAL(e->ts + m->hold > wm);      /* no late events in this run */
+		struct rsess *s = calloc(1, sizeof(*s));
+		CU_ASSERT_FATAL(s != NULL);
+		s->start = INT64_MAX;
+		s->end = INT64_MIN;
+		rs_push(s, e);
+		if (p == NULL) {
+			s->next = *link;
+			*link = s;
+		} else {
+			s->next = p->next;
+			p->next = s;
+		}
+		if (p_ok || n_ok)
+			m->split++;
+	}
+}
+
+static void rm_advance(struct rmodel *m, int64_t wm, uint32_t n_users)
+{
+	if (wm > m->adv)
+		m->adv = wm;
+	for (uint32_t u = 0; u < n_users; u++)
+		for (struct rsess **link = &m->user[u]; *link != NULL;) {
+			struct rsess *s = *link;
+			if (s->end + m->hold > m->adv) {
+				link = &s->next;
+				continue;
+			}
+			ref_fill(&m->out[m->n_out++], u, s->e, s->n, 4);
+			*link = s->next;
+			free(s->e);
+			free(s);
+		}
+}
+
+static void test_random_max_len_matches_arrival_order_model(void)
+{
+	rng_state = 7;
+	const uint32_t n_users = 2000;
+	const int64_t disorder = 10 * MIN, max_len = 90 * MIN;
+	struct ev *e;
+	/* long bursts so that many sessions hit max_len */
+	size_t n = gen_events(&e, n_users, 4 * 60 * MIN, disorder);
+	qsort(e, n, sizeof(*e), ev_by_key);
+	struct fix *f = fix_new(n_users, 4 * n_users, max_len, 4);
+	struct rmodel m = {
+		.user = calloc(n_users, sizeof(*m.user)), .gap = GAP, .max_len = max_len,
+		.hold = HOLD, .adv = INT64_MIN, .out = malloc(n * sizeof(*m.out)),
+	};
+	CU_ASSERT_FATAL(m.user != NULL && m.out != NULL);
+	int64_t max_ts = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		int len = snprintf(id, sizeof(id), "user-%05u", e[i].user);
+		if (e[i].ts > max_ts)
+			max_ts = e[i].ts;
+		int64_t wm = max_ts - disorder;
+		CU_ASSERT_EQUAL(st_sess_add(f->t, id, (size_t)len, e[i].ts, e[i].step, e[i].pv,
+					    wm, &f->emit), 0);
+		rm_add(&m, &e[i], wm);
+		if (i % 256 == 255) {
+			st_sess_advance(f->t, wm, &f->emit);
+			rm_advance(&m, wm, n_users);
+			CU_ASSERT_EQUAL(f->cap.n, m.n_out);
+		}
+		if (i % 4096 == 0)
+			CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	}
+	st_sess_advance(f->t, INT64_MAX, &f->emit);
+	rm_advance(&m, INT64_MAX, n_users);
+	CU_ASSERT_EQUAL(st_sess_verify(f->t), 0);
+	size_t inexact = compare(f, m.out, m.n_out);
+	printf("\n    %zu events, %zu sessions, %llu splits, %llu merges, %zu inexact funnels ",
+	       n, m.n_out, (unsigned long long)m.split, (unsigned long long)m.merged, inexact);
+	CU_ASSERT_EQUAL(CNT(f, sessions_split), m.split);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), m.merged);
+	CU_ASSERT_TRUE(m.split > 100);
+	CU_ASSERT_TRUE(m.merged > 0);
+	for (size_t i = 0; i < f->cap.n; i++)
+		CU_ASSERT_TRUE(f->cap.r[i].dur <= max_len);
+	free(m.user);
+	free(m.out);
+	free(e);
+	fix_free(f);
+}
+
+static int reg(void)
+{
+	WR_SUITE("st_session",
+		 WR_TEST(test_event_within_gap_extends_session),
+		 WR_TEST(test_event_exactly_gap_joins_one_more_opens_new),
+		 WR_TEST(test_late_bridging_event_merges_sessions),
+		 WR_TEST(test_event_within_gap_of_one_side_does_not_merge),
+		 WR_TEST(test_max_length_splits_runaway_session),
+		 WR_TEST(test_event_beyond_lateness_is_late),
+		 WR_TEST(test_quiet_user_closes_when_watermark_passes),
+		 WR_TEST(test_lazy_close_keeps_end_order),
+		 WR_TEST(test_funnel_repeats_count_once),
+		 WR_TEST(test_funnel_purchase_before_view_does_not_convert),
+		 WR_TEST(test_funnel_late_earlier_view_completes_chain),
+		 WR_TEST(test_time_to_convert_from_session_start),
+		 WR_TEST(test_funnel_history_bound),
+		 WR_TEST(test_table_full_is_counted),
+		 WR_TEST(test_bad_input_rejected),
+		 WR_TEST(test_random_matches_offline_gap_grouping),
+		 WR_TEST(test_random_max_len_matches_arrival_order_model));
+	return 0;
+}
+
+WR_TEST_MAIN(reg)
