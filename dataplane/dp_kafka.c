@@ -22,6 +22,7 @@
 #define POLL_MS 10
 #define STORE_EVERY_US (100 * WR_US_PER_MS)
 #define LAG_EVERY_US WR_US_PER_SEC
+#define ANNOUNCE_EVERY_US (20 * WR_US_PER_MS)
 
 struct kslot {
 	char *topic;
@@ -215,13 +216,11 @@ static bool flush_pending(struct dp_kafka *k)
 	return all;
 }
 
-static void dispatch(struct dp_kafka *k, rd_kafka_message_t *m)
+/* Into the worker's ring in order, behind any held record; never dropped. */
+static void send_rec(struct dp_kafka *k, const struct dp_kafka_rec *rp)
 {
-	uint32_t slot = slot_of(k, rd_kafka_topic_name(m->rkt), m->partition);
-	struct kworker *kw = &k->w[slot % k->n_workers];
-	struct dp_kafka_rec r = { .rkm = m, .slot = slot, .status = 0,
-				  .format = k->slots[slot].format };
-	WR_COUNT(k->cnt, kafka_in);
+	struct dp_kafka_rec r = *rp;
+	struct kworker *kw = &k->w[r.slot % k->n_workers];
 	/* Keep order: behind held records, or into the ring. */
 	if (kw->n_pending == 0 &&
 	    rte_ring_sp_enqueue_elem(kw->in, &r, sizeof(r)) == 0)
@@ -240,10 +239,38 @@ static void dispatch(struct dp_kafka *k, rd_kafka_message_t *m)
 	set_paused(k, true);
 }
 
+static void dispatch(struct dp_kafka *k, rd_kafka_message_t *m)
+{
+	uint32_t slot = slot_of(k, rd_kafka_topic_name(m->rkt), m->partition);
+	struct dp_kafka_rec r = { .rkm = m, .slot = slot, .status = 0,
+				  .format = k->slots[slot].format };
+	WR_COUNT(k->cnt, kafka_in);
+	send_rec(k, &r);
+}
+
+/* Give every newly assigned partition its slot and announce it to its worker
+ * (a record without message): its watermark then holds the others back until
+ * its first record, so a partition read later is not late against the rest. */
+static void announce_assignment(struct dp_kafka *k)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	if (rd_kafka_assignment(k->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a)
+		return;
+	for (int i = 0; i < a->cnt; i++) {
+		uint32_t before = k->n_slots;
+		uint32_t slot = slot_of(k, a->elems[i].topic, a->elems[i].partition);
+		if (k->n_slots == before)
+			continue; /* known already */
+		struct dp_kafka_rec r = { .rkm = NULL, .slot = slot };
+		send_rec(k, &r);
+	}
+	rd_kafka_topic_partition_list_destroy(a);
+}
+
 static void *source_main(void *arg)
 {
 	struct dp_kafka *k = arg;
-	int64_t last_store = wr_mono_us(), last_lag = last_store;
+	int64_t last_store = wr_mono_us(), last_lag = last_store, last_announce = 0;
 	while (!k->stop) {
 		drain_returns(k);
 		if (flush_pending(k))
@@ -275,6 +302,10 @@ static void *source_main(void *arg)
 		if (now - last_store >= STORE_EVERY_US) {
 			store_offsets(k);
 			last_store = now;
+		}
+		if (now - last_announce >= ANNOUNCE_EVERY_US) {
+			announce_assignment(k);
+			last_announce = now;
 		}
 		if (now - last_lag >= LAG_EVERY_US) {
 			update_lag(k);
@@ -420,9 +451,11 @@ void dp_kafka_stop(struct dp_kafka *k)
 	for (uint32_t w = 0; w < k->n_workers; w++) {
 		struct dp_kafka_rec r;
 		while (rte_ring_sc_dequeue_elem(k->w[w].in, &r, sizeof(r)) == 0)
-			rd_kafka_message_destroy(r.rkm);
+			if (r.rkm)
+				rd_kafka_message_destroy(r.rkm);
 		while (k->w[w].n_pending) {
-			rd_kafka_message_destroy(k->w[w].pending[k->w[w].pending_head].rkm);
+			if (k->w[w].pending[k->w[w].pending_head].rkm)
+				rd_kafka_message_destroy(k->w[w].pending[k->w[w].pending_head].rkm);
 			k->w[w].pending_head = (k->w[w].pending_head + 1) % PENDING_MAX;
 			k->w[w].n_pending--;
 		}

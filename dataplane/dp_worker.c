@@ -477,8 +477,16 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 	struct dp_kafka_rec recs[BURST];
 	unsigned n = rte_ring_sc_dequeue_burst_elem(w->c.kafka_in, recs, sizeof(recs[0]), BURST,
 						    NULL);
+	unsigned kept = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const rd_kafka_message_t *m = recs[i].rkm;
+		if (!m) {
+			/* A partition announced by the source: hold the watermark
+			 * until it speaks. Nothing to hand back. */
+			st_wm_expect(w->wm, w->c.n_inputs + recs[i].slot / w->c.shared->n_workers,
+				     now);
+			continue;
+		}
 		rd_kafka_timestamp_type_t tt;
 		int64_t ts = rd_kafka_message_timestamp(m, &tt);
 		const char *src = m->key ? m->key : rd_kafka_topic_name(m->rkt);
@@ -493,6 +501,7 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 								(uint32_t)m->len, now,
 								ts >= 0 ? ts * WR_US_PER_MS : now,
 								NULL, src, src_len);
+		recs[kept++] = recs[i];
 	}
 	/* Fault injection for the backpressure test: a slow worker. */
 	if (unlikely(w->test_nap_ns) && n) {
@@ -501,9 +510,9 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 	}
 	/* The return ring is twice the size of the in-ring: this never waits. */
 	unsigned done = 0;
-	while (done < n)
+	while (done < kept)
 		done += rte_ring_sp_enqueue_burst_elem(w->c.kafka_ret, &recs[done], sizeof(recs[0]),
-						       n - done, NULL);
+						       kept - done, NULL);
 	return n;
 }
 

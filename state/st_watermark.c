@@ -14,8 +14,9 @@
 
 struct st_wm_input {
 	int64_t max_ts_us;
-	int64_t last_arrival_us;
+	int64_t last_arrival_us;     /* unseen but expected: when it was announced */
 	bool seen;
+	bool expected;               /* announced by st_wm_expect(), nothing seen yet */
 };
 
 struct st_wm {
@@ -111,9 +112,16 @@ int64_t st_wm_get(struct st_wm *wm, int64_t now_us)
 	int64_t active_min = ST_WM_MAX, idle_max = ST_WM_MIN;
 	for (uint32_t i = 0; i < wm->n_inputs; i++) {
 		const struct st_wm_input *in = &wm->in[i];
-		if (!in->seen)
-			continue;
 		int64_t quiet = wm_sub(now_us, in->last_arrival_us);
+		if (!in->seen) {
+			/* An announced input holds everything back until it speaks or
+			 * stays silent for the idle timeout. */
+			if (in->expected && !(wm->idle_us > 0 && quiet >= wm->idle_us)) {
+				active_min = ST_WM_MIN;
+				any_active = true;
+			}
+			continue;
+		}
 		if (wm->idle_us > 0 && quiet >= wm->idle_us) {
 			int64_t v = wm_sub(wm_add(in->max_ts_us, quiet), wm->ooo_us);
 			if (v > idle_max)
@@ -131,6 +139,15 @@ int64_t st_wm_get(struct st_wm *wm, int64_t now_us)
 	if (v > wm->last_us)
 		wm->last_us = v;
 	return wm->last_us;
+}
+
+void st_wm_expect(struct st_wm *wm, uint32_t input, int64_t now_us)
+{
+	if (input >= wm->n_inputs || wm->in[input].seen || wm->in[input].expected)
+		return;
+	wm->in[input].expected = true;
+	wm->in[input].last_arrival_us = now_us;
+	wm->dirty = true;
 }
 
 void st_wm_finish(struct st_wm *wm)

@@ -37,6 +37,14 @@ void st_wm_destroy(struct st_wm *wm);
 /* Record an event of @input at event time @ts_us that arrived at wall time @now_us. */
 void st_wm_observe(struct st_wm *wm, uint32_t input, int64_t ts_us, int64_t now_us);
 
+/*
+ * Announce @input (e.g. a Kafka partition just assigned): until it sees an
+ * event, or stays silent for idle_us from @now_us, it holds the watermark at
+ * ST_WM_MIN, so its first events are not late against inputs read earlier.
+ * Inputs never announced nor seen are ignored. No-op once seen.
+ */
+void st_wm_expect(struct st_wm *wm, uint32_t input, int64_t now_us);
+
 /* Current watermark (ST_WM_MIN before any event). Monotonic. */
 int64_t st_wm_get(struct st_wm *wm, int64_t now_us);
 

@@ -150,6 +150,32 @@ static void test_saturates_instead_of_wrapping(void)
 	st_wm_destroy(wm);
 }
 
+static void test_expected_input_holds_back_until_it_speaks(void)
+{
+	struct st_wm *wm = mk(2, SEC, 5 * SEC);
+	st_wm_expect(wm, 1, 0);
+	st_wm_observe(wm, 0, 100 * SEC, 0);
+	/* input 1 is announced but silent: nothing may close yet */
+	CU_ASSERT_EQUAL(st_wm_get(wm, SEC), ST_WM_MIN);
+	st_wm_observe(wm, 1, 60 * SEC, 2 * SEC);
+	CU_ASSERT_EQUAL(st_wm_get(wm, 2 * SEC), 59 * SEC);
+	st_wm_destroy(wm);
+}
+
+static void test_expected_input_released_after_idle_timeout(void)
+{
+	struct st_wm *wm = mk(2, SEC, 5 * SEC);
+	st_wm_expect(wm, 1, 0);
+	st_wm_observe(wm, 0, 100 * SEC, 4 * SEC);
+	CU_ASSERT_EQUAL(st_wm_get(wm, 4 * SEC), ST_WM_MIN);
+	/* 5 s after the announcement the silent input no longer counts */
+	CU_ASSERT_EQUAL(st_wm_get(wm, 5 * SEC), 99 * SEC);
+	/* announcing an input that has spoken changes nothing */
+	st_wm_expect(wm, 0, 6 * SEC);
+	CU_ASSERT_EQUAL(st_wm_get(wm, 6 * SEC), 99 * SEC);
+	st_wm_destroy(wm);
+}
+
 static int reg(void)
 {
 	WR_SUITE("st_watermark",
@@ -163,7 +189,9 @@ static int reg(void)
 		 WR_TEST(test_monotonic_over_random_sequence),
 		 WR_TEST(test_out_of_range_input_ignored),
 		 WR_TEST(test_finish_is_max_forever),
-		 WR_TEST(test_saturates_instead_of_wrapping));
+		 WR_TEST(test_saturates_instead_of_wrapping),
+		 WR_TEST(test_expected_input_holds_back_until_it_speaks),
+		 WR_TEST(test_expected_input_released_after_idle_timeout));
 	return 0;
 }
 
