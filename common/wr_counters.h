@@ -44,6 +44,8 @@
 	X(alerts_resolved,       "resolved messages sent") \
 	X(click_events,          "clickstream events parsed") \
 	X(click_bad,             "clickstream events rejected (invalid JSON, missing or bad field)") \
+	X(sessions_converted,    "closed sessions that completed the funnel") \
+	X(funnel_windows,        "one-minute funnel rate records emitted") \
 	X(sessions_opened,       "clickstream sessions opened") \
 	X(sessions_closed,       "clickstream sessions closed and emitted") \
 	X(sessions_merged,       "open sessions merged by a late event that bridged them") \

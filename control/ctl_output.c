@@ -16,6 +16,16 @@
 #define LINE_MAX_BYTES 8192
 #define FLUSH_EVERY_US (100 * WR_US_PER_MS)
 
+/* Live funnel rates: sessions that ended in one minute, and how far they got. */
+#define FUNNEL_BUCKETS 1024
+#define FUNNEL_WINDOW_US WR_US_PER_MIN
+struct funnel_bucket {
+	bool used;
+	int64_t start_us;
+	uint64_t sessions;
+	uint64_t reached[CTL_MAX_FUNNEL_STEPS]; /* [k]: sessions that reached step k or beyond */
+};
+
 struct ctl_output {
 	const struct ctl_config *cfg;
 	const struct rules_set *rules;
@@ -27,6 +37,7 @@ struct ctl_output {
 	unsigned n_rings;
 	int64_t last_flush_us;
 	struct wr_out_rec batch[DRAIN_BURST];
+	struct funnel_bucket *funnel;          /* NULL when there are no sessions */
 	char line[LINE_MAX_BYTES];
 	char slack_msg[LINE_MAX_BYTES];
 };
@@ -200,6 +211,97 @@ static int format_slack(const struct ctl_output *o, const struct wr_out_rec *r, 
 	return rc ? -ENOSPC : (int)pos;
 }
 
+static void funnel_count(struct ctl_output *o, const struct wr_out_rec *r)
+{
+	if (!o->funnel)
+		return;
+	int64_t start = r->end_us - (((r->end_us % FUNNEL_WINDOW_US) + FUNNEL_WINDOW_US) %
+				     FUNNEL_WINDOW_US);
+	struct funnel_bucket *b = NULL, *free_b = NULL;
+	for (unsigned i = 0; i < FUNNEL_BUCKETS && !b; i++) {
+		if (o->funnel[i].used && o->funnel[i].start_us == start)
+			b = &o->funnel[i];
+		else if (!o->funnel[i].used && !free_b)
+			free_b = &o->funnel[i];
+	}
+	if (!b) {
+		if (!free_b) {
+			WR_COUNT(o->cnt, sink_errors); /* more minutes open than buckets */
+			return;
+		}
+		b = free_b;
+		memset(b, 0, sizeof(*b));
+		b->used = true;
+		b->start_us = start;
+	}
+	b->sessions++;
+	for (unsigned k = 0; k < r->reached && k < CTL_MAX_FUNNEL_STEPS; k++)
+		b->reached[k]++;
+	if (r->converted)
+		WR_COUNT(o->cnt, sessions_converted);
+}
+
+/* {"type":"funnel","start","end","sessions":N,"steps":[{"step","reached","rate",
+ *  "step_rate"}...],"converted":N,"conversion_rate":x} */
+static int format_funnel(const struct ctl_output *o, const struct funnel_bucket *b, char *buf,
+			 size_t len)
+{
+	const struct ctl_config *cfg = o->cfg;
+	size_t pos = 0;
+	int rc = 0;
+	rc |= put(buf, len, &pos, "{\"type\":\"funnel\"");
+	rc |= put_time(buf, len, &pos, "start", b->start_us);
+	rc |= put_time(buf, len, &pos, "end", b->start_us + FUNNEL_WINDOW_US);
+	rc |= put(buf, len, &pos, ",\"sessions\":%llu,\"steps\":[",
+		  (unsigned long long)b->sessions);
+	uint64_t prev = b->sessions;
+	for (uint32_t k = 0; k < cfg->n_funnel_steps; k++) {
+		rc |= put(buf, len, &pos, "%s{\"step\":", k ? "," : "");
+		rc |= put_str(buf, len, &pos, cfg->funnel_steps[k], strlen(cfg->funnel_steps[k]));
+		rc |= put(buf, len, &pos, ",\"reached\":%llu,\"rate\":%.4f,\"step_rate\":%.4f}",
+			  (unsigned long long)b->reached[k],
+			  b->sessions ? (double)b->reached[k] / (double)b->sessions : 0.0,
+			  prev ? (double)b->reached[k] / (double)prev : 0.0);
+		prev = b->reached[k];
+	}
+	uint64_t conv = cfg->n_funnel_steps ? b->reached[cfg->n_funnel_steps - 1] : 0;
+	rc |= put(buf, len, &pos, "],\"converted\":%llu,\"conversion_rate\":%.4f}",
+		  (unsigned long long)conv,
+		  b->sessions ? (double)conv / (double)b->sessions : 0.0);
+	return rc ? -ENOSPC : (int)pos;
+}
+
+void ctl_output_funnel_advance(struct ctl_output *o, int64_t wm_us)
+{
+	if (!o->funnel)
+		return;
+	const int64_t hold = o->cfg->session_gap_us + o->cfg->lateness_us + FUNNEL_WINDOW_US;
+	for (;;) {
+		/* Oldest complete minute first: records leave in time order. */
+		struct funnel_bucket *b = NULL;
+		for (unsigned i = 0; i < FUNNEL_BUCKETS; i++) {
+			struct funnel_bucket *c = &o->funnel[i];
+			if (c->used && (wm_us == INT64_MAX || c->start_us + hold <= wm_us) &&
+			    (!b || c->start_us < b->start_us))
+				b = c;
+		}
+		if (!b)
+			return;
+		int n = format_funnel(o, b, o->line, sizeof(o->line));
+		if (n < 0) {
+			WR_COUNT(o->cnt, sink_errors);
+		} else {
+			if (o->windows)
+				ctl_jsonl_write(o->windows, o->line, (size_t)n);
+			if (o->kafka && o->cfg->windows_kafka)
+				ctl_kafka_produce(o->kafka, o->cfg->windows_kafka, "funnel", 6,
+						  o->line, (size_t)n, NULL);
+		}
+		WR_COUNT(o->cnt, funnel_windows);
+		b->used = false;
+	}
+}
+
 static void route(struct ctl_output *o, const struct wr_out_rec *r)
 {
 	struct ctl_jsonl *sink = NULL;
@@ -222,6 +324,7 @@ static void route(struct ctl_output *o, const struct wr_out_rec *r)
 	case WR_REC_SESSION:
 		sink = o->sessions;
 		topic = o->cfg->sessions_kafka;
+		funnel_count(o, r);
 		break;
 	}
 	if (!o->kafka)
@@ -299,6 +402,7 @@ unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us)
 uint32_t ctl_output_finish(struct ctl_output *o, int64_t timeout_us)
 {
 	drain(o);
+	ctl_output_funnel_advance(o, INT64_MAX); /* the workers have emitted everything */
 	flush_files(o);
 	int64_t deadline = wr_mono_us() + timeout_us;
 	int kafka_left = o->kafka ? ctl_kafka_flush(o->kafka, 0) : 0;
@@ -372,6 +476,17 @@ int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rule
 		ctl_output_destroy(o);
 		return rc;
 	}
+	bool clicks = cfg->n_click_ports > 0;
+	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
+		clicks |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
+	if (clicks && cfg->n_funnel_steps) {
+		o->funnel = calloc(FUNNEL_BUCKETS, sizeof(*o->funnel));
+		if (!o->funnel) {
+			snprintf(err, errlen, "funnel rates: out of memory");
+			ctl_output_destroy(o);
+			return -ENOMEM;
+		}
+	}
 	o->last_flush_us = wr_mono_us();
 	*out = o;
 	return 0;
@@ -395,5 +510,6 @@ void ctl_output_destroy(struct ctl_output *o)
 	ctl_jsonl_close(o->alerts);
 	ctl_jsonl_close(o->late);
 	ctl_jsonl_close(o->sessions);
+	free(o->funnel);
 	free(o);
 }

@@ -46,6 +46,16 @@ void ctl_output_attach(struct ctl_output *o, struct rte_ring *const *rings, unsi
  */
 unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us);
 
+/*
+ * Live funnel rates: emit every one-minute window of session ends that is
+ * complete at @wm_us (window end + gap + lateness <= @wm_us; INT64_MAX: all)
+ * as {"type":"funnel","start","end","sessions","steps":[{"step","reached",
+ * "rate","step_rate"}],"converted","conversion_rate"} to the windows outputs.
+ * Call with dp_shared_advanced() read BEFORE the ctl_output_poll() that
+ * drained the rings, so every session of those minutes has been counted.
+ */
+void ctl_output_funnel_advance(struct ctl_output *o, int64_t wm_us);
+
 /* Format one record as a JSON line into @buf (no newline). Returns length or -ENOSPC. */
 int ctl_output_format(const struct ctl_output *o, const struct wr_out_rec *r, char *buf,
 		      size_t len);

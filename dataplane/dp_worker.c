@@ -686,6 +686,7 @@ int dp_worker_run(void *arg)
 			st_sess_advance(w->sess, gwm, &w->semit);
 			w->c.cnt->v[WR_CNT_sessions_active] = st_sess_active(w->sess);
 		}
+		__atomic_store_n(&s->adv[w->c.idx], gwm, __ATOMIC_RELEASE);
 
 		if (got) {
 			idle_polls = 0;
@@ -710,6 +711,7 @@ int dp_worker_run(void *arg)
 		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);
 		if (w->sess)
 			st_sess_advance(w->sess, ST_WM_MAX, &w->semit);
+		__atomic_store_n(&s->adv[w->c.idx], ST_WM_MAX, __ATOMIC_RELEASE);
 	}
 	WR_INFO("worker", "worker %u stopped", w->c.idx);
 	__atomic_fetch_add(&s->exited, 1, __ATOMIC_ACQ_REL);
@@ -845,7 +847,7 @@ int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char 
 	}
 	s->n_workers = n_workers;
 	for (uint32_t i = 0; i < DP_MAX_WORKERS; i++)
-		s->wm[i] = ST_WM_MIN;
+		s->wm[i] = s->adv[i] = ST_WM_MIN;
 	for (uint32_t a = 0; a < n_workers; a++)
 		for (uint32_t b = 0; b < n_workers; b++) {
 			if (a == b)
@@ -872,4 +874,15 @@ void dp_shared_free(struct dp_shared *s)
 			rte_ring_free(s->xchg[a][b]);
 			s->xchg[a][b] = NULL;
 		}
+}
+
+int64_t dp_shared_advanced(const struct dp_shared *s)
+{
+	int64_t m = ST_WM_MAX;
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		int64_t v = __atomic_load_n(&s->adv[i], __ATOMIC_ACQUIRE);
+		if (v < m)
+			m = v;
+	}
+	return m;
 }

@@ -47,6 +47,9 @@ struct dp_shared {
 	volatile int flush;                    /* with stop: close every open window */
 	int64_t wm[DP_MAX_WORKERS];            /* published watermarks (ST_WM_MIN: none yet) */
 	uint8_t idle[DP_MAX_WORKERS];          /* published: no event for idle_timeout */
+	int64_t adv[DP_MAX_WORKERS];           /* published after each advance: every window and
+						* session closing at or before it is on the
+						* worker's output ring */
 	uint32_t stopped;                      /* workers that stopped rx */
 	uint32_t exited;                       /* workers that returned */
 	uint32_t n_workers;
@@ -87,5 +90,12 @@ int dp_worker_run(void *arg);
 int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char *err,
 		   size_t errlen);
 void dp_shared_free(struct dp_shared *s);
+
+/*
+ * The watermark every worker has closed its windows and sessions up to
+ * (minimum of the published adv[]). Read it before draining the output
+ * rings: what closed at or before it is then in the rings.
+ */
+int64_t dp_shared_advanced(const struct dp_shared *s);
 
 #endif /* DP_WORKER_H */

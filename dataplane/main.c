@@ -398,7 +398,9 @@ int main(int argc, char **argv)
 	uint64_t last_rx = 0, idle_rx = 0;
 	int64_t last_stats = wr_mono_us(), idle_since = wr_mono_us();
 	while (!got_signal) {
+		int64_t advanced = dp_shared_advanced(&shared); /* before the drain */
 		ctl_output_poll(output, 10 * WR_US_PER_MS);
+		ctl_output_funnel_advance(output, advanced);
 		int64_t now = wr_mono_us();
 		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
 			print_stats(counters, n_slots, &last_rx, &last_stats, false);

@@ -29,6 +29,7 @@ clickstream:
 rules: {file: rules.yaml}
 outputs:
   sessions: {jsonl: sessions.jsonl}
+  windows: {jsonl: windows.jsonl}
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
@@ -52,6 +53,36 @@ PY
 c() { counter "$1" "$TMP/weir.err"; }
 note "sessions: expected $(wc -l < "$TMP/expected.tsv"), got $(wc -l < "$TMP/got.tsv")"
 diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" || { head -n 20 "$TMP/diff.txt"; fail "sessions differ from the reference"; }
+# Live funnel rates: per minute of session end, sessions and how many reached each step,
+# computed here from the expected sessions.
+python3 - "$TMP/expected.tsv" "$TMP/windows.jsonl" <<'PY' || fail "funnel rate records differ"
+import json, sys
+from collections import defaultdict
+from datetime import datetime
+exp = defaultdict(lambda: [0, 0, 0, 0, 0])
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    b = exp[int(f[2]) // 60000 * 60]
+    b[0] += 1
+    for k in range(int(f[6])):
+        b[k + 1] += 1
+got = {}
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    if r["type"] != "funnel":
+        continue
+    t = int(datetime.fromisoformat(r["start"].replace("Z", "+00:00")).timestamp())
+    assert t not in got, "minute emitted twice: %s" % r["start"]
+    got[t] = [r["sessions"]] + [s["reached"] for s in r["steps"]]
+    assert r["converted"] == r["steps"][-1]["reached"]
+    assert abs(r["conversion_rate"] - r["converted"] / r["sessions"]) < 1e-4
+exp = {k: v for k, v in exp.items()}
+bad = [k for k in set(exp) | set(got) if exp.get(k) != got.get(k)]
+for k in sorted(bad)[:10]:
+    print("minute", k, "expected", exp.get(k), "got", got.get(k))
+print("funnel minutes:", len(exp), "expected,", len(got), "got")
+sys.exit(1 if bad else 0)
+PY
 valid=$(grep -vc '^#' "$TMP/truth.tsv")
 [ "$(c click_events)" -eq "$valid" ] || fail "click_events $(c click_events) != $valid"
 [ "$(c click_bad)" -eq "$(grep -c '^#' "$TMP/truth.tsv")" ] || fail "click_bad differs from the invalid events"
