@@ -1,0 +1,1 @@
+/* ctl_model.c: being written */

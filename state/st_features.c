@@ -1,0 +1,1 @@
+/* st_features.c: being written */
