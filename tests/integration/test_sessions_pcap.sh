@@ -35,21 +35,7 @@ run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/click.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
-python3 - "$TMP/sessions.jsonl" > "$TMP/got.tsv" <<'PY'
-import json, sys
-from datetime import datetime
-def ms(t):
-    return round(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
-rows = []
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    f = r["funnel"]
-    ttc = f["time_to_convert_ms"]
-    rows.append("\t".join(map(str, [r["user_id"], ms(r["start"]), ms(r["end"]), r["duration_ms"],
-        r["events"], r["page_views"], f["reached"], int(f["converted"]),
-        "-" if ttc is None else ttc])))
-print("\n".join(sorted(rows, key=lambda s: s.encode())))
-PY
+python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got.tsv"
 c() { counter "$1" "$TMP/weir.err"; }
 note "sessions: expected $(wc -l < "$TMP/expected.tsv"), got $(wc -l < "$TMP/got.tsv")"
 diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" || { head -n 20 "$TMP/diff.txt"; fail "sessions differ from the reference"; }
