@@ -69,7 +69,14 @@
 	X(slack_posted,          "Slack messages delivered") \
 	X(slack_retries,         "Slack posts retried (429, 5xx, timeout)") \
 	X(slack_failed,          "Slack messages given up on (4xx, retries exhausted)") \
-	X(slack_queue_full,      "Slack messages dropped because the queue was full")
+	X(slack_queue_full,      "Slack messages dropped because the queue was full") \
+	X(redis_lookups,         "Redis feature lookups asked for") \
+	X(redis_lookup_timeouts, "Redis lookups answered incomplete at their deadline") \
+	X(redis_lookup_failed,   "Redis lookups answered incomplete: not connected, connection lost or too many in flight") \
+	X(redis_replies_late,    "Redis lookup replies that came after their deadline (discarded)") \
+	X(redis_writes,          "Redis write-backs (HSET) acknowledged") \
+	X(redis_reconnects,      "Redis connections established after the first one") \
+	X(redis_errors,          "Redis error replies, refused or lost writes, connect failures, stalled connections dropped")
 
 enum wr_counter_id {
 #define WR_X_ENUM(name, help) WR_CNT_##name,

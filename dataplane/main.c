@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +134,28 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 	return n;
 }
 
-static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *last_rx,
-			int64_t *last_us, bool final)
+/* Which parts of the stats line apply to this config. */
+struct stats_view {
+	bool kafka, sessions, slack;
+};
+
+/* Append to the stats line; a line that does not fit is cut, never overrun. */
+static void line_add(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void line_add(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	if (*pos >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos = (size_t)n >= len - *pos ? len : *pos + (size_t)n;
+}
+
+static void print_stats(const struct wr_counters *slots, unsigned n, const struct stats_view *sv,
+			uint64_t *last_rx, int64_t *last_us, bool final)
 {
 	struct wr_counters t;
 	wr_counters_sum(slots, n, &t);
@@ -143,35 +164,35 @@ static void print_stats(const struct wr_counters *slots, unsigned n, uint64_t *l
 	double pps = dt > 0 ? (double)(t.v[WR_CNT_rx_packets] - *last_rx) / dt : 0;
 	*last_rx = t.v[WR_CNT_rx_packets];
 	*last_us = now;
-	uint64_t bad = t.v[WR_CNT_rx_bad_l2] + t.v[WR_CNT_rx_bad_ip] + t.v[WR_CNT_rx_bad_udp] +
-		       t.v[WR_CNT_syslog_bad] + t.v[WR_CNT_syslog_truncated] +
-		       t.v[WR_CNT_syslog_oversize];
+#define C(name) ((unsigned long long)t.v[WR_CNT_##name])
+	unsigned long long bad = C(rx_bad_l2) + C(rx_bad_ip) + C(rx_bad_udp) + C(syslog_bad) +
+				 C(syslog_truncated) + C(syslog_oversize);
+	char line[512];
+	size_t pos = 0;
+	line_add(line, sizeof(line), &pos,
+		 "weir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu", C(rx_packets),
+		 pps / 1e6, C(syslog_msgs), bad, C(frag_in), C(frag_reassembled));
+	if (sv->kafka)
+		line_add(line, sizeof(line), &pos,
+			 " | kafka in %llu lag %llu/%llus out %llu pauses %llu dlq %llu", C(kafka_in),
+			 C(kafka_lag_records), C(kafka_lag_seconds), C(kafka_out), C(kafka_pauses),
+			 C(kafka_dead_letter));
+	line_add(line, sizeof(line), &pos,
+		 " | matches %llu late %llu | windows %llu | alerts %llu resolved %llu", C(rule_matches),
+		 C(events_late), C(windows_closed), C(alerts_fired), C(alerts_resolved));
+	if (sv->sessions)
+		line_add(line, sizeof(line), &pos,
+			 " | clicks %llu bad %llu | sessions open %llu closed %llu converted %llu",
+			 C(click_events), C(click_bad), C(sessions_active), C(sessions_closed),
+			 C(sessions_converted));
+	if (sv->slack)
+		line_add(line, sizeof(line), &pos, " | slack ok %llu retry %llu fail %llu",
+			 C(slack_posted), C(slack_retries), C(slack_failed));
+	line_add(line, sizeof(line), &pos, " | drops ring %llu table %llu", C(out_ring_full),
+		 C(window_table_full) + C(session_table_full));
+#undef C
 	bool tty = isatty(STDERR_FILENO);
-	fprintf(stderr,
-		"%sweir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu | "
-		"kafka in %llu lag %llu/%llus out %llu pauses %llu | matches %llu late %llu | windows %llu | "
-		"alerts %llu resolved %llu | "
-		"slack ok %llu retry %llu fail %llu | drops ring %llu table %llu%s",
-		tty && !final ? "\r\033[K" : "",
-		(unsigned long long)t.v[WR_CNT_rx_packets], pps / 1e6,
-		(unsigned long long)t.v[WR_CNT_syslog_msgs], (unsigned long long)bad,
-		(unsigned long long)t.v[WR_CNT_frag_in],
-		(unsigned long long)t.v[WR_CNT_frag_reassembled],
-		(unsigned long long)t.v[WR_CNT_kafka_in],
-		(unsigned long long)t.v[WR_CNT_kafka_lag_records],
-		(unsigned long long)t.v[WR_CNT_kafka_lag_seconds],
-		(unsigned long long)t.v[WR_CNT_kafka_out],
-		(unsigned long long)t.v[WR_CNT_kafka_pauses],
-		(unsigned long long)t.v[WR_CNT_rule_matches],
-		(unsigned long long)t.v[WR_CNT_events_late],
-		(unsigned long long)t.v[WR_CNT_windows_closed],
-		(unsigned long long)t.v[WR_CNT_alerts_fired],
-		(unsigned long long)t.v[WR_CNT_alerts_resolved],
-		(unsigned long long)t.v[WR_CNT_slack_posted],
-		(unsigned long long)t.v[WR_CNT_slack_retries],
-		(unsigned long long)t.v[WR_CNT_slack_failed],
-		(unsigned long long)t.v[WR_CNT_out_ring_full],
-		(unsigned long long)t.v[WR_CNT_window_table_full], tty && !final ? "" : "\n");
+	fprintf(stderr, "%s%s%s", tty && !final ? "\r\033[K" : "", line, tty && !final ? "" : "\n");
 	fflush(stderr);
 }
 
@@ -395,6 +416,14 @@ int main(int argc, char **argv)
 	WR_INFO("main", "running: %u worker(s), %u rule(s), %u kafka topic(s); stop with Ctrl-C",
 		n_workers, rules->n, cfg->n_kafka_topics);
 
+	struct stats_view sv = {
+		.kafka = cfg->n_kafka_topics || cfg->windows_kafka || cfg->alerts_kafka ||
+			 cfg->late_kafka || cfg->sessions_kafka,
+		.sessions = cfg->n_click_ports > 0,
+		.slack = cfg->slack_webhook_url != NULL,
+	};
+	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
+		sv.sessions |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
 	uint64_t last_rx = 0, idle_rx = 0;
 	int64_t last_stats = wr_mono_us(), idle_since = wr_mono_us();
 	while (!got_signal) {
@@ -403,7 +432,7 @@ int main(int argc, char **argv)
 		ctl_output_funnel_advance(output, advanced);
 		int64_t now = wr_mono_us();
 		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
-			print_stats(counters, n_slots, &last_rx, &last_stats, false);
+			print_stats(counters, n_slots, &sv, &last_rx, &last_stats, false);
 		if (cfg->exit_after_idle_us) {
 			struct wr_counters t;
 			wr_counters_sum(counters, n_slots, &t);
@@ -433,7 +462,7 @@ int main(int argc, char **argv)
 	if (undelivered)
 		WR_WARN("main", "%u Slack message(s) undelivered at exit", undelivered);
 	if (cfg->stats_interval_us)
-		print_stats(counters, n_slots, &last_rx, &last_stats, true);
+		print_stats(counters, n_slots, &sv, &last_rx, &last_stats, true);
 	if (getenv("WEIR_PRINT_COUNTERS"))
 		print_counters(stderr, counters, n_slots);
 	rc = 0;
