@@ -54,6 +54,10 @@
 	X(session_events_late,   "clickstream events later than the allowed lateness (sent to late output)") \
 	X(session_table_full,    "clickstream events dropped because the user table or session pool was full") \
 	X(sessions_active,       "gauge: open sessions") \
+	X(features_users,        "gauge: users in the fraud feature table") \
+	X(features_late,         "transactions older than the 24 h window (plus disorder) behind the user's newest: not recorded") \
+	X(features_table_full,   "transactions of new users refused because the feature table was full (evict off)") \
+	X(features_evictions,    "users evicted from the full feature table to make room (evict on)") \
 	X(rx_paused,             "polls skipped by watermark alignment (input ahead of the slowest)") \
 	X(out_ring_full,         "output records dropped because the control ring was full") \
 	X(out_records,           "output records written by sinks") \

@@ -112,8 +112,10 @@ int ctl_redis_create(const struct ctl_redis_opts *opts, struct wr_counters *cnt,
  * ctl_redis_destroy(). @users and @fields are copied into the request: the
  * caller may reuse them at once.
  * Returns the lookup's id (> 0, increasing), or 0 for invalid arguments
- * (NULL r/users/fields/cb, n or n_fields 0, n * n_fields too large): then
- * @cb is not called.
+ * (NULL r/users/fields/cb or a NULL entry, n or n_fields 0, n * n_fields
+ * above 16 Mi) or when out of memory: then @cb is not called.
+ * Cost: one allocation per lookup; the burst is written at once unless
+ * called from a callback (then by the next ctl_redis_poll()).
  */
 uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_t n,
 			  const char *const *fields, uint32_t n_fields,

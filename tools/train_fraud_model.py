@@ -20,9 +20,10 @@ The world it simulates:
     typical amount (log-normal around a per-user median) and a daily rhythm
     (hours around a per-user centre); some travel (legit new countries and
     merchants), some make an occasional large purchase;
+  - legit anomalies too: trips abroad, shopping sprees at new merchants;
   - account takeovers: a victim's card is used in a burst (minutes apart),
-    mostly from another country, at merchants new to the user, often a few
-    small "card test" charges followed by large ones, at any hour;
+    half the time from another country, mostly at merchants new to the
+    user, often a few small "card test" charges first, at any hour;
   - a few fraudulent new accounts that do nothing but bursts.
 
 Feature definitions (the contract weir's feature module computes at run
