@@ -563,8 +563,8 @@ int ctl_model_load(const char *path, const char *const *features, uint32_t n_fea
 			return fail(err, errlen, -EINVAL, "model %s: configured feature %u is NULL or empty", path, i);
 	*out = NULL;
 
-	char *buf;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
 	int rc = read_file(path, &buf, &len, err, errlen);
 	if (rc)
 		return rc;
