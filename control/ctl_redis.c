@@ -31,6 +31,9 @@
  * timeout, stall, destroy) are cleared from r->ac first, so the callbacks
  * hiredis then runs recognise them as gone.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* ppoll(): a microsecond wait, for 2 ms deadlines */
+#endif
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -120,7 +123,8 @@ struct ctl_redis {
 	char *valbuf;                    /* formatted HSET values, reused */
 	size_t valcap;
 
-	struct wr_ratelimit rl_conn;     /* connect / disconnect lines */
+	struct wr_ratelimit rl_conn;     /* connect failures, lost connections */
+	struct wr_ratelimit rl_up;       /* "connected" lines: failures must not hide them */
 	struct wr_ratelimit rl_err;      /* error replies */
 };
 
@@ -199,7 +203,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	r->ever_connected = true;
 	uint32_t supp;
 	char note[48];
-	if (wr_ratelimit_pass(&r->rl_conn, &supp))
+	if (wr_ratelimit_pass(&r->rl_up, &supp))
 		WR_INFO(REDIS_LOG_MOD, "%s: connected%s", r->where, supp_note(note, sizeof(note), supp));
 }
 
@@ -307,14 +311,14 @@ static double reply_value(const redisReply *e)
 	return v;
 }
 
-static void log_reply_error(struct ctl_redis *r, const char *cmd, const char *user,
-			    const redisReply *rep)
+/* @what names the request, e.g. "HMGET of lookup 7, user 3 of 32". */
+static void log_reply_error(struct ctl_redis *r, const char *what, const redisReply *rep)
 {
 	uint32_t supp;
 	char note[48];
 	if (!wr_ratelimit_pass(&r->rl_err, &supp))
 		return;
-	WR_WARN(REDIS_LOG_MOD, "%s: %s %s%s: %s%s", r->where, cmd, r->prefix, user ? user : "",
+	WR_WARN(REDIS_LOG_MOD, "%s: %s: %s%s", r->where, what,
 		rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply type",
 		supp_note(note, sizeof(note), supp));
 }
@@ -342,7 +346,10 @@ static void on_hmget(redisAsyncContext *ac, void *reply, void *priv)
 	} else {
 		q->failed_err = true;
 		WR_COUNT(r->cnt, redis_errors);
-		log_reply_error(r, "HMGET", NULL, rep);
+		char what[96];
+		snprintf(what, sizeof(what), "HMGET of lookup %llu, user %u of %u",
+			 (unsigned long long)q->id, t->row + 1, q->n);
+		log_reply_error(r, what, rep);
 	}
 	if (q->outstanding == 0) {
 		if (!q->answered) {
@@ -366,7 +373,7 @@ static void on_hset(redisAsyncContext *ac, void *reply, void *priv)
 	} else if (rep->type == REDIS_REPLY_ERROR) {
 		WR_COUNT(r->cnt, redis_errors);
 		r->cb_depth++;
-		log_reply_error(r, "HSET", NULL, rep);
+		log_reply_error(r, "HSET (write-back)", rep);
 		r->cb_depth--;
 	} else {
 		WR_COUNT(r->cnt, redis_writes);
@@ -686,6 +693,7 @@ int ctl_redis_create(const struct ctl_redis_opts *o, struct wr_counters *cnt,
 	}
 	r->backoff_us = r->rc_min_us;
 	r->rl_conn = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 2);
+	r->rl_up = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 2);
 	r->rl_err = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 5);
 	r->prefix = strdup(o->key_prefix ? o->key_prefix : "");
 	if (!r->prefix)

@@ -60,7 +60,9 @@ struct ctl_redis;
  * Exactly one of @host (TCP, with @port) or @unix_path must be set.
  */
 struct ctl_redis_opts {
-	const char *host;            /* IPv4/IPv6 address or name, e.g. "127.0.0.1" */
+	const char *host;            /* IPv4/IPv6 address, e.g. "127.0.0.1"; a name
+	                              * works but is resolved with a blocking
+	                              * getaddrinfo() at every connect attempt */
 	uint16_t port;               /* TCP port; default 6379 */
 	const char *unix_path;       /* unix socket path, instead of host/port */
 	int64_t deadline_us;         /* per lookup; default 2000 (2 ms) */

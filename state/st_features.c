@@ -44,12 +44,13 @@
 #define SF_WIN 2                     /* 0: 1 h, 1: 24 h */
 #define SF_STRIDE_ALIGN 64
 
-/* Record header, 184 bytes: lookup touches hash, len and id (first two lines). */
+/* Record header, 200 bytes: lookup touches hash, len and id (first two lines). */
 struct st_fuser {
 	uint64_t hash;
 	int64_t max_ts;              /* newest recorded ts */
 	double avg;                  /* EWMA of amounts, arrival order */
-	uint64_t tot_sum[SF_WIN];    /* modular sum of every pane in the ring */
+	uint64_t tot_sum[SF_WIN];    /* modular sum of the held panes of the ring */
+	int64_t clean_from[SF_WIN];  /* slots of panes below this are stale (logically 0) */
 	uint32_t tot_cnt[SF_WIN];
 	uint8_t ref;                 /* clock bit: set by update */
 	uint8_t n_cty, n_mer;
@@ -85,7 +86,7 @@ struct st_feat {
 	size_t idx_b, rec_b;
 };
 
-_Static_assert(sizeof(struct st_fuser) == 184, "user header grew: update the memory figures");
+_Static_assert(sizeof(struct st_fuser) == 200, "user header grew: update the memory figures");
 _Static_assert(sizeof(struct st_fuser) % 8 == 0, "rings after the header need 8-byte alignment");
 
 /* ---- memory ------------------------------------------------------------ */
@@ -204,94 +205,149 @@ static void idx_remove_uid(struct st_feat *t, uint32_t uid, uint32_t tag)
 
 /* ---- windows ----------------------------------------------------------- */
 
-/* Window @k of @u at @now: the panes of [pane(now) - N, pane(now)] that the ring holds. */
+/* Pane index of @ts in window @k; the divisors are constants (a multiply, not a divide). */
+static inline int64_t pane_of(unsigned k, int64_t ts)
+{
+	return k == 0 ? (int64_t)((uint64_t)ts / (uint64_t)ST_FEAT_PANE_1H_US)
+		      : (int64_t)((uint64_t)ts / (uint64_t)ST_FEAT_PANE_24H_US);
+}
+
+/* One ring of one user, with the slot of its head pane worked out once. */
+struct st_fring {
+	uint64_t *sum;
+	uint32_t *cnt;
+	int64_t head;                /* pane of max_ts */
+	uint32_t r, hs;              /* ring size, slot of head */
+};
+
+static inline void ring_open(const struct st_feat *t, const struct st_fuser *u, unsigned k,
+			     int64_t head, struct st_fring *g)
+{
+	g->sum = ring_sum(t, u, k);
+	g->cnt = ring_cnt(t, u, k);
+	g->head = head;
+	g->r = t->win[k].r;
+	/* pane indices of real times fit 32 bits: a 32-bit divide is much cheaper */
+	g->hs = (uint64_t)head <= UINT32_MAX ? (uint32_t)head % g->r : (uint32_t)((uint64_t)head % g->r);
+}
+
+/* Slot of pane @q, head - r < q < head + r. */
+static inline uint32_t ring_slot(const struct st_fring *g, int64_t q)
+{
+	int64_t s = (int64_t)g->hs + (q - g->head);
+	if (s < 0)
+		s += g->r;
+	else if (s >= (int64_t)g->r)
+		s -= g->r;
+	return (uint32_t)s;
+}
+
+/* Sum of panes @a .. @b (within the ring) into *c, *s; sign -1 subtracts. */
+static inline void ring_range(const struct st_fring *g, int64_t a, int64_t b, bool sub,
+			      uint32_t *c, uint64_t *s)
+{
+	if (a > b)
+		return;
+	uint32_t i = ring_slot(g, a);
+	for (int64_t q = a; q <= b; q++) {
+		if (sub) {
+			*c -= g->cnt[i];
+			*s -= g->sum[i];
+		} else {
+			*c += g->cnt[i];
+			*s += g->sum[i];
+		}
+		if (++i == g->r)
+			i = 0;
+	}
+}
+
+/*
+ * Window @k of @u at @now: the held panes of [pane(now) - N, pane(now)].
+ * Held panes are those in (head - r, head] from clean_from on: the slots
+ * below clean_from still hold data of panes that left the ring, not
+ * cleared when a long idle gap passed (see win_record).
+ */
 static void win_query(const struct st_feat *t, const struct st_fuser *u, unsigned k, int64_t now,
 		      uint32_t *cnt_out, uint64_t *sum_out)
 {
 	const struct st_fwin *w = &t->win[k];
-	const uint64_t *sum = ring_sum(t, u, k);
-	const uint32_t *cnt = ring_cnt(t, u, k);
-	int64_t head = u->max_ts / w->pane_us, pn = now / w->pane_us;
-	int64_t first = head - w->r + 1;       /* oldest pane held */
+	int64_t head = pane_of(k, u->max_ts), pn = pane_of(k, now);
+	int64_t first = head - w->r + 1;
+	if (first < u->clean_from[k])
+		first = u->clean_from[k];
 	int64_t hi = pn < head ? pn : head;
 	int64_t lo = pn - w->n > first ? pn - w->n : first;
 	uint32_t c = 0;
 	uint64_t s = 0;
-	if (lo > hi) {
-		*cnt_out = 0;
-		*sum_out = 0;
-		return;
-	}
-	uint32_t in = (uint32_t)(hi - lo + 1);
-	if (2 * in <= w->r) {
-		uint32_t i = (uint32_t)(lo % w->r);
-		for (uint32_t j = 0; j < in; j++) {
-			c += cnt[i];
-			s += sum[i];
-			if (++i == w->r)
-				i = 0;
-		}
-	} else {
-		/* total less the held panes outside [lo, hi]: first .. lo-1 and hi+1 .. head */
-		c = u->tot_cnt[k];
-		s = u->tot_sum[k];
-		uint32_t i = (uint32_t)(first % w->r);
-		for (int64_t q = first; q < lo; q++) {
-			c -= cnt[i];
-			s -= sum[i];
-			if (++i == w->r)
-				i = 0;
-		}
-		i = (uint32_t)((hi + 1) % w->r);
-		for (int64_t q = hi + 1; q <= head; q++) {
-			c -= cnt[i];
-			s -= sum[i];
-			if (++i == w->r)
-				i = 0;
+	if (lo <= hi) {
+		struct st_fring g;
+		ring_open(t, u, k, head, &g);
+		int64_t in = hi - lo + 1, held = head - first + 1;
+		if (in <= held - in) {
+			ring_range(&g, lo, hi, false, &c, &s);
+		} else {
+			/* total less the held panes outside [lo, hi] */
+			c = u->tot_cnt[k];
+			s = u->tot_sum[k];
+			ring_range(&g, first, lo - 1, true, &c, &s);
+			ring_range(&g, hi + 1, head, true, &c, &s);
 		}
 	}
 	*cnt_out = c;
 	*sum_out = s;
 }
 
-/* Move ring @k's head to pane(@new_max): clear the slots of the panes it passes. */
-static void win_advance(const struct st_feat *t, struct st_fuser *u, unsigned k, int64_t new_max)
+/*
+ * Record a transaction at @ts in ring @k of @u, whose newest time becomes
+ * @new_max (>= the old one). The head moves first: slots of the panes it
+ * enters are cleared (their old pane leaves the total). A jump of a whole
+ * ring or more (an idle user) clears nothing: clean_from marks every slot
+ * below the new head as stale, so an idle user's update touches two slots
+ * instead of the whole ring. A transaction in a stale pane clears the
+ * stale slots from its pane up (bounded by the ring).
+ */
+static void win_record(const struct st_feat *t, struct st_fuser *u, unsigned k, int64_t ts,
+		       int64_t new_max, uint64_t amount)
 {
 	const struct st_fwin *w = &t->win[k];
-	int64_t oh = u->max_ts / w->pane_us, nh = new_max / w->pane_us;
-	if (nh <= oh)
-		return;
-	uint64_t *sum = ring_sum(t, u, k);
-	uint32_t *cnt = ring_cnt(t, u, k);
-	if (nh - oh >= w->r) {
-		memset(sum, 0, w->r * sizeof(*sum));
-		memset(cnt, 0, w->r * sizeof(*cnt));
-		u->tot_sum[k] = 0;
+	int64_t oh = pane_of(k, u->max_ts), nh = pane_of(k, new_max), p = pane_of(k, ts);
+	struct st_fring g;
+	ring_open(t, u, k, nh, &g);
+	if (nh - oh >= (int64_t)w->r) {
 		u->tot_cnt[k] = 0;
-		return;
+		u->tot_sum[k] = 0;
+		u->clean_from[k] = nh;
+		g.cnt[g.hs] = 0;
+		g.sum[g.hs] = 0;
+	} else if (nh > oh) {
+		uint32_t i = ring_slot(&g, oh + 1);
+		for (int64_t q = oh + 1; q <= nh; q++) {
+			if (q - w->r >= u->clean_from[k]) {
+				u->tot_cnt[k] -= g.cnt[i];
+				u->tot_sum[k] -= g.sum[i];
+			}
+			g.cnt[i] = 0;
+			g.sum[i] = 0;
+			if (++i == g.r)
+				i = 0;
+		}
 	}
-	uint32_t i = (uint32_t)((oh + 1) % w->r);
-	for (int64_t q = oh + 1; q <= nh; q++) {
-		u->tot_cnt[k] -= cnt[i];
-		u->tot_sum[k] -= sum[i];
-		cnt[i] = 0;
-		sum[i] = 0;
-		if (++i == w->r)
-			i = 0;
-	}
-}
-
-/* Record one transaction in ring @k (head already moved); dropped when older than the ring. */
-static void win_add(const struct st_feat *t, struct st_fuser *u, unsigned k, int64_t ts,
-		    uint64_t amount)
-{
-	const struct st_fwin *w = &t->win[k];
-	int64_t head = u->max_ts / w->pane_us, p = ts / w->pane_us;
-	if (p <= head - w->r)
+	if (p <= nh - w->r)
 		return;                 /* 1 h ring only: outside every exact 1 h window */
-	uint32_t i = (uint32_t)(p % w->r);
-	ring_cnt(t, u, k)[i]++;
-	ring_sum(t, u, k)[i] += amount;
+	if (p < u->clean_from[k]) {
+		uint32_t i = ring_slot(&g, p);
+		for (int64_t q = p; q < u->clean_from[k]; q++) {
+			g.cnt[i] = 0;
+			g.sum[i] = 0;
+			if (++i == g.r)
+				i = 0;
+		}
+		u->clean_from[k] = p;
+	}
+	uint32_t i = ring_slot(&g, p);
+	g.cnt[i]++;
+	g.sum[i] += amount;
 	u->tot_cnt[k]++;
 	u->tot_sum[k] += amount;
 }
@@ -475,10 +531,13 @@ int st_feat_update(struct st_feat *t, const char *user, size_t ulen, int64_t ts_
 		if (uid == SF_NONE)
 			return -ENOSPC;
 		struct st_fuser *u = urec(t, uid);
-		memset(u, 0, t->stride);
+		memset(u, 0, sizeof(*u));   /* rings: clean_from makes every slot stale */
 		u->hash = hash;
 		u->len = (uint8_t)ulen;
 		memcpy(u->id, user, ulen);
+		u->max_ts = 0;              /* pane 0: far more than a ring behind, so ... */
+		win_record(t, u, 0, ts_us, ts_us, amount);    /* ... this starts clean */
+		win_record(t, u, 1, ts_us, ts_us, amount);
 		u->max_ts = ts_us;
 		u->avg = (double)amount_micros;
 		u->ref = 1;
@@ -486,8 +545,6 @@ int st_feat_update(struct st_feat *t, const char *user, size_t ulen, int64_t ts_
 		u->cty[0] = country_hash;
 		u->n_mer = 1;
 		u->mer[0] = merchant_hash;
-		win_add(t, u, 0, ts_us, amount);
-		win_add(t, u, 1, ts_us, amount);
 		idx_insert(t, uid, (uint32_t)hash);
 		return 0;
 	}
@@ -505,13 +562,10 @@ int st_feat_update(struct st_feat *t, const char *user, size_t ulen, int64_t ts_
 
 	u->ref = 1;
 	u->avg += t->alpha * ((double)amount_micros - u->avg);
-	if (ts_us > u->max_ts) {
-		win_advance(t, u, 0, ts_us);
-		win_advance(t, u, 1, ts_us);
-		u->max_ts = ts_us;
-	}
-	win_add(t, u, 0, ts_us, amount);
-	win_add(t, u, 1, ts_us, amount);
+	int64_t new_max = ts_us > u->max_ts ? ts_us : u->max_ts;
+	win_record(t, u, 0, ts_us, new_max, amount);
+	win_record(t, u, 1, ts_us, new_max, amount);
+	u->max_ts = new_max;
 	return 0;
 }
 
