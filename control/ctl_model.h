@@ -33,7 +33,11 @@
  * load/verify/check_samples allocate and do I/O: control threads only.
  *
  * Measured on the shipped model (60 trees, depth 4, 12 features; 2-core dev
- * VM): see the commit message / report (flat evaluator vs XGBoost C API).
+ * VM, one thread): ctl_model_score ~0.55 us/row (~1.8 M rows/s), the same
+ * per call or in a loop over 1000 rows; ctl_model_reasons ~1.6 us/row.
+ * XGBoost's C API: ~45 us/row one row per call (PredictFromDense or
+ * DMatrix + Predict), ~1.5 us/row batched 1000 rows with one thread,
+ * ~0.8 us/row with two.
  */
 #ifndef CTL_MODEL_H
 #define CTL_MODEL_H

@@ -9,7 +9,8 @@
  *  - rec: capacity user records of t->stride bytes: struct st_fuser, then
  *    the pane rings: sum1[R1], sum24[R24] (uint64) and cnt1[R1], cnt24[R24]
  *    (uint32). Records are handed out in order and only reused by eviction,
- *    so there is no free list.
+ *    so there is no free list. Only the header is cleared for a new user:
+ *    clean_from (below) marks all ring slots stale.
  *
  * Rings. Window k keeps R = N + 1 + D panes, D = ceil(disorder / P): the
  * N + 1 panes of a window plus D for a query up to disorder_us behind the
@@ -25,6 +26,13 @@
  * the panes outside it from the total, whichever touches fewer: an
  * in-order transaction in the newest pane reads only the D panes at the
  * old end instead of the 61 + 25 of the windows.
+ *
+ * Stale slots. A user idle for a whole ring (66 min for the 1 h ring at
+ * 5 min disorder; the usual case for payments) would have to clear the
+ * ring, about 13 cache lines. Instead clean_from[k] records the lowest
+ * pane whose slot is trustworthy; slots of older held panes are read as 0
+ * and cleared only when an out-of-order transaction lands there. Totals
+ * cover the clean panes only.
  *
  * rte_hash is not used for the same reason as in st_window.c and
  * st_session.c: this room builds and runs without EAL, and the features
@@ -242,7 +250,7 @@ static inline uint32_t ring_slot(const struct st_fring *g, int64_t q)
 	return (uint32_t)s;
 }
 
-/* Sum of panes @a .. @b (within the ring) into *c, *s; sign -1 subtracts. */
+/* Add panes @a .. @b (held ones) to *c, *s, or subtract them when @sub. */
 static inline void ring_range(const struct st_fring *g, int64_t a, int64_t b, bool sub,
 			      uint32_t *c, uint64_t *s)
 {
@@ -296,6 +304,19 @@ static void win_query(const struct st_feat *t, const struct st_fuser *u, unsigne
 	}
 	*cnt_out = c;
 	*sum_out = s;
+}
+
+/* First transaction of a new user: every slot but its own is stale. */
+static void win_start(const struct st_feat *t, struct st_fuser *u, unsigned k, int64_t ts,
+		      uint64_t amount)
+{
+	struct st_fring g;
+	ring_open(t, u, k, pane_of(k, ts), &g);
+	u->clean_from[k] = g.head;
+	u->tot_cnt[k] = 1;
+	u->tot_sum[k] = amount;
+	g.cnt[g.hs] = 1;
+	g.sum[g.hs] = amount;
 }
 
 /*
@@ -509,8 +530,15 @@ static uint32_t user_take(struct st_feat *t)
 }
 
 /*
- * Measured cost: see the end of this comment block after a run of the
- * throwaway loop (figures filled in below).
+ * Measured cost (-O2, 2-vCPU AMD EPYC VM shared with other jobs, 11-byte
+ * ids, uniformly random users, disorder 5 min, 60 s of disorder in the
+ * input, throwaway loop of 4M updates): about 170 ns per transaction over
+ * 1000 users (all in cache), 370-450 ns over 10000 and 770-840 ns over
+ * 100000 (134 MB of records). At 100k users each user comes back after
+ * about 70 min of event time, so the 1 h ring mostly starts over (two
+ * slots touched, see win_record); the cost is cache misses on the index,
+ * the record header and the few ring lines (sampled: index lookup 42 %,
+ * hash 17 %, windows 34 %). -march=native changes nothing measurable.
  */
 int st_feat_update(struct st_feat *t, const char *user, size_t ulen, int64_t ts_us,
 		   int64_t amount_micros, uint32_t country_hash, uint32_t merchant_hash,
@@ -535,10 +563,9 @@ int st_feat_update(struct st_feat *t, const char *user, size_t ulen, int64_t ts_
 		u->hash = hash;
 		u->len = (uint8_t)ulen;
 		memcpy(u->id, user, ulen);
-		u->max_ts = 0;              /* pane 0: far more than a ring behind, so ... */
-		win_record(t, u, 0, ts_us, ts_us, amount);    /* ... this starts clean */
-		win_record(t, u, 1, ts_us, ts_us, amount);
 		u->max_ts = ts_us;
+		win_start(t, u, 0, ts_us, amount);
+		win_start(t, u, 1, ts_us, amount);
 		u->avg = (double)amount_micros;
 		u->ref = 1;
 		u->n_cty = 1;
@@ -612,15 +639,18 @@ int st_feat_verify(const struct st_feat *t)
 				if (u->mer[i] == u->mer[j])
 					return -EFAULT;
 		for (unsigned k = 0; k < SF_WIN; k++) {
-			const uint64_t *sum = ring_sum(t, u, k);
-			const uint32_t *cnt = ring_cnt(t, u, k);
+			/* the total is the sum of the held, clean panes, and the newest is one */
+			struct st_fring g;
+			int64_t head = pane_of(k, u->max_ts), first = head - t->win[k].r + 1;
+			if (u->clean_from[k] > head)
+				return -EFAULT;
+			if (first < u->clean_from[k])
+				first = u->clean_from[k];
+			ring_open(t, u, k, head, &g);
 			uint64_t s = 0;
 			uint32_t c = 0;
-			for (uint32_t i = 0; i < t->win[k].r; i++) {
-				s += sum[i];
-				c += cnt[i];
-			}
-			if (s != u->tot_sum[k] || c != u->tot_cnt[k] || c == 0)
+			ring_range(&g, first, head, false, &c, &s);
+			if (s != u->tot_sum[k] || c != u->tot_cnt[k] || g.cnt[g.hs] == 0)
 				return -EFAULT;
 		}
 	}

@@ -73,13 +73,14 @@
  *    features_table_full; known users keep working.
  * An evicted user that comes back starts with no history.
  *
- * Memory (x86-64): per user one record of ST feat "stride" bytes =
- * 192 B header (64 B id, two 8-value sets, running totals) + 12 B per pane
- * (8 B sum + 4 B count) for (61 + D1) one-minute panes and (25 + D24)
- * one-hour panes, D = ceil(disorder_us / P), rounded up to 64 B; plus the
- * index, 8 B per slot at load 0.375 - 0.75. disorder 0: 1280 B,
- * disorder 5 min: 1344 B (st_feat_user_bytes()). The 1-minute panes
- * dominate (about 60 %).
+ * Memory (x86-64): per user one record = 200 B header (64 B id, two
+ * 8-value sets of 32-bit hashes, running totals) + 12 B per pane (8 B sum
+ * + 4 B count) for (61 + D1) one-minute panes and (25 + D24) one-hour
+ * panes, D = ceil(disorder_us / P), rounded up to 64 B; plus the index,
+ * 8 B per slot at load 0.375 - 0.75 (11 - 21 B per user). disorder 0:
+ * 1280 B, disorder 5 min: 1344 B (st_feat_user_bytes()). The 1-minute
+ * panes dominate (732 - 792 B, about 60 %); the id is next (64 B).
+ * All reserved at create.
  *
  * Thread safety: not thread-safe; one table per worker lcore. Each table
  * writes its own wr_counters (features_users is a gauge of that table:

@@ -26,20 +26,25 @@ The world it simulates:
     user, often a few small "card test" charges first, at any hour;
   - a few fraudulent new accounts that do nothing but bursts.
 
-Feature definitions (the contract weir's feature module computes at run
-time; windows are per user and end at, and include, the transaction):
-  txn_count_1h          transactions in the last 3600 s, this one included
-  amount_sum_1h         their summed amount
-  txn_count_24h         transactions in the last 86400 s, this one included
-  amount_sum_24h        their summed amount
+Feature definitions: those of weir's feature module (state/st_features.h),
+i.e. the user's history BEFORE the transaction, the transaction excluded:
+  txn_count_1h          earlier transactions in (t - 3600 s, t]
+  amount_sum_1h         their summed amount, in currency units (st_features
+                        reports micros: divide by 1e6 when building the vector)
+  txn_count_24h         earlier transactions in (t - 86400 s, t]
+  amount_sum_24h        their summed amount, currency units
   secs_since_last_txn   seconds since the user's previous transaction;
                         missing for the first one
-  amount_to_avg_ratio   amount / mean of the user's previous amounts;
-                        missing for the first one
-  new_country           1 when the user never paid from this country before
-  new_merchant          1 when the user never paid this merchant before
-  amount                this transaction's amount
-  hour_of_day           hour (0-23) of the transaction time
+  amount_to_avg_ratio   amount / EWMA of the earlier amounts (avg = first
+                        amount, then avg += 0.1 * (amount - avg)); missing
+                        for the first one
+  new_country           1 when the country is not among the user's 8 most
+                        recently seen distinct countries (1 for the first)
+  new_merchant          the same for merchants
+  amount                this transaction's amount, currency units
+  hour_of_day           UTC hour (0-23) of the transaction time
+(st_features' pane granularity, a window up to one pane longer, is not
+modelled here.)
   account_age_days      feature store: days since the account was opened
   chargebacks_90d       feature store: chargebacks in the last 90 days
 The two feature-store values are missing for ~3% of transactions (a store
@@ -165,33 +170,35 @@ def features(rng, users, txns):
             j += 1
         times = [txns[k][1] for k in range(i, j)]
         cum = np.concatenate([[0.0], np.cumsum([txns[k][2] for k in range(i, j)])])
-        seen_c, seen_m = set(), set()
+        lru_c, lru_m = [], []       # most recently seen first, at most 8
+        ewma = None
         for k in range(i, j):
             _, t, amt, country, merch, label = txns[k]
             p = k - i
-            lo1 = bisect.bisect_left(times, t - 3600.0, 0, p + 1)
-            lo24 = bisect.bisect_left(times, t - DAY, 0, p + 1)
+            # earlier transactions with ts > t - W
+            lo1 = bisect.bisect_right(times, t - 3600.0, 0, p)
+            lo24 = bisect.bisect_right(times, t - DAY, 0, p)
             row = X[k]
-            row[0] = p + 1 - lo1
-            row[1] = cum[p + 1] - cum[lo1]
-            row[2] = p + 1 - lo24
-            row[3] = cum[p + 1] - cum[lo24]
+            row[0] = p - lo1
+            row[1] = cum[p] - cum[lo1]
+            row[2] = p - lo24
+            row[3] = cum[p] - cum[lo24]
             if p > 0:
                 row[4] = t - times[p - 1]
-                row[5] = amt / (cum[p] / p)
-            row[6] = 0.0 if country in seen_c else 1.0
-            row[7] = 0.0 if merch in seen_m else 1.0
-            if p == 0:
-                # No history: "new" is not informative; a user's first
-                # country is their home, as the account record says.
-                row[6] = 0.0 if country == users[u]["home"] else 1.0
+                row[5] = amt / ewma
+            row[6] = 0.0 if country in lru_c else 1.0
+            row[7] = 0.0 if merch in lru_m else 1.0
+            for lru, v in ((lru_c, country), (lru_m, merch)):
+                if v in lru:
+                    lru.remove(v)
+                lru.insert(0, v)
+                del lru[8:]
+            ewma = amt if ewma is None else ewma + 0.1 * (amt - ewma)
             row[8] = amt
             row[9] = math.floor((t % DAY) / 3600.0)
             if rng.random() >= 0.03:
                 row[10] = math.floor(users[u]["age0"] + t / DAY)
                 row[11] = users[u]["cb"]
-            seen_c.add(country)
-            seen_m.add(merch)
             y[k] = label
             ts[k] = t
         i = j

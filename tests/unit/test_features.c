@@ -205,6 +205,50 @@ static void test_older_than_24h_plus_disorder_is_late(void)
 	st_feat_destroy(t);
 }
 
+static void test_idle_gap_and_reused_record_leave_no_stale_panes(void)
+{
+	struct st_feat *t = mk(1, 5 * MIN, 0, true);
+	struct st_feat_vec v;
+	/* one txn per minute for 26 h: every slot of both rings holds data */
+	int64_t ts = T0;
+	for (int i = 0; i < 26 * 60; i++, ts += MIN)
+		CU_ASSERT(upd(t, "a", ts, UNIT, 1, 1, &v) == 0);
+	int64_t last = ts - MIN;
+	v = get(t, "a", last);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 61);
+	CU_ASSERT_EQUAL(v.txn_count_24h, 25 * 60);
+	/* idle 2 h: the 1 h ring starts over; then one 3 min back, in a stale pane */
+	CU_ASSERT(upd(t, "a", last + 2 * HOUR, 5 * UNIT, 1, 1, &v) == 0);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 0);
+	CU_ASSERT(upd(t, "a", last + 2 * HOUR - 3 * MIN, 7 * UNIT, 1, 1, &v) == 0);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 0);
+	v = get(t, "a", last + 2 * HOUR);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 2);
+	CU_ASSERT_EQUAL(v.amount_sum_1h, 12 * UNIT);
+	CU_ASSERT(st_feat_verify(t) == 0);
+	/* idle 30 h: the 24 h ring starts over too */
+	CU_ASSERT(upd(t, "a", last + 32 * HOUR, 1 * UNIT, 1, 1, &v) == 0);
+	CU_ASSERT_EQUAL(v.txn_count_24h, 0);
+	CU_ASSERT(upd(t, "a", last + 32 * HOUR - 4 * MIN, 2 * UNIT, 1, 1, &v) == 0);
+	v = get(t, "a", last + 32 * HOUR);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 2);
+	CU_ASSERT_EQUAL(v.txn_count_24h, 2);
+	CU_ASSERT_EQUAL(v.amount_sum_24h, 3 * UNIT);
+	CU_ASSERT(st_feat_verify(t) == 0);
+	/* b takes a's record: none of a's panes show */
+	CU_ASSERT(upd(t, "b", last + 33 * HOUR, 4 * UNIT, 1, 1, &v) == 0);
+	CU_ASSERT_EQUAL(g_cnt.v[WR_CNT_features_evictions], 1);
+	CU_ASSERT(upd(t, "b", last + 33 * HOUR - 5 * MIN, 8 * UNIT, 1, 1, &v) == 0);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 0);
+	v = get(t, "b", last + 33 * HOUR);
+	CU_ASSERT_EQUAL(v.txn_count_1h, 2);
+	CU_ASSERT_EQUAL(v.amount_sum_1h, 12 * UNIT);
+	CU_ASSERT_EQUAL(v.txn_count_24h, 2);
+	CU_ASSERT_EQUAL(v.amount_sum_24h, 12 * UNIT);
+	CU_ASSERT(st_feat_verify(t) == 0);
+	st_feat_destroy(t);
+}
+
 /* ---- other features ---------------------------------------------------- */
 
 static void test_secs_since_last_and_ratio_to_average(void)
@@ -387,10 +431,10 @@ static void test_bad_input_is_rejected(void)
 static void test_user_record_size(void)
 {
 	struct st_feat *t = mk(4, 0, 0, true);
-	CU_ASSERT_EQUAL(st_feat_user_bytes(t), 1216);       /* 184 + 86 panes * 12, to 64 */
+	CU_ASSERT_EQUAL(st_feat_user_bytes(t), 1280);       /* 200 + 86 panes * 12, to 64 */
 	st_feat_destroy(t);
 	t = mk(4, 5 * MIN, 0, true);
-	CU_ASSERT_EQUAL(st_feat_user_bytes(t), 1344);       /* 184 + 92 panes * 12, to 64 */
+	CU_ASSERT_EQUAL(st_feat_user_bytes(t), 1344);       /* 200 + 92 panes * 12, to 64 */
 	st_feat_destroy(t);
 }
 
@@ -472,11 +516,14 @@ static void test_random_50k_txns_match_reference(void)
 	CU_ASSERT_FATAL(ru != NULL);
 	n_mismatch = 0;
 	int64_t clock = T0 + 7 * SEC;
-	uint64_t late = 0, inexact = 0, gets = 0, arrival = 0;
+	uint64_t late = 0, inexact = 0, gets = 0, arrival = 0, long_idle = 0;
 	for (uint32_t i = 0; i < R_TXNS; i++) {
 		/* 50k txns over about 2.4 days; skewed users so some have long histories */
 		clock += (int64_t)(rnd() % (8 * SEC));
-		uint32_t uidx = (uint32_t)(rnd() % 4 == 0 ? rnd() % 20 : rnd() % R_USERS);
+		/* users R_USERS - 40 .. R_USERS - 1 are sleepy: idle gaps of many hours */
+		uint32_t uidx = (uint32_t)(rnd() % 4 == 0 ? rnd() % 20 : rnd() % (R_USERS - 40));
+		if (rnd() % 500 == 0)
+			uidx = R_USERS - 40 + (uint32_t)(rnd() % 40);
 		struct ref_user *r = &ru[uidx];
 		int64_t ts = clock - (int64_t)(rnd() % (R_DISORDER + 1));
 		uint64_t kind = rnd() % 100;
@@ -522,6 +569,8 @@ static void test_random_50k_txns_match_reference(void)
 			if (v.txn_count_1h > c1 || v.txn_count_24h > c24)
 				expect_eq(v.txn_count_24h, c24, "inexact count high", i);
 		}
+		if (r->n > 0 && ts - r->max_ts > 27 * HOUR)
+			long_idle++;
 		double since = r->n == 0 ? NAN : ts > r->max_ts ? (double)(ts - r->max_ts) / 1e6 : 0.0;
 		expect_eq(v.secs_since_last_txn, since, "since", i);
 		expect_eq(v.amount_to_avg_ratio, r->n == 0 ? NAN : (double)amount / r->avg, "ratio", i);
@@ -568,14 +617,18 @@ static void test_random_50k_txns_match_reference(void)
 	CU_ASSERT_EQUAL(n_mismatch, 0);
 	CU_ASSERT_EQUAL(g_cnt.v[WR_CNT_features_late], late);
 	CU_ASSERT_EQUAL(g_cnt.v[WR_CNT_features_evictions], 0);
-	CU_ASSERT_EQUAL(st_feat_used(t), R_USERS);
+	uint32_t seen = 0;
+	for (uint32_t u = 0; u < R_USERS; u++)
+		seen += ru[u].n > 0;
+	CU_ASSERT_EQUAL(st_feat_used(t), seen);
 	CU_ASSERT(st_feat_verify(t) == 0);
 	/* the run must exercise every path */
 	CU_ASSERT(late > 50);
 	CU_ASSERT(inexact > 100);
 	CU_ASSERT(gets > 4000);
-	printf("\n  random: %" PRIu64 " late, %" PRIu64 " beyond disorder, %" PRIu64 " gets\n",
-	       late, inexact, gets);
+	CU_ASSERT(long_idle >= 3);       /* 24 h ring starts over (fixed seed: 5) */
+	printf("\n  random: %" PRIu64 " late, %" PRIu64 " beyond disorder, %" PRIu64 " gets, %" PRIu64 " after > 27 h idle\n",
+	       late, inexact, gets, long_idle);
 	for (uint32_t u = 0; u < R_USERS; u++)
 		free(ru[u].tx);
 	free(ru);
@@ -590,6 +643,7 @@ static int reg(void)
 		 WR_TEST(test_24h_window_edges_by_hour_pane),
 		 WR_TEST(test_out_of_order_within_bound_updates_its_pane),
 		 WR_TEST(test_older_than_24h_plus_disorder_is_late),
+		 WR_TEST(test_idle_gap_and_reused_record_leave_no_stale_panes),
 		 WR_TEST(test_secs_since_last_and_ratio_to_average),
 		 WR_TEST(test_new_country_and_merchant_flags_with_overflow),
 		 WR_TEST(test_table_full_refuses_when_evict_is_off),
