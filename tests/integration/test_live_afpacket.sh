@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Live path: weir on net_af_packet over a veth pair; the senders live in a
+# Live path: weir on net_af_packet (or net_af_xdp with LIVE_PMD=af_xdp) over a
+# veth pair; the senders live in a
 # network namespace made here and reach weir by ARP / neighbour discovery
 # (no static entries). Real senders: ping, ping -6, util-linux logger over UDP
 # (IPv4 and IPv6, one message large enough to be fragmented). Alerts must
@@ -34,17 +35,26 @@ for _ in $(seq 50); do [ -s "$TMP/slack.port" ] && break; sleep 0.1; done
 export WEIR_SLACK_WEBHOOK="http://127.0.0.1:$(cat "$TMP/slack.port")/services/T000/B000/secret-token"
 
 cp rules/default.yaml "$TMP/rules.yaml"
+pmd=${LIVE_PMD:-af_packet}
+if [ "$pmd" = af_xdp ]; then
+  # AF_XDP hands weir the raw frames: IP fragments arrive as fragments.
+  mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+  device="net_af_xdp0,iface=$va,start_queue=0,queue_count=1"
+  mbufs="mbufs: 4095"   # AF_XDP's umem wants a buffer to fit in one page
+else
+  # The af_packet PMD's socket asks the kernel to defragment (fanout flag), so
+  # frames hold whole datagrams: make them and the buffers big enough.
+  device="net_af_packet0,iface=$va,framesz=16384,blocksz=16384,framecnt=256"
+  mbufs=$'mbuf_size: 16384\nmbufs: 4095'
+fi
 cat > "$TMP/live.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
 ports:
   - name: veth
-    # The af_packet PMD's socket asks the kernel to defragment (fanout flag), so
-    # frames hold whole datagrams: make them and the buffers big enough.
-    device: "net_af_packet0,iface=$va,framesz=16384,blocksz=16384,framecnt=256"
+    device: "$device"
     ipv4: 192.0.2.10/24
     ipv6: 2001:db8::10/64
-mbuf_size: 16384
-mbufs: 4095
+$mbufs
 syslog: {ports: [514]}
 rules: {file: rules.yaml}
 outputs:
@@ -94,7 +104,10 @@ grep '"type":"alert"' "$TMP/alerts.jsonl" | grep -q "\"key\":\"$host\"" || fail 
 total=$(grep '"rule":"error"' "$TMP/windows.jsonl" | sed -E 's/.*"count":([0-9]+).*/\1/' | paste -sd+ | bc)
 [ "$total" -eq "$sent" ] || fail "error windows count $total matches, sent $sent"
 [ "$(counter rx_bad_ip "$TMP/weir.err")" -eq 0 ] || fail "a packet was counted as bad IP"
+if [ "$pmd" = af_xdp ]; then
+  [ "$(counter frag_reassembled "$TMP/weir.err")" -ge 1 ] || fail "no datagram reassembled by weir"
+fi
 [ "$(counter arp_replies "$TMP/weir.err")" -ge 1 ] || fail "no ARP reply counted"
 [ "$(counter nd_replies "$TMP/weir.err")" -ge 1 ] || fail "no ND reply counted"
 [ "$(counter icmp_echo_replies "$TMP/weir.err")" -ge 4 ] || fail "fewer than 4 echo replies"
-echo "live: alert delivered after 429, $total matches counted, ARP/ND/echo answered"
+echo "live ($pmd): alert delivered after 429, $total matches counted, ARP/ND/echo answered"
