@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "st_pvt.h"
 #include "st_session.h"
 #include "wr_common.h"
 
@@ -139,33 +140,10 @@ static inline uint32_t sat_add32(uint32_t a, uint32_t b)
 	return __builtin_add_overflow(a, b, &r) ? UINT32_MAX : r;
 }
 
-static inline uint64_t fmix64(uint64_t x)
+/* Users hash with seed 0 (st_pvt.h). */
+static inline uint64_t user_hash(const char *id, size_t len)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* 8-byte words folded with multiply + rotate, then a finaliser for the low bits. */
-static uint64_t user_hash(const char *id, size_t len)
-{
-	const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xbf58476d1ce4e5b9ULL;
-	uint64_t h = (uint64_t)len * k1;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, id + i, 8);
-		h = (((h ^ w * k2) << 31) | ((h ^ w * k2) >> 33)) * k1;
-	}
-	if (i < len) {
-		uint64_t w = 0;
-		memcpy(&w, id + i, len - i);
-		h = (((h ^ w * k2) << 31) | ((h ^ w * k2) >> 33)) * k1;
-	}
-	return fmix64(h);
+	return st_hash_bytes(0, id, len);
 }
 
 /* ---- user index -------------------------------------------------------- */

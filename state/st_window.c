@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_pvt.h"
 #include "st_window.h"
 #include "wr_common.h"
 
@@ -136,36 +137,6 @@ static inline int64_t window_start(int64_t ts, int64_t len)
  * 64-bit key hash: 8-byte words folded with multiply + rotate, then a
  * murmur-style finaliser so the low bits (home slot) depend on every byte.
  */
-static inline uint64_t fmix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t key_hash(uint32_t rule_idx, const char *key, size_t len)
-{
-	const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xbf58476d1ce4e5b9ULL;
-	uint64_t h = ((uint64_t)rule_idx << 32 | (uint64_t)len) * k1;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, key + i, 8);
-		h ^= w * k2;
-		h = ((h << 31) | (h >> 33)) * k1;
-	}
-	if (i < len) {
-		uint64_t w = 0;
-		memcpy(&w, key + i, len - i);
-		h ^= w * k2;
-		h = ((h << 31) | (h >> 33)) * k1;
-	}
-	return fmix64(h);
-}
-
 /* ---- timer heap -------------------------------------------------------- */
 
 static inline bool item_less(const struct st_heap_item *a, const struct st_heap_item *b)
@@ -633,7 +604,7 @@ int st_wtab_add(struct st_wtab *t, uint32_t rule_idx, const char *key, size_t ke
 		return 1;
 	}
 
-	uint64_t hash = key_hash(rule_idx, key, key_len);
+	uint64_t hash = st_hash_bytes(rule_idx, key, key_len);
 	uint32_t pos = idx_find(t, hash, rule_idx, key, (uint32_t)key_len);
 	uint32_t id;
 	struct st_entry *e;
