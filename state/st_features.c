@@ -98,28 +98,6 @@ struct st_feat {
 _Static_assert(sizeof(struct st_fuser) == 200, "user header grew: update the memory figures");
 _Static_assert(sizeof(struct st_fuser) % 8 == 0, "rings after the header need 8-byte alignment");
 
-/* ---- memory ------------------------------------------------------------ */
-
-/* Zeroed, page-aligned memory for a table array; NULL when it cannot be mapped. */
-static void *big_alloc(size_t bytes)
-{
-	if (bytes == 0)
-		return NULL;
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/* only a hint: without THP the table works the same, just slower */
-	if (bytes >= (2u << 20))
-		(void)madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
-
-static void big_free(void *p, size_t bytes)
-{
-	if (p != NULL)
-		munmap(p, bytes);
-}
-
 /* ---- hashing and index ------------------------------------------------- */
 
 /* Users hash with seed 0 (st_pvt.h). */
@@ -447,8 +425,8 @@ int st_feat_create(const struct st_feat_params *p, struct wr_counters *cnt, stru
 
 	t->idx_b = n_idx * sizeof(*t->idx);
 	t->rec_b = (size_t)p->capacity * t->stride;
-	t->idx = big_alloc(t->idx_b);
-	t->rec = big_alloc(t->rec_b);
+	t->idx = st_big_alloc(t->idx_b);
+	t->rec = st_big_alloc(t->rec_b);
 	if (t->idx == NULL || t->rec == NULL) {
 		st_feat_destroy(t);
 		return -ENOMEM;
@@ -464,8 +442,8 @@ void st_feat_destroy(struct st_feat *t)
 		return;
 	if (t->cnt != NULL)
 		t->cnt->v[WR_CNT_features_users] = 0;
-	big_free(t->idx, t->idx_b);
-	big_free(t->rec, t->rec_b);
+	st_big_free(t->idx, t->idx_b);
+	st_big_free(t->rec, t->rec_b);
 	free(t);
 }
 

@@ -8,6 +8,40 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* a + b, clamped to the int64 range instead of wrapping. */
+static inline int64_t st_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/*
+ * Zeroed, page-aligned memory for a table array, taken at create; NULL when
+ * it cannot be mapped (or @bytes is 0). Large arrays get a transparent
+ * huge page hint (only a hint: without THP the table works the same, slower).
+ */
+static inline void *st_big_alloc(size_t bytes)
+{
+	if (bytes == 0)
+		return NULL;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= (2u << 20))
+		(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+/* Free what st_big_alloc() returned; NULL is a no-op. */
+static inline void st_big_free(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
 
 /* MurmurHash3's 64-bit finaliser: spreads every input bit over the low bits. */
 static inline uint64_t st_fmix64(uint64_t x)

@@ -96,37 +96,8 @@ _Static_assert(sizeof(struct st_sslot) == 40, "session slot grew: update the mem
 _Static_assert(sizeof(struct st_suser) == 88, "user entry grew: update the memory figures");
 _Static_assert(sizeof(struct st_sheap) == 16, "heap item grew: update the memory figures");
 
-/* ---- memory ------------------------------------------------------------ */
-
-/* Zeroed, page-aligned memory for a table array; NULL when it cannot be mapped. */
-static void *big_alloc(size_t bytes)
-{
-	if (bytes == 0)
-		return NULL;
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/* only a hint: without THP the table works the same, just slower */
-	if (bytes >= (2u << 20))
-		(void)madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
-
-static void big_free(void *p, size_t bytes)
-{
-	if (p != NULL)
-		munmap(p, bytes);
-}
-
 /* ---- arithmetic -------------------------------------------------------- */
 
-static inline int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
 
 /* b - a for a <= b, without overflow. */
 static inline uint64_t span(int64_t a, int64_t b)
@@ -411,7 +382,7 @@ static uint32_t session_open(struct st_sess *t, uint32_t uid, uint32_t prev, int
 	}
 	if (s->next == SS_NONE)
 		u->tail = sid;
-	struct st_sheap it = { sat_add(ts, t->hold_us), sid, 0 };
+	struct st_sheap it = { st_sat_add(ts, t->hold_us), sid, 0 };
 	heap_sift_up(t, t->heap_n++, it);
 	WR_COUNT(t->cnt, sessions_opened);
 	gauge(t);
@@ -454,7 +425,7 @@ static inline bool len_ok(const struct st_sess *t, int64_t a, int64_t b)
 /* Not due yet: a due session counts as closed for add (see the header). */
 static inline bool alive(const struct st_sess *t, const struct st_sslot *s, int64_t wm)
 {
-	return sat_add(s->end_us, t->hold_us) > wm;
+	return st_sat_add(s->end_us, t->hold_us) > wm;
 }
 
 static void report_late(struct st_sess *t, const char *user, size_t ulen, int64_t ts,
@@ -496,18 +467,18 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 	t->gap_us = p->gap_us;
 	t->max_len_us = p->max_len_us;
 	t->lateness_us = p->lateness_us;
-	t->hold_us = sat_add(p->gap_us, p->lateness_us);
+	t->hold_us = st_sat_add(p->gap_us, p->lateness_us);
 	t->adv_wm_us = INT64_MIN;
 	t->idx_b = n_idx * sizeof(*t->idx);
 	t->usr_b = (size_t)p->capacity * sizeof(*t->usr);
 	t->pool_b = (size_t)n_slots * sizeof(*t->pool);
 	t->heap_b = (size_t)n_slots * sizeof(*t->heap);
 	t->hist_b = (size_t)n_slots * p->n_steps * SS_K * sizeof(*t->hist);
-	t->idx = big_alloc(t->idx_b);
-	t->usr = big_alloc(t->usr_b);
-	t->pool = big_alloc(t->pool_b);
-	t->heap = big_alloc(t->heap_b);
-	t->hist = big_alloc(t->hist_b);
+	t->idx = st_big_alloc(t->idx_b);
+	t->usr = st_big_alloc(t->usr_b);
+	t->pool = st_big_alloc(t->pool_b);
+	t->heap = st_big_alloc(t->heap_b);
+	t->hist = st_big_alloc(t->hist_b);
 	if (t->idx == NULL || t->usr == NULL || t->pool == NULL || t->heap == NULL ||
 	    (p->n_steps > 0 && t->hist == NULL))
 		goto err;
@@ -533,11 +504,11 @@ void st_sess_destroy(struct st_sess *t)
 		return;
 	if (t->cnt != NULL)
 		t->cnt->v[WR_CNT_sessions_active] = 0;
-	big_free(t->idx, t->idx_b);
-	big_free(t->usr, t->usr_b);
-	big_free(t->pool, t->pool_b);
-	big_free(t->hist, t->hist_b);
-	big_free(t->heap, t->heap_b);
+	st_big_free(t->idx, t->idx_b);
+	st_big_free(t->usr, t->usr_b);
+	st_big_free(t->pool, t->pool_b);
+	st_big_free(t->hist, t->hist_b);
+	st_big_free(t->heap, t->heap_b);
 	free(t);
 }
 
@@ -569,7 +540,7 @@ int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us,
 	if (wm_us < t->adv_wm_us)
 		wm_us = t->adv_wm_us;
 	/* a new session at ts_us would close at once: late */
-	bool too_old = sat_add(ts_us, t->hold_us) <= wm_us;
+	bool too_old = st_sat_add(ts_us, t->hold_us) <= wm_us;
 
 	uint64_t hash = user_hash(user, ulen);
 	uint32_t pos = idx_find(t, hash, user, ulen);
@@ -715,7 +686,7 @@ uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_
 	uint32_t closed = 0;
 	while (t->heap_n > 0 && t->heap[0].close_us <= wm_us) {
 		struct st_sheap top = t->heap[0];
-		int64_t real = sat_add(t->pool[top.slot].end_us, t->hold_us);
+		int64_t real = st_sat_add(t->pool[top.slot].end_us, t->hold_us);
 		if (real > top.close_us) {
 			/* extended since the key was set: re-key instead of closing */
 			top.close_us = real;
@@ -766,7 +737,7 @@ int st_sess_verify(const struct st_sess *t)
 				return -EFAULT;
 			uint32_t hp = s->heap_pos;
 			if (hp >= t->heap_n || t->heap[hp].slot != sid ||
-			    t->heap[hp].close_us > sat_add(s->end_us, t->hold_us))
+			    t->heap[hp].close_us > st_sat_add(s->end_us, t->hold_us))
 				return -EFAULT;
 			const int64_t *h = hist_of(t, sid);
 			for (uint32_t k = 0; k < t->n_steps; k++)

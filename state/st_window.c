@@ -116,13 +116,6 @@ struct st_wtab {
 
 /* ---- arithmetic -------------------------------------------------------- */
 
-static inline int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
 
 /* Start of the epoch-aligned window holding @ts (floor, also for ts < 0). */
 static inline int64_t window_start(int64_t ts, int64_t len)
@@ -367,7 +360,7 @@ static void entry_settle(struct st_wtab *t, struct st_entry *e)
 		return;
 	const struct st_rule_params *rp = rule_of(t, e->rule_idx);
 	if (e->has_fired && rp != NULL && rp->cooldown_us > 0 && rp->window_us > 0) {
-		int64_t expire = sat_add(sat_add(sat_add(e->last_fire_event_us, rp->cooldown_us),
+		int64_t expire = st_sat_add(st_sat_add(st_sat_add(e->last_fire_event_us, rp->cooldown_us),
 						 rp->window_us), t->lateness_us);
 		if (expire > t->adv_wm_us) {
 			if (e->timer_kind != ST_TIMER_EXPIRE ||
@@ -421,15 +414,15 @@ static void close_window(struct st_wtab *t, struct st_entry *e, uint32_t sid,
 	 */
 	int64_t next_start = s->end_us;
 	if (next_start <= e->fired_start_us)
-		next_start = sat_add(e->fired_start_us, s->end_us - s->start_us);
+		next_start = st_sat_add(e->fired_start_us, s->end_us - s->start_us);
 	/* the chain is sorted by start: its head is the oldest open window */
 	if (e->head != ST_NONE && t->pool[e->head].start_us <= next_start)
 		return;
 	if (e->timer_kind == ST_TIMER_RESOLVE)
 		return;
 	e->timer_start_us = next_start;
-	e->timer_end_us = sat_add(next_start, s->end_us - s->start_us);
-	timer_set(t, e, ST_TIMER_RESOLVE, sat_add(e->timer_end_us, t->lateness_us));
+	e->timer_end_us = st_sat_add(next_start, s->end_us - s->start_us);
+	timer_set(t, e, ST_TIMER_RESOLVE, st_sat_add(e->timer_end_us, t->lateness_us));
 }
 
 static void fire_timer(struct st_wtab *t, struct st_entry *e, const struct st_emit *emit)
@@ -589,8 +582,8 @@ int st_wtab_add(struct st_wtab *t, uint32_t rule_idx, const char *key, size_t ke
 		wm_us = t->adv_wm_us;
 
 	int64_t start = window_start(ts_us, rp->window_us);
-	int64_t end = sat_add(start, rp->window_us);
-	int64_t close = sat_add(end, t->lateness_us);
+	int64_t end = st_sat_add(start, rp->window_us);
+	int64_t close = st_sat_add(end, t->lateness_us);
 	if (close <= wm_us) {
 		WR_COUNT(t->cnt, events_late);
 		if (emit != NULL && emit->late != NULL) {
