@@ -330,6 +330,19 @@ static void src_text(const struct dp_pkt *p, char *buf, size_t len)
 	inet_ntop(p->ip_version == 6 ? AF_INET6 : AF_INET, p->src_ip, buf, (socklen_t)len);
 }
 
+/* Where a rejected message came from, for the log: "addr port N" or "Kafka KEY". */
+static void describe_source(const struct dp_pkt *p, const char *src, uint32_t src_len,
+			    char *buf, size_t len)
+{
+	if (p) {
+		char addr[INET6_ADDRSTRLEN];
+		src_text(p, addr, sizeof(addr));
+		snprintf(buf, len, "%s port %u", addr, p->src_port);
+	} else {
+		snprintf(buf, len, "Kafka %.*s", (int)src_len, src);
+	}
+}
+
 /*
  * Parse, scan and count one syslog line from input @input. @p is the UDP
  * datagram it came in (NULL for a Kafka record, which names its source in
@@ -360,14 +373,8 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 			WR_COUNT(w->c.cnt, syslog_bad);
 		uint32_t supp;
 		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
-			char from[INET6_ADDRSTRLEN + 8];
-			if (p) {
-				src_text(p, from, sizeof(from));
-				snprintf(from + strlen(from), sizeof(from) - strlen(from), " port %u",
-					 p->src_port);
-			} else {
-				snprintf(from, sizeof(from), "Kafka %.*s", (int)src_len, src);
-			}
+			char from[96];
+			describe_source(p, src, src_len, from, sizeof(from));
 			WR_WARN("syslog", "dropped a message from %s: %s (%u bytes)%s", from,
 				dp_syslog_strerror(rc), len, supp ? " (and more not logged)" : "");
 		}
@@ -427,11 +434,8 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 		WR_COUNT(w->c.cnt, click_bad);
 		uint32_t supp;
 		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
-			char from[INET6_ADDRSTRLEN + 8];
-			if (p)
-				src_text(p, from, sizeof(from));
-			else
-				snprintf(from, sizeof(from), "Kafka %.*s", (int)src_len, src);
+			char from[96];
+			describe_source(p, src, src_len, from, sizeof(from));
 			WR_WARN("click", "dropped an event from %s: %s%s", from,
 				rc ? why : "user id longer than 128 bytes",
 				supp ? " (and more not logged)" : "");
