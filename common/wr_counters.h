@@ -54,6 +54,20 @@
 	X(session_events_late,   "clickstream events later than the allowed lateness (sent to late output)") \
 	X(session_table_full,    "clickstream events dropped because the user table or session pool was full") \
 	X(sessions_active,       "gauge: open sessions") \
+	X(txn_in,                "payment transactions parsed") \
+	X(txn_bad,               "payment transactions rejected (invalid JSON, missing or bad field): answered ERROR") \
+	X(txn_overload,          "payment transactions answered ERROR because the fraud thread's queue was full") \
+	X(fraud_decisions,       "fraud decisions made") \
+	X(fraud_allow,           "decisions ALLOW") \
+	X(fraud_review,          "decisions REVIEW") \
+	X(fraud_block,           "decisions BLOCK") \
+	X(fraud_degraded,        "decisions made without some store features (Redis slow, down or overloaded)") \
+	X(fraud_replies,         "UDP replies sent (decisions and errors)") \
+	X(fraud_reply_failed,    "UDP replies that could not be built or sent (no buffer, port busy)") \
+	X(fraud_shadow_scored,   "transactions the shadow model scored") \
+	X(fraud_shadow_disagree, "transactions where the shadow model's decision differed") \
+	X(fraud_model_reloads,   "models swapped in by a reload") \
+	X(fraud_model_reload_failed, "reloads refused (model failed to load or verify; the old one stays)") \
 	X(features_users,        "gauge: users in the fraud feature table") \
 	X(features_late,         "transactions older than the 24 h window (plus disorder) behind the user's newest: not recorded") \
 	X(features_table_full,   "transactions of new users refused because the feature table was full (evict off)") \

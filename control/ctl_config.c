@@ -25,6 +25,19 @@
  *     sources:                        # per-sender zone, longest prefix wins
  *       - match: 10.0.0.0/8           # required
  *         timezone: "-05:00"          # required
+ *   fraud:                            # payment fraud scoring; on with ports or a txn topic
+ *     ports: [7000]                   # UDP transactions, answered to the sender
+ *     model: models/fraud_model.json  # required when on (XGBoost JSON)
+ *     shadow_model: next.json         # scored and logged, never decides
+ *     samples: models/fraud_samples.csv   # recorded predictions checked at load
+ *     features: [txn_count_1h, ..., account_age_days]   # required when on
+ *     review: 0.5
+ *     block: 0.9
+ *     reasons: 3
+ *     users: 65536                    # feature table per worker
+ *     disorder: 5m
+ *     redis: {host: 127.0.0.1, port: 6379, key_prefix: "user:", deadline: 2ms,
+ *             write_back: true}
  *   reassembly: {flows: 4096, timeout: 2s}
  *   kafka:                            # Kafka input and output (librdkafka)
  *     brokers: "127.0.0.1:9092"       # bootstrap.servers; required when any
@@ -32,7 +45,7 @@
  *     group_id: weir                  # consumer group.id
  *     topics:                         # inputs, up to CTL_MAX_KAFKA_TOPICS
  *       - name: logs                  # required
- *         format: syslog              # one log line per record (the only format yet)
+ *         format: syslog              # syslog (log lines), click or txn (JSON)
  *     max_partitions: 256             # partitions tracked (per-partition watermarks)
  *     consumer: {auto.offset.reset: earliest}   # librdkafka properties, passed through
  *     producer: {linger.ms: 5}                  # checked at load time
@@ -46,6 +59,7 @@
  *     late: {jsonl: late.jsonl}
  *     (windows, alerts and late also take kafka: TOPIC: the same JSON line,
  *      keyed by the record's key)
+ *     decisions: {jsonl: d.jsonl, kafka: weir-decisions}  # fraud audit
  *     dead_letter: {kafka: weir-dead}  # undecodable Kafka input records
  *     slack: {webhook_url: "https://hooks.slack.com/...", queue: 1024,
  *             timeout: 5s, max_retries: 5}
@@ -78,6 +92,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -561,8 +576,10 @@ static int parse_name_list(struct cf_ctx *cx, const struct cf_key *k, const char
 {
 	char **names = field(base, k->off);
 	uint32_t *count = field(base, k->off2);
-	const char *items[CTL_MAX_FUNNEL_STEPS + 1];
-	unsigned lines[CTL_MAX_FUNNEL_STEPS + 1];
+	/* Sized for the longest name list (fraud.features); k->max never exceeds it. */
+	_Static_assert(CTL_MAX_FRAUD_FEATURES >= CTL_MAX_FUNNEL_STEPS, "name list buffer");
+	const char *items[CTL_MAX_FRAUD_FEATURES + 1];
+	unsigned lines[CTL_MAX_FRAUD_FEATURES + 1];
 	size_t n = 0;
 	char *copy = NULL;
 	int rc = -EINVAL;
@@ -741,7 +758,11 @@ static int parse_kafka_format(struct cf_ctx *cx, const struct cf_key *k, const c
 		*(int *)field(base, k->off) = CTL_KAFKA_FMT_CLICK;
 		return 0;
 	}
-	cf_err(cx, v->line, "key '%s': format '%s' is not supported (want syslog or click)",
+	if (!strcmp(s, "txn")) {
+		*(int *)field(base, k->off) = CTL_KAFKA_FMT_TXN;
+		return 0;
+	}
+	cf_err(cx, v->line, "key '%s': format '%s' is not supported (want syslog, click or txn)",
 	       path, s);
 	return -EINVAL;
 }
@@ -867,7 +888,43 @@ static int parse_list(struct cf_ctx *cx, const struct cf_key *k, const char *pat
 	return 0;
 }
 
+/* A finite decimal number within [lo, hi]; the bounds are named in the error. */
+static int parse_double_in(struct cf_ctx *cx, const char *path, const struct wr_yaml_node *v,
+			   double lo, double hi, double *out)
+{
+	const char *s = want_scalar(cx, path, v);
+	if (!s)
+		return -EINVAL;
+	char *end = NULL;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (!*s || end == s || *end || errno || !isfinite(x)) {
+		cf_err(cx, v->line, "key '%s': '%s' is not a finite number", path, s);
+		return -EINVAL;
+	}
+	if (x < lo || x > hi) {
+		cf_err(cx, v->line, "key '%s': value %s out of range [%g, %g]", path, s, lo, hi);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_prob(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+		      const struct wr_yaml_node *v, void *base)
+{
+	return parse_double_in(cx, path, v, 0.0, 1.0, field(base, k->off));
+}
+
+static int parse_amount(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+			const struct wr_yaml_node *v, void *base)
+{
+	return parse_double_in(cx, path, v, 0.01, 9e12, field(base, k->off));
+}
+
 static const struct cf_type t_uint = { "uint", parse_uint };
+static const struct cf_type t_prob = { "number in [0, 1]", parse_prob };
+static const struct cf_type t_amount = { "number in [0.01, 9e12]", parse_amount };
 static const struct cf_type t_bool = { "bool", parse_bool };
 static const struct cf_type t_duration = { "duration", parse_duration };
 static const struct cf_type t_string = { "string", parse_string };
@@ -885,7 +942,7 @@ static const struct cf_type t_names = { "list of names", parse_name_list };
 static const struct cf_type t_section = { "section", parse_section };
 static const struct cf_type t_list = { "list", parse_list };
 static const struct cf_type t_kafka_topic = { "Kafka topic", parse_kafka_topic };
-static const struct cf_type t_kafka_format = { "enum, one of syslog, click",
+static const struct cf_type t_kafka_format = { "enum, one of syslog, click, txn",
 						parse_kafka_format };
 static const struct cf_type t_kafka_props = { "map of librdkafka properties",
 					      parse_kafka_props };
@@ -1015,6 +1072,100 @@ static const struct cf_key clickstream_keys[] = {
 	       "Open sessions per worker, shared by all users; 0 = as many as users."),
 };
 
+static const struct cf_key redis_keys[] = {
+	{ .key = "host", .type = &t_string, .off = offsetof(struct ctl_config, redis_host),
+	  .example = "127.0.0.1",
+	  .doc = "Redis feature store address (IPv4/IPv6; a name is resolved at each connect). "
+		 "Default none: store features are always missing (not counted as degraded)." },
+	K_UINT("port", struct ctl_config, redis_port, "6379", 1, 65535, "Redis TCP port."),
+	{ .key = "unix", .type = &t_path, .off = offsetof(struct ctl_config, redis_unix),
+	  .example = "/run/redis/redis.sock", .ref_off = true,
+	  .doc = "Unix socket of the feature store, instead of host/port." },
+	{ .key = "key_prefix", .type = &t_string,
+	  .off = offsetof(struct ctl_config, redis_key_prefix), .def = "user:",
+	  .doc = "A user's features live in the hash <key_prefix><user id>." },
+	K_DUR("deadline", struct ctl_config, redis_deadline_us, "2ms", 100, SEC(1),
+	      "Longest wait for a lookup; past it the transaction is scored without the "
+	      "missing store features and marked degraded."),
+	K_BOOL("write_back", struct ctl_config, redis_write_back, "true",
+	       "After each decision, HSET the user's in-stream aggregates (txn_count_1h, "
+	       "amount_sum_1h, txn_count_24h, amount_sum_24h, last_txn_ts) into the same hash."),
+};
+static const struct cf_table redis_table = { "fraud.redis", redis_keys,
+					     WR_ARRAY_SIZE(redis_keys), 0, 0, 0, NULL };
+
+static const struct cf_key fraud_keys[] = {
+	{ .key = "ports", .type = &t_udp_ports, .off = offsetof(struct ctl_config, txn_ports),
+	  .off2 = offsetof(struct ctl_config, n_txn_ports), .min = 1, .max = 65535,
+	  .example = "7000",
+	  .doc = "UDP destination ports carrying JSON transactions; each is answered with a "
+		 "UDP reply to its sender. Default none." },
+	{ .key = "model", .type = &t_path, .off = offsetof(struct ctl_config, fraud_model),
+	  .example = "models/fraud_model.json",
+	  .doc = "XGBoost JSON model (binary:logistic), relative to this file. Required when "
+		 "fraud.ports or a Kafka topic of format txn is set." },
+	{ .key = "shadow_model", .type = &t_path,
+	  .off = offsetof(struct ctl_config, fraud_shadow_model), .example = "models/next.json",
+	  .ref_off = true,
+	  .doc = "A second model scored alongside (its score and decision are logged in the "
+		 "audit record), never deciding. Default none." },
+	{ .key = "samples", .type = &t_path, .off = offsetof(struct ctl_config, fraud_samples),
+	  .example = "models/fraud_samples.csv",
+	  .doc = "Predictions recorded at export (feature columns + xgb_prob); the model must "
+		 "reproduce them at load. Its rows also feed the check against XGBoost's C API. "
+		 "Default none." },
+	{ .key = "features", .type = &t_names, .off = offsetof(struct ctl_config, fraud_features),
+	  .off2 = offsetof(struct ctl_config, n_fraud_features), .min = 1,
+	  .max = CTL_MAX_FRAUD_FEATURES,
+	  .example = "txn_count_1h amount_sum_1h txn_count_24h amount_sum_24h "
+		     "secs_since_last_txn amount_to_avg_ratio new_country new_merchant amount "
+		     "hour_of_day account_age_days chargebacks_90d",
+	  .doc = "The model's feature vector, in order (checked against the model's "
+		 "feature_names). In-stream: txn_count_1h, amount_sum_1h, txn_count_24h, "
+		 "amount_sum_24h, secs_since_last_txn, amount_to_avg_ratio, new_country, "
+		 "new_merchant; from the transaction: amount, hour_of_day; any other name is a "
+		 "field of the user's hash in the feature store." },
+	{ .key = "review", .type = &t_prob, .off = offsetof(struct ctl_config, fraud_review),
+	  .def = "0.5", .doc = "Score at or above which a transaction is REVIEW." },
+	{ .key = "block", .type = &t_prob, .off = offsetof(struct ctl_config, fraud_block),
+	  .def = "0.9", .doc = "Score at or above which a transaction is BLOCK (> review)." },
+	K_UINT("reasons", struct ctl_config, fraud_reasons, "3", 0, CTL_MAX_FRAUD_REASONS,
+	       "Features named as reasons: those pushing the score up most."),
+	K_UINT("users", struct ctl_config, fraud_users, "65536", 16, 1u << 26,
+	       "Users whose in-stream features each worker keeps (about 1.3 KiB each, "
+	       "reserved at start)."),
+	K_DUR("disorder", struct ctl_config, fraud_disorder_us, "5m", 0, SEC(3600),
+	      "How far out of order a user's transactions may arrive and still be counted "
+	      "exactly in the 1 h window."),
+	K_BOOL("evict", struct ctl_config, fraud_evict, "true",
+	       "Full feature table: forget the least recently active user (true) or score new "
+	       "users without history (false)."),
+	K_UINT("queue", struct ctl_config, fraud_queue, "4096", 64, 1u << 20,
+	       "Transactions in flight from each worker to the fraud thread; when full, a "
+	       "transaction is answered ERROR (overloaded) at once."),
+	{ .key = "txn_id_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_id),
+	  .def = "txn_id", .doc = "JSON key of the transaction id." },
+	{ .key = "user_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_user),
+	  .def = "user_id", .doc = "JSON key of the user id." },
+	{ .key = "amount_field", .type = &t_string,
+	  .off = offsetof(struct ctl_config, txn_field_amount), .def = "amount",
+	  .doc = "JSON key of the amount (a number, currency units)." },
+	{ .key = "currency_field", .type = &t_string,
+	  .off = offsetof(struct ctl_config, txn_field_currency), .def = "currency",
+	  .doc = "JSON key of the ISO 4217 currency code." },
+	{ .key = "merchant_field", .type = &t_string,
+	  .off = offsetof(struct ctl_config, txn_field_merchant), .def = "merchant",
+	  .doc = "JSON key of the merchant." },
+	{ .key = "country_field", .type = &t_string,
+	  .off = offsetof(struct ctl_config, txn_field_country), .def = "country",
+	  .doc = "JSON key of the country." },
+	{ .key = "ts_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_ts),
+	  .def = "ts", .doc = "JSON key of the event time (RFC 3339 or epoch milliseconds)." },
+	{ .key = "max_amount", .type = &t_amount, .off = offsetof(struct ctl_config, txn_max_amount),
+	  .def = "1e9", .doc = "Largest plausible amount; larger ones are answered ERROR." },
+	K_SECTION("redis", redis_table, "The Redis feature store."),
+};
+
 static const struct cf_key reassembly_keys[] = {
 	K_UINT("flows", struct ctl_config, frag_table_size, "4096", 16, 1u << 20,
 	       "IP fragment reassembly table size (flows reassembled at once, per worker)."),
@@ -1029,7 +1180,8 @@ static const struct cf_key kafka_topic_keys[] = {
 	{ .key = "format", .type = &t_kafka_format,
 	  .off = offsetof(struct ctl_kafka_topic_cfg, format), .def = "syslog",
 	  .doc = "Record format. syslog: one log line per record (RFC 5424, RFC 3164 or "
-		 "plain text). No other format is supported yet." },
+		 "plain text); click: one JSON clickstream event (clickstream.*); txn: one JSON "
+		 "payment transaction (fraud.*), scored and audited but not answered." },
 };
 static const struct cf_table kafka_topic_table = {
 	"kafka.topics[]", kafka_topic_keys, WR_ARRAY_SIZE(kafka_topic_keys),
@@ -1125,6 +1277,15 @@ static const struct cf_key sessions_out_keys[] = {
 	  .example = "weir-sessions",
 	  .doc = "Kafka topic for closed sessions (JSON, keyed by user id). Default off." },
 };
+static const struct cf_key decisions_out_keys[] = {
+	{ .key = "jsonl", .type = &t_output, .off = offsetof(struct ctl_config, decisions_jsonl),
+	  .example = "decisions.jsonl",
+	  .doc = "Every fraud decision with its features, as JSON lines (the audit trail). "
+		 "Default off." },
+	{ .key = "kafka", .type = &t_kafka_topic,
+	  .off = offsetof(struct ctl_config, decisions_kafka), .example = "weir-decisions",
+	  .doc = "Kafka topic for the same audit records, keyed by user id. Default off." },
+};
 static const struct cf_key dead_letter_out_keys[] = {
 	{ .key = "kafka", .type = &t_kafka_topic,
 	  .off = offsetof(struct ctl_config, dead_letter_kafka), .example = "weir-dead-letter",
@@ -1156,6 +1317,8 @@ static const struct cf_table kafka_table = TABLE("kafka", kafka_keys);
 static const struct cf_table dead_letter_out_table = TABLE("outputs.dead_letter",
 							   dead_letter_out_keys);
 static const struct cf_table rules_table = TABLE("rules", rules_keys);
+static const struct cf_table fraud_table = TABLE("fraud", fraud_keys);
+static const struct cf_table decisions_out_table = TABLE("outputs.decisions", decisions_out_keys);
 static const struct cf_table event_time_table = TABLE("event_time", event_time_keys);
 static const struct cf_table windows_out_table = TABLE("outputs.windows", windows_out_keys);
 static const struct cf_table alerts_out_table = TABLE("outputs.alerts", alerts_out_keys);
@@ -1167,6 +1330,7 @@ static const struct cf_key outputs_keys[] = {
 	K_SECTION("alerts", alerts_out_table, "Every alert raised."),
 	K_SECTION("late", late_out_table, "Events dropped for being too late."),
 	K_SECTION("sessions", sessions_out_table, "Closed clickstream sessions."),
+	K_SECTION("decisions", decisions_out_table, "Fraud decisions (audit)."),
 	K_SECTION("dead_letter", dead_letter_out_table, "Kafka input records that could not be "
 		  "decoded."),
 	K_SECTION("slack", slack_table, "Alerts posted to a Slack webhook."),
@@ -1193,6 +1357,7 @@ static const struct cf_key root_keys[] = {
 	  .sub = &port_table, .doc = "Network ports to receive on (up to 8)." },
 	K_SECTION("syslog", syslog_table, "Syslog reception and parsing."),
 	K_SECTION("clickstream", clickstream_table, "Clickstream sessionization (JSON events)."),
+	K_SECTION("fraud", fraud_table, "Payment fraud scoring (JSON transactions)."),
 	K_SECTION("reassembly", reassembly_table, "IP fragment reassembly."),
 	K_SECTION("kafka", kafka_table, "Kafka input (consumer) and the producer of the Kafka "
 		  "outputs (librdkafka)."),
@@ -1291,8 +1456,45 @@ static int validate_whole(struct cf_ctx *cx, struct ctl_config *c, const struct 
 			return -EINVAL;
 		}
 	}
+	const struct wr_yaml_node *fraud = wr_yaml_get(doc, "fraud");
+	unsigned fline = fraud ? fraud->line : doc->line;
+	for (uint32_t i = 0; i < c->n_txn_ports; i++) {
+		bool clash = false;
+		for (uint32_t j = 0; j < c->n_syslog_ports; j++)
+			clash |= c->txn_ports[i] == c->syslog_ports[j];
+		for (uint32_t j = 0; j < c->n_click_ports; j++)
+			clash |= c->txn_ports[i] == c->click_ports[j];
+		if (clash) {
+			cf_err(cx, fline, "key 'fraud.ports': port %u is also a syslog or "
+			       "clickstream port", c->txn_ports[i]);
+			return -EINVAL;
+		}
+	}
+	c->fraud_enabled = c->n_txn_ports > 0;
+	for (uint32_t i = 0; i < c->n_kafka_topics; i++)
+		c->fraud_enabled |= c->kafka_topics[i].format == CTL_KAFKA_FMT_TXN;
+	if (c->fraud_enabled && !c->fraud_model) {
+		cf_err(cx, fline, "key 'fraud.model': missing (required when fraud.ports or a "
+		       "Kafka topic of format txn is set)");
+		return -EINVAL;
+	}
+	if (c->fraud_enabled && !c->n_fraud_features) {
+		cf_err(cx, fline, "key 'fraud.features': missing (the model's feature vector, in "
+		       "order; required with fraud.model)");
+		return -EINVAL;
+	}
+	if (c->fraud_review >= c->fraud_block) {
+		cf_err(cx, fline, "key 'fraud.block': %g must be above fraud.review (%g)",
+		       c->fraud_block, c->fraud_review);
+		return -EINVAL;
+	}
+	if (c->redis_host && c->redis_unix) {
+		cf_err(cx, fline, "key 'fraud.redis.unix': set either host or unix, not both");
+		return -EINVAL;
+	}
 	bool kafka_used = c->n_kafka_topics || c->windows_kafka || c->alerts_kafka ||
-			  c->late_kafka || c->dead_letter_kafka || c->sessions_kafka;
+			  c->late_kafka || c->dead_letter_kafka || c->sessions_kafka ||
+			  c->decisions_kafka;
 	if (kafka_used && !c->kafka_brokers) {
 		cf_err(cx, kafka ? kafka->line : doc->line, "key 'kafka.brokers': missing "
 		       "(required when kafka.topics or an outputs.*.kafka topic is set)");
@@ -1345,6 +1547,23 @@ void ctl_config_destroy(struct ctl_config *c)
 	free(c->dead_letter_kafka);
 	free(c->sessions_jsonl);
 	free(c->sessions_kafka);
+	free(c->txn_field_id);
+	free(c->txn_field_user);
+	free(c->txn_field_amount);
+	free(c->txn_field_currency);
+	free(c->txn_field_merchant);
+	free(c->txn_field_country);
+	free(c->txn_field_ts);
+	free(c->fraud_model);
+	free(c->fraud_shadow_model);
+	free(c->fraud_samples);
+	for (uint32_t i = 0; i < c->n_fraud_features && i < CTL_MAX_FRAUD_FEATURES; i++)
+		free(c->fraud_features[i]);
+	free(c->redis_host);
+	free(c->redis_unix);
+	free(c->redis_key_prefix);
+	free(c->decisions_jsonl);
+	free(c->decisions_kafka);
 	free(c->click_field_user);
 	free(c->click_field_ts);
 	free(c->click_field_type);

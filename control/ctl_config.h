@@ -20,6 +20,8 @@
 #define CTL_MAX_FUNNEL_STEPS 8
 #define CTL_MAX_KAFKA_TOPICS 16
 #define CTL_MAX_KAFKA_PROPS 64
+#define CTL_MAX_FRAUD_FEATURES 64
+#define CTL_MAX_FRAUD_REASONS 8
 
 struct ctl_port_cfg {
 	char *name;
@@ -41,6 +43,7 @@ struct ctl_source_cfg {         /* per-source settings, matched by sender addres
 enum ctl_kafka_format {
 	CTL_KAFKA_FMT_SYSLOG = 0,    /* one log line per record: RFC 5424, RFC 3164 or plain */
 	CTL_KAFKA_FMT_CLICK = 1,     /* one JSON clickstream event per record (clickstream.*) */
+	CTL_KAFKA_FMT_TXN = 2,       /* one JSON payment transaction per record (fraud.*) */
 };
 
 struct ctl_kafka_topic_cfg {    /* one kafka.topics[] entry */
@@ -78,6 +81,32 @@ struct ctl_config {
 	uint32_t session_users;      /* users per worker, default 1048576 */
 	uint32_t session_slots;      /* open sessions per worker, 0 = as many as users */
 	char *sessions_jsonl, *sessions_kafka;
+	/*
+	 * fraud scoring (JSON transactions). Enabled when fraud.ports or a
+	 * Kafka topic of format txn is set; then fraud.model is required.
+	 */
+	bool fraud_enabled;
+	uint32_t n_txn_ports; uint16_t txn_ports[CTL_MAX_UDP_PORTS]; /* default none */
+	char *txn_field_id, *txn_field_user, *txn_field_amount, *txn_field_currency;
+	char *txn_field_merchant, *txn_field_country, *txn_field_ts;
+	double txn_max_amount;       /* largest accepted amount, default 1e9 */
+	char *fraud_model;           /* XGBoost JSON model, resolved like rules.file */
+	char *fraud_shadow_model;    /* scored alongside, never decides; NULL = none */
+	char *fraud_samples;         /* CSV of recorded predictions checked at load; NULL = none */
+	uint32_t n_fraud_features; char *fraud_features[CTL_MAX_FRAUD_FEATURES];
+	double fraud_review, fraud_block; /* score thresholds, 0 <= review < block <= 1 */
+	uint32_t fraud_reasons;      /* top contributing features named, 0 .. 8 */
+	uint32_t fraud_users;        /* feature table capacity per worker */
+	int64_t fraud_disorder_us;   /* out-of-order bound of the feature windows */
+	bool fraud_evict;            /* full feature table: evict the least recent user */
+	uint32_t fraud_queue;        /* transactions in flight per worker to the fraud thread */
+	char *redis_host;            /* NULL = no feature store */
+	uint16_t redis_port;
+	char *redis_unix;            /* unix socket instead of host/port */
+	char *redis_key_prefix;      /* hash key = prefix + user id, default "user:" */
+	int64_t redis_deadline_us;   /* per lookup, default 2 ms */
+	bool redis_write_back;       /* HSET the in-stream aggregates after each decision */
+	char *decisions_jsonl, *decisions_kafka;
 	/* rules */
 	char *rules_file;            /* resolved relative to the config file */
 	int64_t default_window_us;   /* default 60 s */

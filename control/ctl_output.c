@@ -470,7 +470,7 @@ int ctl_output_create(const struct ctl_config *cfg, const struct rules_set *rule
 	}
 	/* One producer for every Kafka output, the dead-letter topic included. */
 	if (!rc && (cfg->windows_kafka || cfg->alerts_kafka || cfg->late_kafka || cfg->sessions_kafka ||
-		    cfg->dead_letter_kafka))
+		    cfg->dead_letter_kafka || cfg->decisions_kafka))
 		rc = ctl_kafka_producer_create(cfg, cnt, &o->kafka, err, errlen);
 	if (rc) {
 		ctl_output_destroy(o);

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ struct ctl_redis {
 	int cb_depth;                    /* > 0 while hiredis or a user callback runs */
 
 	char *host, *unix_path, *prefix;
+	int wake_fd;                     /* polled with the connection; -1 = none */
 	size_t prefix_len;
 	uint16_t port;
 	char where[128];                 /* "host:port" or "unix:path", for logs */
@@ -608,21 +610,29 @@ int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
 		wake = min64(wake, r->head->sent_us + r->stall_timeout_us);
 	int64_t wait = wake > now ? wake - now : 0;
 
-	struct pollfd pfd = { .fd = -1 };
+	struct pollfd pfd[2] = { { .fd = -1 }, { .fd = r->wake_fd, .events = POLLIN } };
 	nfds_t nfds = 0;
 	redisAsyncContext *ac = r->ac;
 	if (ac && (r->want_read || r->want_write)) {
-		pfd.fd = ac->c.fd;
-		pfd.events = (short)((r->want_read ? POLLIN : 0) | (r->want_write ? POLLOUT : 0));
+		pfd[0].fd = ac->c.fd;
+		pfd[0].events = (short)((r->want_read ? POLLIN : 0) | (r->want_write ? POLLOUT : 0));
 		nfds = 1;
 	}
+	/* The wake fd only matters when we would sleep: it cuts the sleep short. */
+	bool use_wake = r->wake_fd >= 0 && wait > 0;
 	if (nfds || wait > 0) {
 		struct timespec ts = { .tv_sec = wait / WR_US_PER_SEC,
 				       .tv_nsec = (wait % WR_US_PER_SEC) * 1000 };
-		int rc = ppoll(nfds ? &pfd : NULL, nfds, &ts, NULL);
-		if (rc > 0 && pfd.revents) {
-			bool rd = r->want_read && (pfd.revents & (POLLIN | POLLERR | POLLHUP));
-			bool wr = r->want_write && (pfd.revents & (POLLOUT | POLLERR | POLLHUP));
+		/* pfd[0] with fd -1 is ignored by ppoll, so pfd[1] can follow it. */
+		int rc = ppoll(pfd, use_wake ? 2 : nfds, &ts, NULL);
+		if (rc > 0 && use_wake && (pfd[1].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t got = read(r->wake_fd, &v, sizeof(v)); /* reset the eventfd */
+			(void)got;
+		}
+		if (rc > 0 && pfd[0].revents) {
+			bool rd = r->want_read && (pfd[0].revents & (POLLIN | POLLERR | POLLHUP));
+			bool wr = r->want_write && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP));
 			/* Either call may end the connection and free ac: re-check. */
 			if (rd)
 				redisAsyncHandleRead(ac);
@@ -695,6 +705,7 @@ int ctl_redis_create(const struct ctl_redis_opts *o, struct wr_counters *cnt,
 	r->rl_conn = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 2);
 	r->rl_up = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 2);
 	r->rl_err = (struct wr_ratelimit)WR_RATELIMIT_INIT(10000, 5);
+	r->wake_fd = o->wake_fd > 0 ? o->wake_fd : -1;
 	r->prefix = strdup(o->key_prefix ? o->key_prefix : "");
 	if (!r->prefix)
 		goto nomem;

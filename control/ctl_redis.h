@@ -77,6 +77,11 @@ struct ctl_redis_opts {
 	                              * in flight at most; default 4096 */
 	const char *key_prefix;      /* prepended to each user to form the hash
 	                              * key, e.g. "user:"; default "" */
+	int wake_fd;                 /* > 0: a file descriptor (an eventfd) that
+	                              * ctl_redis_poll() also waits on while it
+	                              * sleeps; readable ends the sleep and it is
+	                              * read once (8 bytes) to reset it. 0 = none
+	                              * (so a zeroed struct means none) */
 };
 
 /*

@@ -1,15 +1,21 @@
 /*
- * dp_event.c - clickstream and payment JSON events on top of json-c.
+ * dp_event.c - clickstream and payment JSON events on top of jsmn.
  *
- * Flow per event: length check, trailing-byte trim, one json_tokener_parse_ex()
- * with the ctx's reused tokener, key look-ups, validation, copy of the kept
- * strings into the ctx scratch, json_object_put() of the tree. The tree is
- * freed before returning so that a ctx holds no json-c memory between events.
+ * Flow per event: length check, trailing-byte trim, one jsmn_parse() into the
+ * ctx's token array, one strict walk over the tokens (validate_doc), then the
+ * configured fields are read from the tokens the walk recorded and copied
+ * (unescaped) into the ctx scratch. No allocation per event.
  *
- * Why json-c and not jansson: measured, see dp_event.h (json-c ~1.7x faster
- * on a 120-byte event). Its laxness (NaN literals, saturating integers,
- * last-wins duplicate keys, raw control bytes in strings) is checked here
- * for the fields we keep; extra fields are not inspected.
+ * Why jsmn and hand validation: json-c cost 2.1-3.4 us per 120-byte event,
+ * most of it in building and freeing its tree (~19 mallocs); jsmn only
+ * tokenizes in place. jsmn is a tokenizer, not a validator: even with
+ * JSMN_STRICT it accepts trailing commas, missing commas between values,
+ * any escape-free bytes in strings (raw control bytes, invalid UTF-8) and
+ * any primitive spelled with [-0-9tfn] ("-Infinity", "01", "nul"). The walk
+ * here closes those holes: every byte of the input is either JSON
+ * whitespace or punctuation checked at its position, or inside a token whose
+ * text is checked against the RFC 8259 grammar (numbers, literals, string
+ * escapes including surrogate pairs, UTF-8). Measured cost in dp_event.h.
  */
 #include "dp_event.h"
 
@@ -20,7 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
+#include "wr_common.h"
+
+/* The implementation lives in this TU only (static), strict mode, and parent
+ * links so that closing a container is O(1) instead of a backward scan. */
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
 
 /* Sum of the kept-string bounds of one event plus NULs, rounded up: the
  * click event needs 64 + 64 + 2048 + 64 + 4 bytes. */
@@ -29,10 +42,16 @@
 /* 9999-12-31T23:59:59.999Z in epoch ms: the last accepted instant. */
 #define DP_EVENT_MAX_MS INT64_C(253402300799999)
 
+/* Longest number text read as an amount (a valid JSON number can be longer). */
+#define DP_EVENT_NUM_TEXT_MAX 127u
+
 struct dp_event_ctx {
-	struct json_tokener *tok;
+	jsmn_parser p;
 	size_t used;                 /* bytes of scratch taken by this event */
 	char scratch[DP_EVENT_SCRATCH];
+	/* 20 B each, ~640 KiB: calloc maps it lazily, so only the pages small
+	 * events touch (the first few) become resident. */
+	jsmntok_t tok[DP_EVENT_TOKENS_MAX];
 };
 
 static const char *const dp_event_errstr[DP_EVENT_ERR_MAX] = {
@@ -108,23 +127,12 @@ int dp_event_ctx_create(struct dp_event_ctx **out)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	ctx->tok = json_tokener_new_ex(DP_EVENT_NESTING_MAX);
-	if (!ctx->tok) {
-		free(ctx);
-		return -ENOMEM;
-	}
-	/* STRICT makes trailing bytes an error and rejects some extensions;
-	 * VALIDATE_UTF8 rejects malformed UTF-8 anywhere in the input. */
-	json_tokener_set_flags(ctx->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	*out = ctx;
 	return 0;
 }
 
 void dp_event_ctx_destroy(struct dp_event_ctx *ctx)
 {
-	if (!ctx)
-		return;
-	json_tokener_free(ctx->tok);
 	free(ctx);
 }
 
@@ -140,6 +148,11 @@ static int fail(char *why, size_t whylen, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
+}
+
+static int bad_json(char *why, size_t whylen, size_t at, const char *what)
+{
+	return fail(why, whylen, DP_EVENT_EJSON, "invalid JSON at byte %zu: %s", at, what);
 }
 
 /* Copy up to @max bytes of @s into @dst (size > @max) for a log message,
@@ -277,17 +290,438 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 
 /* ------------------------------------------------------------ json parts */
 
-/* Parse and check the top level; on success *@root is an object the caller
- * must json_object_put(). */
-static int parse_root(struct dp_event_ctx *ctx, const char *buf, size_t len,
-		      const struct dp_event_fields *f, json_object **root,
-		      char *why, size_t whylen)
-{
-	enum json_tokener_error jerr;
-	json_object *o;
-	size_t end;
+/* JSON value kinds, named as in the messages (json-c's names, kept). */
+enum jkind { JK_NULL, JK_BOOL, JK_INT, JK_DOUBLE, JK_STRING, JK_OBJECT, JK_ARRAY };
+static const char *const jkind_name[] = {
+	"null", "boolean", "int", "double", "string", "object", "array",
+};
 
-	*root = NULL;
+/* A configured key of the event shape being parsed and where its value is. */
+struct want {
+	const char *name;
+	size_t nlen;
+	int tok;                     /* value token index, -1 = absent */
+};
+
+static inline bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline size_t skip_ws(const char *b, size_t pos, size_t len)
+{
+	while (pos < len && is_ws(b[pos]))
+		pos++;
+	return pos;
+}
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* RFC 8259 number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, all of @s. */
+static bool check_number(const char *s, size_t n, bool *is_int)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n)
+		return false;
+	if (s[i] == '0') {
+		i++;
+	} else if (s[i] >= '1' && s[i] <= '9') {
+		while (i < n && is_digit(s[i]))
+			i++;
+	} else {
+		return false;
+	}
+	*is_int = true;
+	if (i < n && s[i] == '.') {
+		d = ++i;
+		while (i < n && is_digit(s[i]))
+			i++;
+		if (i == d)
+			return false;
+		*is_int = false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		d = i;
+		while (i < n && is_digit(s[i]))
+			i++;
+		if (i == d)
+			return false;
+		*is_int = false;
+	}
+	return i == n;
+}
+
+/* A primitive token's text at buffer offset @off: a literal or a number. */
+static int check_primitive(const char *s, size_t n, size_t off, enum jkind *k,
+			   char *why, size_t whylen)
+{
+	bool is_int;
+
+	if (n == 4 && memcmp(s, "null", 4) == 0) {
+		*k = JK_NULL;
+		return DP_EVENT_OK;
+	}
+	if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0)) {
+		*k = JK_BOOL;
+		return DP_EVENT_OK;
+	}
+	if (check_number(s, n, &is_int)) {
+		*k = is_int ? JK_INT : JK_DOUBLE;
+		return DP_EVENT_OK;
+	}
+	return bad_json(why, whylen, off,
+			n > 0 && (s[0] == '-' || is_digit(s[0])) ? "bad number" : "bad literal");
+}
+
+static inline int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The code unit of "\uXXXX" at @s[i], or -1 when there is none. */
+static int32_t read_u4(const char *s, size_t n, size_t i)
+{
+	int32_t v = 0;
+
+	if (n < 6 || i > n - 6 || s[i] != '\\' || s[i + 1] != 'u')
+		return -1;
+	for (size_t k = 2; k < 6; k++) {
+		int h = hexval(s[i + k]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Length of the UTF-8 sequence at @s[i] (a byte >= 0x80), 0 when invalid:
+ * RFC 3629, so no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n, size_t i)
+{
+	unsigned char c = s[i];
+	uint32_t cp, min;
+	size_t need;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1; cp = c & 0x1fu; min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2; cp = c & 0x0fu; min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3; cp = c & 0x07u; min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n - i <= need)
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		unsigned char b = s[i + k];
+
+		if ((b & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (b & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+/*
+ * Check a string token's body (between the quotes, @off its buffer offset):
+ * no raw bytes below 0x20, valid escapes, \u surrogates in high-low pairs,
+ * valid UTF-8. jsmn checks only the escape letters and hex digits.
+ */
+static int check_string(const char *s, size_t n, size_t off, char *why, size_t whylen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		int32_t cu, lo;
+		size_t l;
+
+		if (likely(c >= 0x20 && c < 0x80 && c != '\\')) {
+			i++;
+			continue;
+		}
+		if (c < 0x20)
+			return bad_json(why, whylen, off + i, "control character in string");
+		if (c >= 0x80) {
+			l = utf8_len(u, n, i);
+			if (l == 0)
+				return bad_json(why, whylen, off + i, "invalid UTF-8 in string");
+			i += l;
+			continue;
+		}
+		if (i + 1 >= n)
+			return bad_json(why, whylen, off + i, "bad escape");
+		switch (s[i + 1]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			i += 2;
+			continue;
+		case 'u':
+			break;
+		default:
+			return bad_json(why, whylen, off + i, "bad escape");
+		}
+		cu = read_u4(s, n, i);
+		if (cu < 0)
+			return bad_json(why, whylen, off + i, "bad \\u escape");
+		if (cu >= 0xdc00 && cu <= 0xdfff)
+			return bad_json(why, whylen, off + i, "unpaired surrogate");
+		if (cu >= 0xd800 && cu <= 0xdbff) {
+			lo = read_u4(s, n, i + 6);
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return bad_json(why, whylen, off + i, "unpaired surrogate");
+			i += 12;
+			continue;
+		}
+		i += 6;
+	}
+	return DP_EVENT_OK;
+}
+
+/* UTF-8 of @cp into @dst (NULL: only count); returns the byte count. */
+static size_t put_utf8(char *dst, uint32_t cp)
+{
+	unsigned char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp; n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | cp >> 6);
+		b[1] = (unsigned char)(0x80 | (cp & 0x3f)); n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | cp >> 12);
+		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3f)); n = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | cp >> 18);
+		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f)); n = 4;
+	}
+	if (dst)
+		memcpy(dst, b, n);
+	return n;
+}
+
+/* Unescape a string body that check_string() accepted into @dst (NULL: only
+ * count). The result is never longer than @n. Returns its length. */
+static size_t decode_string(const char *s, size_t n, char *dst)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n;) {
+		char c = s[i];
+		uint32_t cp;
+
+		if (c != '\\') {
+			if (dst)
+				dst[o] = c;
+			o++;
+			i++;
+			continue;
+		}
+		switch (s[i + 1]) {
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			cp = (uint32_t)read_u4(s, n, i);
+			i += 6;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				     ((uint32_t)read_u4(s, n, i) - 0xdc00);
+				i += 6;
+			}
+			o += put_utf8(dst ? dst + o : NULL, cp);
+			continue;
+		default: c = s[i + 1]; break;   /* " \ / */
+		}
+		if (dst)
+			dst[o] = c;
+		o++;
+		i += 2;
+	}
+	return o;
+}
+
+/*
+ * Record the value token @vtok of a root-level key (body @s[0..@n), at
+ * buffer offset @off) that names wanted fields; a second occurrence of a
+ * wanted key is an error naming it. Escaped keys are compared unescaped.
+ */
+static int match_key(const char *s, size_t n, size_t off, int vtok, struct want *w,
+		     unsigned nw, char *why, size_t whylen)
+{
+	char kb[256];
+
+	if (unlikely(memchr(s, '\\', n) != NULL)) {
+		if (decode_string(s, n, NULL) > sizeof(kb))
+			return DP_EVENT_OK;     /* longer than any name we match */
+		n = decode_string(s, n, kb);
+		s = kb;
+	}
+	for (unsigned k = 0; k < nw; k++) {
+		if (n != w[k].nlen || (n > 0 && (s[0] != w[k].name[0] || memcmp(s, w[k].name, n) != 0)))
+			continue;
+		if (w[k].tok >= 0)
+			return fail(why, whylen, DP_EVENT_EJSON,
+				    "invalid JSON at byte %zu: duplicate field \"%s\"",
+				    off, w[k].name);
+		w[k].tok = vtok;
+	}
+	return DP_EVENT_OK;
+}
+
+struct frame {
+	size_t end;                  /* buffer offset just after the closer */
+	int left;                    /* members or elements still to come */
+	bool obj, first;
+};
+
+static int end_or_unexpected(char *why, size_t whylen, size_t pos, size_t len)
+{
+	return bad_json(why, whylen, pos, pos < len ? "unexpected character" : "unexpected end of data");
+}
+
+/*
+ * Walk the @ntok tokens jsmn produced for @buf[0..@len) in document order
+ * and check the whole text against the JSON grammar: between tokens only
+ * whitespace and the punctuation due at that point, every token where the
+ * walk expects it, each container closing where jsmn says it does, token
+ * texts valid, depth <= DP_EVENT_NESTING_MAX, nothing after the value.
+ * Keys of the root object that name a wanted field fill in @w.
+ */
+static int validate_doc(const jsmntok_t *tok, int ntok, const char *buf, size_t len,
+			struct want *w, unsigned nw, char *why, size_t whylen)
+{
+	struct frame st[DP_EVENT_NESTING_MAX];
+	int depth = 0, i = 0, rc;
+	size_t pos = 0;
+	enum jkind k;
+
+	for (;;) {
+		/* a value: token i must start at the next non-blank byte */
+		pos = skip_ws(buf, pos, len);
+		if (i >= ntok)
+			return end_or_unexpected(why, whylen, pos, len);
+		const jsmntok_t *t = &tok[i++];
+		size_t b = (size_t)t->start - (t->type == JSMN_STRING);
+
+		if (b != pos)
+			return end_or_unexpected(why, whylen, pos, len);
+		switch (t->type) {
+		case JSMN_STRING:
+			rc = check_string(buf + t->start, (size_t)(t->end - t->start),
+					  (size_t)t->start, why, whylen);
+			if (rc != DP_EVENT_OK)
+				return rc;
+			pos = (size_t)t->end + 1;
+			break;
+		case JSMN_PRIMITIVE:
+			rc = check_primitive(buf + t->start, (size_t)(t->end - t->start),
+					     (size_t)t->start, &k, why, whylen);
+			if (rc != DP_EVENT_OK)
+				return rc;
+			pos = (size_t)t->end;
+			break;
+		case JSMN_OBJECT:
+		case JSMN_ARRAY:
+			if (depth == DP_EVENT_NESTING_MAX)
+				return bad_json(why, whylen, pos, "nesting too deep");
+			st[depth++] = (struct frame){ (size_t)t->end, t->size,
+						      t->type == JSMN_OBJECT, true };
+			pos++;
+			break;
+		default:
+			return end_or_unexpected(why, whylen, pos, len);
+		}
+		/* close what is complete, then move to the next value */
+		for (;;) {
+			if (depth == 0) {
+				pos = skip_ws(buf, pos, len);
+				if (pos < len)
+					return bad_json(why, whylen, pos,
+							"trailing bytes after the value");
+				return DP_EVENT_OK;
+			}
+			struct frame *f = &st[depth - 1];
+
+			pos = skip_ws(buf, pos, len);
+			if (f->left == 0) {
+				if (pos < len && buf[pos] == ',') {
+					/* a trailing comma: the error is what follows it */
+					pos = skip_ws(buf, pos + 1, len);
+					return end_or_unexpected(why, whylen, pos, len);
+				}
+				if (pos >= len || buf[pos] != (f->obj ? '}' : ']') || pos + 1 != f->end)
+					return end_or_unexpected(why, whylen, pos, len);
+				pos++;
+				depth--;
+				continue;
+			}
+			if (!f->first) {
+				if (pos >= len || buf[pos] != ',')
+					return end_or_unexpected(why, whylen, pos, len);
+				pos = skip_ws(buf, pos + 1, len);
+			}
+			f->first = false;
+			f->left--;
+			if (f->obj) {
+				if (i >= ntok || tok[i].type != JSMN_STRING ||
+				    (size_t)tok[i].start != pos + 1)
+					return end_or_unexpected(why, whylen, pos, len);
+				t = &tok[i++];
+				rc = check_string(buf + t->start, (size_t)(t->end - t->start),
+						  (size_t)t->start, why, whylen);
+				if (rc == DP_EVENT_OK && depth == 1)
+					rc = match_key(buf + t->start, (size_t)(t->end - t->start),
+						       pos, i, w, nw, why, whylen);
+				if (rc != DP_EVENT_OK)
+					return rc;
+				pos = skip_ws(buf, (size_t)t->end + 1, len);
+				if (pos >= len || buf[pos] != ':')
+					return end_or_unexpected(why, whylen, pos, len);
+				pos++;
+			}
+			break;
+		}
+	}
+}
+
+/*
+ * Tokenize and validate @buf; on success the root is an object and @w holds
+ * the value tokens of the wanted keys present (tokens in ctx->tok).
+ */
+static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
+		     const struct dp_event_fields *f, struct want *w, unsigned nw,
+		     char *why, size_t whylen)
+{
+	const char *nul;
+	size_t p0;
+	enum jkind k;
+	int r, rc;
+
 	if (len > f->max_len)
 		return fail(why, whylen, DP_EVENT_EOVERSIZE, "event is %zu bytes, max %u",
 			    len, f->max_len);
@@ -296,77 +730,113 @@ static int parse_root(struct dp_event_ctx *ctx, const char *buf, size_t len,
 			   buf[len - 1] == '\0' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
 	if (len == 0)
-		return fail(why, whylen, DP_EVENT_EJSON, "invalid JSON at byte 0: empty input");
-
-	json_tokener_reset(ctx->tok);
-	o = json_tokener_parse_ex(ctx->tok, buf, (int)len);
-	jerr = json_tokener_get_error(ctx->tok);
-	end = json_tokener_get_parse_end(ctx->tok);
-	if (!o && jerr == json_tokener_continue) {
-		/* json-c waits for more input after a bare number or an open
-		 * container; a NUL byte tells it the input is over. */
-		o = json_tokener_parse_ex(ctx->tok, "", 1);
-		jerr = json_tokener_get_error(ctx->tok);
-		end = len;
+		return bad_json(why, whylen, 0, "empty input");
+	p0 = skip_ws(buf, 0, len);   /* < len: the last byte is not blank */
+	if (buf[p0] != '{' && buf[p0] != '[' && buf[p0] != '"') {
+		/* strict jsmn reports a bare top-level primitive as partial, so
+		 * check it here: valid JSON that is not an object is ETYPE */
+		rc = check_primitive(buf + p0, len - p0, p0, &k, why, whylen);
+		if (rc != DP_EVENT_OK)
+			return rc;
+		return fail(why, whylen, DP_EVENT_ETYPE, "top-level value is %s, want object",
+			    jkind_name[k]);
 	}
-	if (jerr != json_tokener_success) {
-		json_object_put(o);
-		return fail(why, whylen, DP_EVENT_EJSON, "invalid JSON at byte %zu: %s",
-			    end, json_tokener_error_desc(jerr));
+	jsmn_init(&ctx->p);
+	r = jsmn_parse(&ctx->p, buf, len, ctx->tok, DP_EVENT_TOKENS_MAX);
+	if (r < 0) {
+		switch (r) {
+		case JSMN_ERROR_NOMEM:
+			return fail(why, whylen, DP_EVENT_EJSON,
+				    "invalid JSON: more than %u tokens", DP_EVENT_TOKENS_MAX);
+		case JSMN_ERROR_INVAL:
+			return bad_json(why, whylen, ctx->p.pos,
+					ctx->p.pos < len && buf[ctx->p.pos] == '"'
+					? "bad string" : "unexpected character");
+		default:
+			/* jsmn stops at a NUL byte as if the input ended there */
+			nul = memchr(buf, '\0', len);
+			if (nul)
+				return bad_json(why, whylen, (size_t)(nul - buf), "unexpected NUL byte");
+			return bad_json(why, whylen, len, "unexpected end of data");
+		}
 	}
-	if (end < len) {
-		/* STRICT already refuses trailing bytes; a NUL stops json-c early */
-		json_object_put(o);
-		return fail(why, whylen, DP_EVENT_EJSON,
-			    "invalid JSON at byte %zu: trailing bytes after the value", end);
-	}
-	if (!json_object_is_type(o, json_type_object)) {
-		/* a top-level null comes back as o == NULL with success */
-		const char *tn = o ? json_type_to_name(json_object_get_type(o)) : "null";
-
-		json_object_put(o);
-		return fail(why, whylen, DP_EVENT_ETYPE, "top-level value is %s, want object", tn);
-	}
-	*root = o;
+	rc = validate_doc(ctx->tok, (int)ctx->p.toknext, buf, len, w, nw, why, whylen);
+	if (rc != DP_EVENT_OK)
+		return rc;
+	if (ctx->tok[0].type != JSMN_OBJECT)
+		return fail(why, whylen, DP_EVENT_ETYPE, "top-level value is %s, want object",
+			    ctx->tok[0].type == JSMN_ARRAY ? "array" : "string");
 	return DP_EVENT_OK;
 }
 
-static const char *type_name(json_object *v)
+/* Parsed input for the field readers. */
+struct doc {
+	const char *buf;
+	const jsmntok_t *tok;
+};
+
+static enum jkind tok_kind(const struct doc *d, const jsmntok_t *t)
 {
-	return v ? json_type_to_name(json_object_get_type(v)) : "null";
+	const char *s = d->buf + t->start;
+	size_t n = (size_t)(t->end - t->start);
+
+	switch (t->type) {
+	case JSMN_OBJECT:
+		return JK_OBJECT;
+	case JSMN_ARRAY:
+		return JK_ARRAY;
+	case JSMN_STRING:
+		return JK_STRING;
+	default:
+		/* validated: a literal or a number */
+		if (s[0] == 'n')
+			return JK_NULL;
+		if (s[0] == 't' || s[0] == 'f')
+			return JK_BOOL;
+		for (size_t i = 0; i < n; i++)
+			if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
+				return JK_DOUBLE;
+		return JK_INT;
+	}
 }
 
 /*
- * Look up @key. A required key that is absent or null is EMISSING; an
+ * The value of @w. A required key that is absent or null is EMISSING; an
  * optional one sets *@v = NULL and returns OK.
  */
-static int lookup(json_object *root, const char *key, bool required, json_object **v,
-		  char *why, size_t whylen)
+static int lookup(const struct doc *d, const struct want *w, bool required,
+		  const jsmntok_t **v, char *why, size_t whylen)
 {
-	json_object *x = NULL;
-	bool present = json_object_object_get_ex(root, key, &x);
+	*v = NULL;
+	if (w->tok >= 0) {
+		const jsmntok_t *t = &d->tok[w->tok];
 
-	*v = x;
-	if (x)
+		if (tok_kind(d, t) != JK_NULL) {
+			*v = t;
+			return DP_EVENT_OK;
+		}
+		if (required)
+			return fail(why, whylen, DP_EVENT_EMISSING, "missing field \"%s\" (null)",
+				    w->name);
 		return DP_EVENT_OK;
-	if (!required)
-		return DP_EVENT_OK;
-	if (present)
-		return fail(why, whylen, DP_EVENT_EMISSING, "missing field \"%s\" (null)", key);
-	return fail(why, whylen, DP_EVENT_EMISSING, "missing field \"%s\"", key);
+	}
+	if (required)
+		return fail(why, whylen, DP_EVENT_EMISSING, "missing field \"%s\"", w->name);
+	return DP_EVENT_OK;
 }
 
 /*
- * Copy the string @key into the ctx scratch. Absent optional keys give ""
+ * Unescape the string @w into the ctx scratch. Absent optional keys give ""
  * and *@present = false.
  */
-static int take_str(struct dp_event_ctx *ctx, json_object *root, const char *key,
+static int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w,
 		    bool required, uint32_t max, const char **p, uint32_t *plen,
 		    bool *present, char *why, size_t whylen)
 {
-	json_object *v;
+	const jsmntok_t *v;
 	const char *s;
-	size_t n;
+	size_t raw, n;
+	bool esc;
 	char *dst;
 	int rc;
 
@@ -374,33 +844,39 @@ static int take_str(struct dp_event_ctx *ctx, json_object *root, const char *key
 	*plen = 0;
 	if (present)
 		*present = false;
-	rc = lookup(root, key, required, &v, why, whylen);
+	rc = lookup(d, w, required, &v, why, whylen);
 	if (rc != DP_EVENT_OK || !v)
 		return rc;
-	if (!json_object_is_type(v, json_type_string))
+	if (v->type != JSMN_STRING)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want string",
-			    key, type_name(v));
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+			    w->name, jkind_name[tok_kind(d, v)]);
+	s = d->buf + v->start;
+	raw = (size_t)(v->end - v->start);
+	esc = memchr(s, '\\', raw) != NULL;
+	n = esc ? decode_string(s, raw, NULL) : raw;
 	if (n > max)
 		return fail(why, whylen, DP_EVENT_EOVERSIZE, "field \"%s\" is %zu bytes, max %u",
-			    key, n, max);
+			    w->name, n, max);
 	if (required && n == 0)
-		return fail(why, whylen, DP_EVENT_EVALUE, "field \"%s\" is empty", key);
+		return fail(why, whylen, DP_EVENT_EVALUE, "field \"%s\" is empty", w->name);
+	/* cannot overflow: the bounds of one event's strings sum below
+	 * DP_EVENT_SCRATCH; checked anyway so that a future field cannot */
+	if (ctx->used + n + 1 > sizeof(ctx->scratch))
+		return fail(why, whylen, DP_EVENT_EOVERSIZE, "field \"%s\": scratch full", w->name);
+	dst = ctx->scratch + ctx->used;
+	if (esc)
+		decode_string(s, raw, dst);
+	else
+		memcpy(dst, s, n);
+	/* raw control bytes were EJSON; these come from escapes (or are DEL) */
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)dst[i];
 
 		if (c < 0x20 || c == 0x7f)
 			return fail(why, whylen, DP_EVENT_EVALUE,
 				    "field \"%s\" has control byte 0x%02x at offset %zu",
-				    key, c, i);
+				    w->name, c, i);
 	}
-	/* cannot overflow: the bounds of one event's strings sum below
-	 * DP_EVENT_SCRATCH; checked anyway so that a future field cannot */
-	if (ctx->used + n + 1 > sizeof(ctx->scratch))
-		return fail(why, whylen, DP_EVENT_EOVERSIZE, "field \"%s\": scratch full", key);
-	dst = ctx->scratch + ctx->used;
-	memcpy(dst, s, n);
 	dst[n] = '\0';
 	ctx->used += n + 1;
 	*p = dst;
@@ -410,84 +886,116 @@ static int take_str(struct dp_event_ctx *ctx, json_object *root, const char *key
 	return DP_EVENT_OK;
 }
 
-static int take_ts(json_object *root, const char *key, int64_t *ts_us,
+static int take_ts(const struct doc *d, const struct want *w, int64_t *ts_us,
 		   char *why, size_t whylen)
 {
-	json_object *v;
-	int rc = lookup(root, key, true, &v, why, whylen);
+	const jsmntok_t *v;
+	int rc = lookup(d, w, true, &v, why, whylen);
 	char txt[DP_EVENT_TS_TEXT_MAX + 1];
+	/* unescaping never lengthens: 6 raw bytes per decoded byte at most */
+	char tb[6 * DP_EVENT_TS_TEXT_MAX];
+	const char *s;
+	size_t n;
 
 	if (rc != DP_EVENT_OK)
 		return rc;
-	switch (json_object_get_type(v)) {
-	case json_type_int: {
-		/* json-c saturates integers beyond int64 (and keeps uint64 as
-		 * such): get_int64 clamps both to INT64_MAX, out of range here */
-		int64_t ms = json_object_get_int64(v);
+	s = d->buf + v->start;
+	n = (size_t)(v->end - v->start);
+	switch (tok_kind(d, v)) {
+	case JK_INT: {
+		/* the grammar was checked: -?digits without leading zeros */
+		bool neg = s[0] == '-';
+		int64_t ms = 0;
+		bool ok = n - neg <= 15;
 
-		if (ms < 0 || ms > DP_EVENT_MAX_MS)
+		for (size_t i = neg; ok && i < n; i++)
+			ms = ms * 10 + (s[i] - '0');
+		if (!ok || (neg && ms != 0) || ms > DP_EVENT_MAX_MS) {
+			printable(txt, s, n, DP_EVENT_TS_TEXT_MAX);
 			return fail(why, whylen, DP_EVENT_ETIMESTAMP,
-				    "field \"%s\": epoch ms %lld out of range", key, (long long)ms);
+				    "field \"%s\": epoch ms %s out of range", w->name, txt);
+		}
 		*ts_us = ms * 1000;
 		return DP_EVENT_OK;
 	}
-	case json_type_string: {
-		const char *s = json_object_get_string(v);
-		size_t n = (size_t)json_object_get_string_len(v);
-
+	case JK_STRING:
+		if (n <= sizeof(tb) && memchr(s, '\\', n)) {
+			n = decode_string(s, n, tb);
+			s = tb;
+		}
 		if (n <= DP_EVENT_TS_TEXT_MAX && dp_event_parse_ts(s, n, ts_us) == 0)
 			return DP_EVENT_OK;
 		printable(txt, s, n, DP_EVENT_TS_TEXT_MAX);
 		return fail(why, whylen, DP_EVENT_ETIMESTAMP,
-			    "field \"%s\": bad timestamp \"%s\"", key, txt);
-	}
+			    "field \"%s\": bad timestamp \"%s\"", w->name, txt);
 	default:
 		return fail(why, whylen, DP_EVENT_ETYPE,
-			    "field \"%s\" is %s, want string or integer", key, type_name(v));
+			    "field \"%s\" is %s, want string or integer", w->name,
+			    jkind_name[tok_kind(d, v)]);
 	}
 }
 
-static int take_amount(json_object *root, const char *key, double max, double *amount,
+static int take_amount(const struct doc *d, const struct want *w, double max, double *amount,
 		       char *why, size_t whylen)
 {
-	json_object *v;
-	int rc = lookup(root, key, true, &v, why, whylen);
+	const jsmntok_t *v;
+	int rc = lookup(d, w, true, &v, why, whylen);
+	char nb[DP_EVENT_NUM_TEXT_MAX + 1];
+	enum jkind k;
+	size_t n;
 	double a;
 
 	if (rc != DP_EVENT_OK)
 		return rc;
-	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+	k = tok_kind(d, v);
+	if (k != JK_INT && k != JK_DOUBLE)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want number",
-			    key, type_name(v));
-	a = json_object_get_double(v);
-	/* json-c accepts the non-JSON literals NaN and Infinity, and 1e400
-	 * overflows to Inf: none is an amount */
+			    w->name, jkind_name[k]);
+	n = (size_t)(v->end - v->start);
+	if (n > DP_EVENT_NUM_TEXT_MAX)
+		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is a %zu-byte number, max %u",
+			    w->name, n, DP_EVENT_NUM_TEXT_MAX);
+	/* the token is not NUL-terminated in @buf; the grammar is checked, so
+	 * strtod reads all of it */
+	memcpy(nb, d->buf + v->start, n);
+	nb[n] = '\0';
+	a = strtod(nb, NULL);
+	/* 1e400 overflows to Inf; NaN and Infinity literals are not JSON */
 	if (!isfinite(a))
-		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is not a finite number", key);
+		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is not a finite number",
+			    w->name);
 	if (a < 0)
-		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is negative (%g)", key, a);
+		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is negative (%g)", w->name, a);
 	if (a > max)
 		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is %g, above max %g",
-			    key, a, max);
+			    w->name, a, max);
 	*amount = a;
 	return DP_EVENT_OK;
 }
 
-static int take_currency(json_object *root, const char *key, char cur[4],
+static int take_currency(const struct doc *d, const struct want *w, char cur[4],
 			 char *why, size_t whylen)
 {
-	json_object *v;
-	int rc = lookup(root, key, true, &v, why, whylen);
+	const jsmntok_t *v;
+	int rc = lookup(d, w, true, &v, why, whylen);
+	char cb[3 * 6];
 	const char *s;
+	size_t n;
 
 	if (rc != DP_EVENT_OK)
 		return rc;
-	if (!json_object_is_type(v, json_type_string))
+	if (v->type != JSMN_STRING)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want string",
-			    key, type_name(v));
-	s = json_object_get_string(v);
-	if (json_object_get_string_len(v) != 3)
-		return fail(why, whylen, DP_EVENT_EVALUE, "field \"%s\" must be 3 ASCII letters", key);
+			    w->name, jkind_name[tok_kind(d, v)]);
+	s = d->buf + v->start;
+	n = (size_t)(v->end - v->start);
+	if (n <= sizeof(cb) && memchr(s, '\\', n)) {
+		n = decode_string(s, n, cb);
+		s = cb;
+	}
+	if (n != 3)
+		return fail(why, whylen, DP_EVENT_EVALUE, "field \"%s\" must be 3 ASCII letters",
+			    w->name);
 	for (int i = 0; i < 3; i++) {
 		char c = s[i];
 
@@ -495,7 +1003,7 @@ static int take_currency(json_object *root, const char *key, char cur[4],
 			c = (char)(c - 'a' + 'A');
 		if (c < 'A' || c > 'Z')
 			return fail(why, whylen, DP_EVENT_EVALUE,
-				    "field \"%s\" must be 3 ASCII letters", key);
+				    "field \"%s\" must be 3 ASCII letters", w->name);
 		cur[i] = c;
 	}
 	cur[3] = '\0';
@@ -511,38 +1019,50 @@ static void start(struct dp_event_ctx *ctx, char *why, size_t whylen)
 		why[0] = '\0';
 }
 
+static struct want want_of(const char *name)
+{
+	return (struct want){ name, strlen(name), -1 };
+}
+
+enum { WC_USER, WC_TS, WC_TYPE, WC_PAGE, WC_HINT, WC_N };
+
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *fin,
 			 struct dp_event_ctx *ctx, struct dp_click *out,
 			 char *why, size_t whylen)
 {
 	struct dp_event_fields f;
-	json_object *root;
+	struct want w[WC_N];
+	struct doc d = { buf, ctx->tok };
 	int rc;
 
 	start(ctx, why, whylen);
 	if (!buf)
 		len = 0;
 	resolve_fields(fin, &f);
-	rc = parse_root(ctx, buf, len, &f, &root, why, whylen);
+	w[WC_USER] = want_of(f.user_id);
+	w[WC_TS] = want_of(f.ts);
+	w[WC_TYPE] = want_of(f.type);
+	w[WC_PAGE] = want_of(f.page);
+	w[WC_HINT] = want_of(f.session_hint);
+	rc = parse_doc(ctx, buf, len, &f, w, WC_N, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	/* order decides which error wins when several apply: identity first */
-	rc = take_str(ctx, root, f.user_id, true, DP_EVENT_ID_MAX, &out->user_id,
+	rc = take_str(ctx, &d, &w[WC_USER], true, DP_EVENT_ID_MAX, &out->user_id,
 		      &out->user_id_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_ts(root, f.ts, &out->ts_us, why, whylen);
+		rc = take_ts(&d, &w[WC_TS], &out->ts_us, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.type, true, DP_EVENT_TYPE_MAX, &out->type,
+		rc = take_str(ctx, &d, &w[WC_TYPE], true, DP_EVENT_TYPE_MAX, &out->type,
 			      &out->type_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.page, false, DP_EVENT_PAGE_MAX, &out->page,
+		rc = take_str(ctx, &d, &w[WC_PAGE], false, DP_EVENT_PAGE_MAX, &out->page,
 			      &out->page_len, &out->has_page, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.session_hint, false, DP_EVENT_ID_MAX,
+		rc = take_str(ctx, &d, &w[WC_HINT], false, DP_EVENT_ID_MAX,
 			      &out->session_hint, &out->session_hint_len,
 			      &out->has_session_hint, why, whylen);
-	json_object_put(root);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	out->kind = (out->type_len == 9 && memcmp(out->type, "page_view", 9) == 0)
@@ -550,40 +1070,49 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 	return DP_EVENT_OK;
 }
 
+enum { WT_TXN, WT_USER, WT_AMOUNT, WT_CUR, WT_MERCHANT, WT_COUNTRY, WT_TS, WT_N };
+
 int dp_event_parse_txn(const char *buf, size_t len, const struct dp_event_fields *fin,
 		       struct dp_event_ctx *ctx, struct dp_txn *out,
 		       char *why, size_t whylen)
 {
 	struct dp_event_fields f;
-	json_object *root;
+	struct want w[WT_N];
+	struct doc d = { buf, ctx->tok };
 	int rc;
 
 	start(ctx, why, whylen);
 	if (!buf)
 		len = 0;
 	resolve_fields(fin, &f);
-	rc = parse_root(ctx, buf, len, &f, &root, why, whylen);
+	w[WT_TXN] = want_of(f.txn_id);
+	w[WT_USER] = want_of(f.user_id);
+	w[WT_AMOUNT] = want_of(f.amount);
+	w[WT_CUR] = want_of(f.currency);
+	w[WT_MERCHANT] = want_of(f.merchant);
+	w[WT_COUNTRY] = want_of(f.country);
+	w[WT_TS] = want_of(f.ts);
+	rc = parse_doc(ctx, buf, len, &f, w, WT_N, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));
-	rc = take_str(ctx, root, f.txn_id, true, DP_EVENT_ID_MAX, &out->txn_id,
+	rc = take_str(ctx, &d, &w[WT_TXN], true, DP_EVENT_ID_MAX, &out->txn_id,
 		      &out->txn_id_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.user_id, true, DP_EVENT_ID_MAX, &out->user_id,
+		rc = take_str(ctx, &d, &w[WT_USER], true, DP_EVENT_ID_MAX, &out->user_id,
 			      &out->user_id_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_amount(root, f.amount, f.max_amount, &out->amount, why, whylen);
+		rc = take_amount(&d, &w[WT_AMOUNT], f.max_amount, &out->amount, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_currency(root, f.currency, out->currency, why, whylen);
+		rc = take_currency(&d, &w[WT_CUR], out->currency, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.merchant, false, DP_EVENT_MERCHANT_MAX,
+		rc = take_str(ctx, &d, &w[WT_MERCHANT], false, DP_EVENT_MERCHANT_MAX,
 			      &out->merchant, &out->merchant_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_str(ctx, root, f.country, false, DP_EVENT_COUNTRY_MAX,
+		rc = take_str(ctx, &d, &w[WT_COUNTRY], false, DP_EVENT_COUNTRY_MAX,
 			      &out->country, &out->country_len, NULL, why, whylen);
 	if (rc == DP_EVENT_OK)
-		rc = take_ts(root, f.ts, &out->ts_us, why, whylen);
-	json_object_put(root);
+		rc = take_ts(&d, &w[WT_TS], &out->ts_us, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	/* amount <= DP_EVENT_MAX_AMOUNT_LIMIT keeps this inside int64; the

@@ -6,26 +6,32 @@
  *                 "type":"page_view","page":"/p/17","session_hint":null}
  *   payment      {"txn_id":"t1","user_id":"u42","amount":19.99,"currency":"EUR",
  *                 "merchant":"m7","country":"DE","ts":1795467600123}
- * Unknown keys are ignored. Every rejection is a positive enum dp_event_err
- * plus a message in the caller's @why buffer that names the offending key
- * (by its configured name) or, for invalid JSON, json-c's message and the
- * byte offset.
+ * Unknown keys are ignored (their values are still checked as JSON, at any
+ * depth). Every rejection is a positive enum dp_event_err plus a message in
+ * the caller's @why buffer that names the offending key (by its configured
+ * name) or, for invalid JSON, the byte offset and what is wrong there.
  *
- * JSON library: json-c (>= 0.15), chosen by measurement over jansson 2.14 on
- * a 120-byte click event, parse plus four key look-ups, 2-core EPYC VM under
- * load: json-c ~2.1 us/event, jansson ~3.6 us/event (~3.2 us with a bump
- * allocator). json-c has no allocator hook: the tokener is reused per ctx,
- * but the parse tree costs ~19 malloc/free pairs per event (about 18% of
- * the parse time in perf). The tree is freed before the parse returns.
+ * JSON library: jsmn (header-only tokenizer, no allocation; Debian
+ * libjsmn-dev), with the validation it does not do written here: the input
+ * must be one RFC 8259 JSON text, strictly:
+ *  - numbers follow the JSON grammar: NaN, Infinity, leading zeros, "1.",
+ *    ".5", "+1" and trailing junk are EJSON;
+ *  - strings: raw bytes below 0x20 are EJSON; escapes are the eight short
+ *    ones and \uXXXX, surrogates only as a high-low pair (else EJSON);
+ *    invalid UTF-8 (overlong, surrogates, > U+10FFFF) is EJSON, anywhere;
+ *  - a root-level key that is one of the configured fields of the event
+ *    shape may appear once: a second one is EJSON naming the field
+ *    (`duplicate field "user_id"`); other keys may repeat;
+ *  - nesting deeper than DP_EVENT_NESTING_MAX or more than
+ *    DP_EVENT_TOKENS_MAX tokens is EJSON; so is anything after the value
+ *    other than the trailing blanks and NULs that are trimmed.
+ * Kept strings are unescaped; control bytes (< 0x20, 0x7f) and NUL that
+ * arrive as escapes in a kept string are EVALUE. Integers of any length are
+ * valid JSON; an out-of-range ts is ETIMESTAMP, an amount is read with
+ * strtod (1e400 is EAMOUNT, not finite).
  *
- * json-c is laxer than RFC 8259; what that means here (see dp_event.c):
- *  - NaN / Infinity literals parse as numbers: an amount that is not finite
- *    is EAMOUNT; a ts that is not an integer or a string is ETYPE.
- *  - Integers beyond int64/uint64 saturate: out of range ts/amount, rejected.
- *  - A duplicated key: the last one wins.
- *  - Single-quoted keys and raw control bytes in strings are accepted by the
- *    library; control bytes (< 0x20, 0x7f) and NUL in a kept string are
- *    EVALUE here. Invalid UTF-8 is EJSON (JSON_TOKENER_VALIDATE_UTF8).
+ * Replaced json-c (2.1-3.4 us per 120-byte event, mostly building and
+ * freeing its tree); measured figures under dp_event_parse_click().
  *
  * Lifetime: every string pointer in struct dp_click / dp_txn points into the
  * ctx's scratch buffer, is NUL-terminated, and stays valid until the next
@@ -57,11 +63,16 @@
 #define DP_EVENT_MAX_AMOUNT_DEFAULT 1e9
 #define DP_EVENT_MAX_AMOUNT_LIMIT   9e12  /* keeps amount_micros in int64 */
 #define DP_EVENT_NESTING_MAX       32    /* deeper JSON is EJSON */
+/* JSON tokens (values and keys) per event, more is EJSON. An n-token text
+ * needs at least 2n - 1 bytes, so any event within the default max_len fits;
+ * the ctx reserves 20 B per token (~640 KiB, resident only as touched). */
+#define DP_EVENT_TOKENS_MAX        32768u
 
 /* Why an event was rejected; dp_event_strerror() names each. */
 enum dp_event_err {
 	DP_EVENT_OK = 0,
-	DP_EVENT_EJSON,       /* not JSON, truncated, trailing bytes, empty */
+	DP_EVENT_EJSON,       /* not JSON, truncated, trailing bytes, empty,
+	                       * a configured key twice at the root */
 	DP_EVENT_EMISSING,    /* required key absent (or null) */
 	DP_EVENT_ETYPE,       /* key present with the wrong JSON type; also a
 	                       * top level that is not an object */
@@ -133,7 +144,7 @@ struct dp_event_ctx;
 void dp_event_fields_default(struct dp_event_fields *f);
 
 /*
- * Create per-thread parser state (a json-c tokener and a scratch buffer).
+ * Create per-thread parser state (jsmn token array and a scratch buffer).
  * Call off the packet path. Returns 0 and sets *@out, or -EINVAL (@out NULL)
  * / -ENOMEM.
  */
@@ -151,8 +162,8 @@ void dp_event_ctx_destroy(struct dp_event_ctx *ctx);
  * truncated to @whylen, e.g. `missing field "uid"` or
  * `invalid JSON at byte 17: unexpected character`; "" on success.
  * Returns DP_EVENT_OK (0) or a positive enum dp_event_err; on error @out is
- * unspecified. Cost: 2.1-2.7 us for a 120-byte event on the 2-core dev VM
- * (json-c parse and its ~19 mallocs dominate).
+ * unspecified. Cost on the 2-core dev VM under load, 108-byte event:
+ * ~0.5 us in a hot loop, 0.8-1.0 us in bench_sessions (json-c took 2.1-3.4).
  */
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *f,
 			 struct dp_event_ctx *ctx, struct dp_click *out,

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,16 @@
 #include "dp_event.h"
 #include "dp_frag.h"
 #include "dp_kafka.h"
+#include "dp_reply.h"
 #include "dp_syslog.h"
 #include "dp_worker.h"
+#include "st_features.h"
 #include "st_session.h"
 #include "st_watermark.h"
 #include "st_window.h"
 #include "wr_common.h"
 #include "wr_record.h"
+#include "wr_txn.h"
 
 #define BURST 32
 #define PREFETCH_AHEAD 3
@@ -43,18 +47,24 @@
 #define IDLE_POLLS_BEFORE_NAP 4096
 #define IDLE_NAP_NS 20000
 
-/* A match handed to the worker that owns its (rule, key), or a click event
+/* A match handed to the worker that owns its (rule, key), a click event
  * handed to the worker that owns its user (kind XMSG_CLICK: key = user,
- * step and page_view set, no line). */
-enum { XMSG_MATCH, XMSG_CLICK };
+ * step and page_view set, no line), or a parsed transaction handed to the
+ * worker that owns its user (kind XMSG_TXN: txn, features not yet filled). */
+enum { XMSG_MATCH, XMSG_CLICK, XMSG_TXN };
 struct dp_xmsg {
 	uint32_t rule_idx;
 	uint8_t kind, page_view;
 	int16_t step;
 	uint16_t key_len, line_len;
 	int64_t ts_us, wm_us;
-	char key[ST_KEY_MAX];
-	char line[ST_SAMPLE_MAX];
+	union {
+		struct {
+			char key[ST_KEY_MAX];
+			char line[ST_SAMPLE_MAX];
+		};
+		struct wr_txn_req txn;
+	};
 } __attribute__((aligned(8)));
 
 struct dp_worker {
@@ -66,7 +76,11 @@ struct dp_worker {
 	struct st_sess *sess;                  /* clickstream sessions; NULL when off */
 	struct st_sess_emit semit;
 	struct dp_event_ctx *ectx;
-	struct dp_event_fields efields;
+	struct dp_event_fields efields;        /* clickstream keys */
+	struct dp_event_fields tfields;        /* transaction keys */
+	struct st_feat *feat;                  /* fraud features of the users we own; NULL: off */
+	uint64_t rx_tsc;                       /* receive time of the packet being handled */
+	uint32_t cur_input;                    /* input of the packet being handled */
 	struct st_rule_params *rparams;
 	struct st_emit emit;
 	char *linbuf;                          /* linearised multi-segment payloads */
@@ -225,6 +239,9 @@ static void count_match(struct dp_worker *w, uint32_t rule_idx, const char *key,
 	(void)rc; /* late and table-full are counted by the table */
 }
 
+static void own_txn(struct dp_worker *w, struct wr_txn_req *r);
+static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m);
+
 static uint32_t drain_xchg(struct dp_worker *w)
 {
 	struct dp_shared *s = w->c.shared;
@@ -241,6 +258,8 @@ static uint32_t drain_xchg(struct dp_worker *w)
 				if (x->kind == XMSG_CLICK)
 					st_sess_add(w->sess, x->key, x->key_len, x->ts_us, x->step,
 						    x->page_view, x->wm_us, &w->semit);
+				else if (x->kind == XMSG_TXN)
+					own_txn(w, &w->xin[i].txn);
 				else
 					count_match(w, x->rule_idx, x->key, x->key_len, x->ts_us,
 						    x->wm_us, x->line, x->line_len);
@@ -475,6 +494,236 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 	return 0;
 }
 
+/* ---- payment transactions --------------------------------------------- */
+
+static bool is_txn_port(const struct ctl_config *cfg, uint16_t port)
+{
+	for (uint32_t i = 0; i < cfg->n_txn_ports; i++)
+		if (cfg->txn_ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Answers the fraud thread built for packets this worker received: send
+ * them on the input's tx queue. */
+static uint32_t send_answers(struct dp_worker *w)
+{
+	if (!w->c.answers)
+		return 0;
+	struct rte_mbuf *ms[BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->c.answers, (void **)ms, BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t input = ms[i]->hash.usr;
+		if (likely(input < w->c.n_inputs))
+			queue_tx(w, input, ms[i]);
+		else
+			rte_pktmbuf_free(ms[i]);
+	}
+	return n;
+}
+
+/* Answer ERROR from this worker's own tx queue: for when the fraud thread
+ * cannot take the transaction (its queue is full). */
+static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const char *why)
+{
+	if (!r->reply)
+		return;
+	uint32_t i = r->rx_worker == w->c.idx ? r->rx_input : w->c.n_inputs;
+	char buf[WR_TXN_WHY_MAX + WR_TXN_ID_MAX * 2 + 64];
+	size_t pos = 0;
+	int rc = -ENOSPC;
+	if (i < w->c.n_inputs) {
+		pos = (size_t)snprintf(buf, sizeof(buf), "{\"txn_id\":\"");
+		rc = wr_json_escape(buf, sizeof(buf), &pos, r->txn_id, r->txn_id_len);
+		if (!rc) {
+			int n = snprintf(buf + pos, sizeof(buf) - pos,
+					 "\",\"decision\":\"ERROR\",\"error\":\"%s\"}", why);
+			rc = n > 0 && (size_t)n < sizeof(buf) - pos ? 0 : -ENOSPC;
+			pos += rc ? 0 : (size_t)n;
+		}
+	}
+	int e = 0;
+	struct rte_mbuf *m = rc ? NULL : dp_udp_reply(w->c.mp, r->hdr, r->hdr_len,
+						      &w->c.inputs[i].addrs->mac, buf,
+						      (uint32_t)pos, &e);
+	if (!m) {
+		WR_COUNT(w->c.cnt, fraud_reply_failed);
+		return;
+	}
+	WR_COUNT(w->c.cnt, fraud_replies);
+	queue_tx(w, i, m);
+}
+
+static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
+{
+	if (unlikely(rte_ring_sp_enqueue_elem(w->c.fraud, r, sizeof(*r)) != 0)) {
+		WR_COUNT(w->c.cnt, txn_overload);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp))
+			WR_WARN("fraud", "fraud queue of worker %u full: answering ERROR "
+				"(overloaded)%s", w->c.idx, supp ? " (and more not logged)" : "");
+		reply_direct(w, r, "overloaded: try again");
+		return;
+	}
+	wr_wake_notify(w->c.fraud_wake);
+}
+
+/* The owner's part: in-stream features before and after, then to the fraud
+ * thread. */
+static void own_txn(struct dp_worker *w, struct wr_txn_req *r)
+{
+	uint32_t ch = rte_hash_crc(r->country, r->country_len, 0xc0);
+	uint32_t mh = rte_hash_crc(r->merchant, r->merchant_len, 0x3e);
+	int rc = st_feat_update(w->feat, r->user, r->user_len, r->ts_us, r->amount_micros, ch,
+				mh, &r->before);
+	r->feat_rc = rc == 1 ? 1 : rc == -ENOSPC ? 2 : 0;
+	if (rc == 0) {
+		st_feat_get(w->feat, r->user, r->user_len, r->ts_us, &r->after);
+	} else {
+		double *a = (double *)&r->after;
+		for (unsigned i = 0; i < sizeof(r->after) / sizeof(double); i++)
+			a[i] = NAN;
+	}
+	if (unlikely(rc < 0 && rc != -ENOSPC)) {
+		/* The parser's bounds are the table's: this is a bug, not input. */
+		r->kind = WR_TXN_BAD;
+		snprintf(r->why, sizeof(r->why), "internal: feature table refused the "
+			 "transaction (%s)", strerror(-rc));
+	}
+	w->c.cnt->v[WR_CNT_features_users] = st_feat_used(w->feat);
+	to_fraud(w, r);
+}
+
+/*
+ * The txn id of a transaction the parser rejected, so the sender can match
+ * the ERROR answer: the first `"<key>"` followed by `:` and a plain string
+ * (no escapes, printable ASCII, at most WR_TXN_ID_MAX bytes). A heuristic
+ * on input already known to be bad; returns the length, 0 when not found.
+ */
+static uint16_t guess_txn_id(const char *d, uint32_t len, const char *key, char *out)
+{
+	size_t kl = strlen(key);
+	for (uint32_t i = 0; i + kl + 2 < len; i++) {
+		if (d[i] != '"' || memcmp(d + i + 1, key, kl) || d[i + 1 + kl] != '"')
+			continue;
+		uint32_t j = i + (uint32_t)kl + 2;
+		while (j < len && (d[j] == ' ' || d[j] == '\t'))
+			j++;
+		if (j >= len || d[j++] != ':')
+			continue;
+		while (j < len && (d[j] == ' ' || d[j] == '\t'))
+			j++;
+		if (j >= len || d[j++] != '"')
+			continue;
+		uint32_t n = 0;
+		while (j + n < len && n < WR_TXN_ID_MAX && d[j + n] != '"' && d[j + n] != '\\' &&
+		       d[j + n] >= 0x20 && d[j + n] < 0x7f)
+			n++;
+		if (j + n >= len || d[j + n] != '"')
+			return 0;
+		memcpy(out, d + j, n);
+		return (uint16_t)n;
+	}
+	return 0;
+}
+
+/* Copy the request's Ethernet..UDP headers for the answer; 0 when they are
+ * not plain enough to answer (the decision is still made and audited). */
+static uint8_t copy_hdr(const struct rte_mbuf *m, const struct dp_pkt *p, uint8_t *hdr)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t avail = m->data_len < WR_TXN_HDR_MAX ? m->data_len : WR_TXN_HDR_MAX;
+	uint32_t hl = dp_udp_hdr_len(f, avail);
+	if (!hl || hl != p->payload_off)
+		return 0;
+	memcpy(hdr, f, hl);
+	return (uint8_t)hl;
+}
+
+/*
+ * Parse one JSON transaction and hand it to the worker that owns its user.
+ * @p and @m describe the datagram (NULL for a Kafka record: no answer);
+ * @src as for handle_syslog(). Returns 0 or DP_KAFKA_EVENT_ERR + the parse
+ * error (already counted; a UDP sender gets an ERROR answer).
+ */
+static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const struct dp_pkt *p,
+		      const struct rte_mbuf *m, const char *src, uint32_t src_len)
+{
+	struct dp_txn t;
+	struct wr_txn_req local;
+	struct wr_txn_req *r = &local;
+	char why[WR_TXN_WHY_MAX];
+	int rc = dp_event_parse_txn(data, len, &w->tfields, w->ectx, &t, why, sizeof(why));
+	if (unlikely(rc != DP_EVENT_OK)) {
+		WR_COUNT(w->c.cnt, txn_bad);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
+			char from[96];
+			describe_source(p, src, src_len, from, sizeof(from));
+			WR_WARN("fraud", "rejected a transaction from %s: %s%s", from, why,
+				supp ? " (and more not logged)" : "");
+		}
+		if (p && m) {
+			memset(r, 0, offsetof(struct wr_txn_req, txn_id));
+			r->kind = WR_TXN_BAD;
+			r->hdr_len = copy_hdr(m, p, r->hdr);
+			r->reply = r->hdr_len > 0;
+			r->port_id = m->port;
+			r->rx_worker = (uint8_t)w->c.idx;
+			r->rx_input = (uint8_t)w->cur_input;
+			r->txn_id_len = guess_txn_id(data, len, w->tfields.txn_id ? w->tfields.txn_id
+							      : "txn_id", r->txn_id);
+			r->txn_id[r->txn_id_len] = 0;
+			snprintf(r->why, sizeof(r->why), "%s", why);
+			if (r->reply)
+				to_fraud(w, r);
+		}
+		return DP_KAFKA_EVENT_ERR + rc;
+	}
+	WR_COUNT(w->c.cnt, txn_in);
+	uint32_t n = w->c.shared->n_workers;
+	uint32_t owner = n == 1 ? 0 : rte_hash_crc(t.user_id, t.user_id_len, 0xf4a) % n;
+	struct dp_xmsg *x = NULL;
+	if (owner != w->c.idx) {
+		x = &w->xbuf[owner][w->nx[owner]];
+		r = &x->txn;
+	}
+	r->kind = WR_TXN_SCORE;
+	r->feat_rc = 0;
+	r->hdr_len = p && m ? copy_hdr(m, p, r->hdr) : 0;
+	r->reply = r->hdr_len > 0;
+	r->port_id = m ? m->port : 0;
+	r->rx_worker = (uint8_t)w->c.idx;
+	r->rx_input = (uint8_t)w->cur_input;
+	r->ts_us = t.ts_us;
+	r->amount = t.amount;
+	r->amount_micros = t.amount_micros;
+	memcpy(r->currency, t.currency, sizeof(r->currency));
+	r->rx_tsc = p ? w->rx_tsc : rte_rdtsc();
+	r->txn_id_len = (uint16_t)t.txn_id_len;
+	memcpy(r->txn_id, t.txn_id, t.txn_id_len);
+	r->txn_id[t.txn_id_len] = 0;
+	r->user_len = (uint16_t)t.user_id_len;
+	memcpy(r->user, t.user_id, t.user_id_len);
+	r->user[t.user_id_len] = 0;
+	r->merchant_len = (uint16_t)t.merchant_len;
+	memcpy(r->merchant, t.merchant, t.merchant_len);
+	r->merchant[t.merchant_len] = 0;
+	r->country_len = (uint16_t)t.country_len;
+	memcpy(r->country, t.country, t.country_len);
+	r->country[t.country_len] = 0;
+	r->why[0] = 0;
+	if (!x) {
+		own_txn(w, r);
+		return 0;
+	}
+	x->kind = XMSG_TXN;
+	w->nx[owner]++;
+	if (w->nx[owner] == BURST)
+		flush_xchg(w);
+	return 0;
+}
+
 /* Records from the Kafka source: parse as syslog, hand them back. */
 static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 {
@@ -500,6 +749,9 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 			recs[i].status = (int16_t)handle_click(w, input, m->payload,
 							       (uint32_t)m->len, now, NULL, src,
 							       src_len);
+		else if (recs[i].format == CTL_KAFKA_FMT_TXN && w->feat)
+			recs[i].status = (int16_t)handle_txn(w, m->payload, (uint32_t)m->len, NULL,
+							     NULL, src, src_len);
 		else
 			recs[i].status = (int16_t)handle_syslog(w, input, m->payload,
 								(uint32_t)m->len, now,
@@ -536,6 +788,8 @@ static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
 	 * events) will dispatch on p->dst_port here. */
 	if (w->sess && is_click_port(w->c.cfg, p->dst_port))
 		handle_click(w, input, data, p->payload_len, now, p, NULL, 0);
+	else if (w->feat && is_txn_port(w->c.cfg, p->dst_port))
+		handle_txn(w, data, p->payload_len, p, m, NULL, 0);
 	else
 		handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
 }
@@ -577,6 +831,8 @@ static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, 
 {
 	const struct dp_local_addrs *la = w->c.inputs[input].addrs;
 	struct dp_pkt p;
+	w->rx_tsc = tsc;
+	w->cur_input = input;
 	enum dp_class cls = dp_decode(m, la, w->c.cnt, &p);
 	if (cls == DP_CLASS_FRAG) {
 		m = dp_frag_reassemble(w->frag, m, tsc, w->c.cnt);
@@ -672,6 +928,7 @@ int dp_worker_run(void *arg)
 		if (w->c.kafka_in && !paused)
 			got += poll_kafka(w, now);
 		flush_xchg(w);
+		got += send_answers(w);
 		flush_tx(w);
 		if (got)
 			dp_frag_flush(w->frag); /* frees the death row; cheap when empty */
@@ -681,7 +938,8 @@ int dp_worker_run(void *arg)
 		}
 		if (has_inputs) {
 			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs] +
-					w->c.cnt->v[WR_CNT_click_events];
+					w->c.cnt->v[WR_CNT_click_events] +
+					w->c.cnt->v[WR_CNT_txn_in];
 			if (msgs != seen) {
 				seen = msgs;
 				last_event = now;
@@ -813,6 +1071,31 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 		w->efields.type = cfg->click_field_type;
 		w->efields.page = cfg->click_field_page;
 	}
+	if (cfg->fraud_enabled) {
+		struct st_feat_params fp = {
+			.capacity = cfg->fraud_users, .disorder_us = cfg->fraud_disorder_us,
+			.evict = cfg->fraud_evict,
+		};
+		rc = st_feat_create(&fp, c->cnt, &w->feat);
+		if (rc) {
+			snprintf(err, errlen, "worker %u: feature table of %u users: %s", c->idx,
+				 cfg->fraud_users, strerror(-rc));
+			goto err;
+		}
+		if (!w->ectx && (rc = dp_event_ctx_create(&w->ectx))) {
+			snprintf(err, errlen, "worker %u: JSON parser: %s", c->idx, strerror(-rc));
+			goto err;
+		}
+		dp_event_fields_default(&w->tfields);
+		w->tfields.txn_id = cfg->txn_field_id;
+		w->tfields.user_id = cfg->txn_field_user;
+		w->tfields.amount = cfg->txn_field_amount;
+		w->tfields.currency = cfg->txn_field_currency;
+		w->tfields.merchant = cfg->txn_field_merchant;
+		w->tfields.country = cfg->txn_field_country;
+		w->tfields.ts = cfg->txn_field_ts;
+		w->tfields.max_amount = cfg->txn_max_amount;
+	}
 	rc = dp_frag_create(cfg->frag_table_size, cfg->frag_timeout_us, c->socket_id, &w->frag);
 	if (rc) {
 		snprintf(err, errlen, "worker %u: reassembly table of %u flows: %s", c->idx,
@@ -835,6 +1118,7 @@ void dp_worker_destroy(struct dp_worker *w)
 			rte_pktmbuf_free_bulk(w->tx[i], w->ntx[i]);
 	dp_frag_destroy(w->frag);
 	st_sess_destroy(w->sess);
+	st_feat_destroy(w->feat);
 	dp_event_ctx_destroy(w->ectx);
 	st_wm_destroy(w->wm);
 	st_wtab_destroy(w->wtab);

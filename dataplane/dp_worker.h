@@ -37,6 +37,7 @@
 #include "dp_decode.h"
 #include "rules.h"
 #include "wr_counters.h"
+#include "wr_wake.h"
 
 #define DP_MAX_WORKERS 16
 #define DP_MAX_INPUTS 32
@@ -73,6 +74,10 @@ struct dp_worker_conf {
 	struct rte_ring *out;                  /* records to the control thread */
 	struct rte_ring *kafka_in, *kafka_ret; /* Kafka records in and back; NULL: none */
 	uint32_t kafka_inputs;                 /* watermark inputs for partitions */
+	struct rte_ring *fraud;                /* transactions to the fraud thread; NULL: off */
+	struct wr_wake *fraud_wake;            /* notified after each enqueue on @fraud */
+	struct rte_ring *answers;              /* answer frames from the fraud thread, to send */
+	struct rte_mempool *mp;                /* for answers the worker builds itself */
 	int socket_id;
 };
 

@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "ctl_config.h"
+#include "ctl_fraud.h"
 #include "ctl_output.h"
 #include "dp_kafka.h"
 #include "dp_port.h"
@@ -35,15 +36,27 @@
 #include "wr_common.h"
 #include "wr_counters.h"
 #include "wr_record.h"
+#include "wr_txn.h"
+#include "wr_wake.h"
 
 #define OUT_RING_SIZE 16384
 #define MAX_EAL_ARGV 160
 
+#define ANSWER_RING_SIZE 4096
+
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_reload;
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+/* SIGHUP: reload the fraud model(s) from their files (systemctl reload). */
+static void on_hup(int sig)
+{
+	(void)sig;
+	got_reload = 1;
 }
 
 static void usage(FILE *f)
@@ -137,6 +150,7 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 /* Which parts of the stats line apply to this config. */
 struct stats_view {
 	bool kafka, sessions, slack;
+	struct ctl_fraud *fraud;     /* NULL: no fraud part */
 };
 
 /* Append to the stats line; a line that does not fit is cut, never overrun. */
@@ -167,7 +181,7 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 #define C(name) ((unsigned long long)t.v[WR_CNT_##name])
 	unsigned long long bad = C(rx_bad_l2) + C(rx_bad_ip) + C(rx_bad_udp) + C(syslog_bad) +
 				 C(syslog_truncated) + C(syslog_oversize);
-	char line[512];
+	char line[768];
 	size_t pos = 0;
 	line_add(line, sizeof(line), &pos,
 		 "weir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu", C(rx_packets),
@@ -185,6 +199,17 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 			 " | clicks %llu bad %llu | sessions open %llu closed %llu converted %llu",
 			 C(click_events), C(click_bad), C(sessions_active), C(sessions_closed),
 			 C(sessions_converted));
+	if (sv->fraud) {
+		struct ctl_fraud_stats fs;
+		ctl_fraud_stats(sv->fraud, &fs);
+		line_add(line, sizeof(line), &pos,
+			 " | txn %llu bad %llu allow %llu review %llu block %llu degraded %llu "
+			 "p50/p99/p999 %llu/%llu/%llu us redis %s",
+			 C(txn_in), C(txn_bad) + C(txn_overload), C(fraud_allow), C(fraud_review),
+			 C(fraud_block), C(fraud_degraded), (unsigned long long)fs.lat_p50_us,
+			 (unsigned long long)fs.lat_p99_us, (unsigned long long)fs.lat_p999_us,
+			 fs.redis_connected ? "up" : "down");
+	}
 	if (sv->slack)
 		line_add(line, sizeof(line), &pos, " | slack ok %llu retry %llu fail %llu",
 			 C(slack_posted), C(slack_retries), C(slack_failed));
@@ -260,8 +285,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("weir: %s is valid: %u port(s), %u rule(s) from %s\n", cfg_path, cfg->n_ports,
-		       rules->n, cfg->rules_file);
+		char ver[128] = "";
+		if (cfg->fraud_enabled &&
+		    ctl_fraud_check_models(cfg, ver, sizeof(ver), err, sizeof(err))) {
+			fprintf(stderr, "weir: fraud: %s\n", err);
+			rules_set_destroy(rules);
+			ctl_config_destroy(cfg);
+			return 1;
+		}
+		printf("weir: %s is valid: %u port(s), %u rule(s) from %s%s%s\n", cfg_path,
+		       cfg->n_ports, rules->n, cfg->rules_file, ver[0] ? ", fraud model " : "", ver);
 		rules_set_destroy(rules);
 		ctl_config_destroy(cfg);
 		return 0;
@@ -307,12 +340,17 @@ int main(int argc, char **argv)
 	static struct dp_worker_conf wconf[DP_MAX_WORKERS];
 	struct dp_worker *workers[DP_MAX_WORKERS] = { 0 };
 	struct rte_ring *out_rings[DP_MAX_WORKERS] = { 0 };
-	/* Counter slots: one per worker, then the control thread, then the Kafka source. */
-	const unsigned n_slots = n_workers + 2;
+	/* Counter slots: one per worker, then the control thread, the Kafka
+	 * source and the fraud thread. */
+	const unsigned n_slots = n_workers + 3;
 	struct wr_counters *counters = rte_zmalloc("weir_counters",
 						   sizeof(struct wr_counters) * n_slots, 64);
 	struct ctl_output *output = NULL;
 	struct dp_kafka *kafka = NULL;
+	struct ctl_fraud *fraud = NULL;
+	static struct wr_wake fraud_wake = { .fd = -1 };
+	struct rte_ring *txn_rings[DP_MAX_WORKERS] = { 0 }, *ans_rings[DP_MAX_WORKERS] = { 0 };
+	static struct ctl_fraud_port fports[CTL_MAX_PORTS];
 	uint32_t ports_up = 0;
 	if (!counters)
 		goto out_eal;
@@ -322,12 +360,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* Every port listens on the syslog and the clickstream ports. */
-	static uint16_t listen_ports[2 * CTL_MAX_UDP_PORTS];
+	static uint16_t listen_ports[3 * CTL_MAX_UDP_PORTS];
 	uint32_t n_listen = 0;
 	for (uint32_t i = 0; i < cfg->n_syslog_ports; i++)
 		listen_ports[n_listen++] = cfg->syslog_ports[i];
 	for (uint32_t i = 0; i < cfg->n_click_ports; i++)
 		listen_ports[n_listen++] = cfg->click_ports[i];
+	for (uint32_t i = 0; i < cfg->n_txn_ports; i++)
+		listen_ports[n_listen++] = cfg->txn_ports[i];
 	for (uint32_t p = 0; p < cfg->n_ports; p++) {
 		const struct ctl_port_cfg *pc = &cfg->ports[p];
 		if (dp_port_setup(pc, mp, (uint16_t)n_workers, &pinfo[p], err, sizeof(err))) {
@@ -335,6 +375,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ports_up++;
+		fports[p] = (struct ctl_fraud_port){ .port_id = pinfo[p].port_id, .mac = pinfo[p].mac };
 		struct dp_local_addrs *la = &addrs[p];
 		la->mac = pinfo[p].mac;
 		la->has_ipv4 = pc->has_ipv4;
@@ -354,7 +395,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n_workers; i++) {
 		wconf[i] = (struct dp_worker_conf){
 			.idx = i, .shared = &shared, .cfg = cfg, .rules = rules,
-			.cnt = &counters[i], .socket_id = socket,
+			.cnt = &counters[i], .socket_id = socket, .mp = mp,
 		};
 	}
 	unsigned next = 0;
@@ -385,6 +426,34 @@ int main(int argc, char **argv)
 			wconf[i].kafka_inputs = dp_kafka_inputs_per_worker(kafka);
 		}
 	}
+	if (cfg->fraud_enabled) {
+		unsigned q = rte_align32pow2(cfg->fraud_queue + 1);
+		for (unsigned i = 0; i < n_workers; i++) {
+			char name[RTE_RING_NAMESIZE];
+			snprintf(name, sizeof(name), "txn_%u", i);
+			txn_rings[i] = rte_ring_create_elem(name, sizeof(struct wr_txn_req), q, socket,
+							    RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "ans_%u", i);
+			ans_rings[i] = rte_ring_create(name, ANSWER_RING_SIZE, socket,
+						       RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!txn_rings[i] || !ans_rings[i]) {
+				fprintf(stderr, "weir: fraud rings: %s\n", rte_strerror(rte_errno));
+				goto out;
+			}
+			wconf[i].fraud = txn_rings[i];
+			wconf[i].answers = ans_rings[i];
+			wconf[i].fraud_wake = &fraud_wake;
+		}
+		struct ctl_fraud_conf fc = {
+			.cfg = cfg, .rings = txn_rings, .replies = ans_rings, .n_rings = n_workers,
+			.wake = &fraud_wake, .mp = mp, .ports = fports, .n_ports = cfg->n_ports,
+			.cnt = &counters[n_workers + 2], .kafka = ctl_output_kafka(output),
+		};
+		if (ctl_fraud_create(&fc, &fraud, err, sizeof(err))) {
+			fprintf(stderr, "weir: fraud: %s\n", err);
+			goto out;
+		}
+	}
 	for (unsigned i = 0; i < n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];
 		snprintf(name, sizeof(name), "out_%u", i);
@@ -405,6 +474,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout pipe is a counted sink error */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);
+	if (fraud && ctl_fraud_start(fraud)) {
+		fprintf(stderr, "weir: cannot start the fraud thread\n");
+		goto out;
+	}
 	unsigned wi = 0, lcore;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		rte_eal_remote_launch(dp_worker_run, workers[wi++], lcore);
@@ -421,6 +495,7 @@ int main(int argc, char **argv)
 			 cfg->late_kafka || cfg->sessions_kafka,
 		.sessions = cfg->n_click_ports > 0,
 		.slack = cfg->slack_webhook_url != NULL,
+		.fraud = fraud,
 	};
 	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
 		sv.sessions |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
@@ -430,13 +505,22 @@ int main(int argc, char **argv)
 		int64_t advanced = dp_shared_advanced(&shared); /* before the drain */
 		ctl_output_poll(output, 10 * WR_US_PER_MS);
 		ctl_output_funnel_advance(output, advanced);
+		if (got_reload) {
+			got_reload = 0;
+			if (!fraud)
+				WR_INFO("main", "SIGHUP: nothing to reload (fraud scoring is off)");
+			else if (ctl_fraud_reload(fraud, err, sizeof(err)))
+				WR_WARN("main", "SIGHUP: model reload refused, the current model "
+					"stays: %s", err);
+		}
 		int64_t now = wr_mono_us();
 		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
 			print_stats(counters, n_slots, &sv, &last_rx, &last_stats, false);
 		if (cfg->exit_after_idle_us) {
 			struct wr_counters t;
 			wr_counters_sum(counters, n_slots, &t);
-			uint64_t activity = t.v[WR_CNT_rx_packets] + t.v[WR_CNT_kafka_in];
+			uint64_t activity = t.v[WR_CNT_rx_packets] + t.v[WR_CNT_kafka_in] +
+					    t.v[WR_CNT_fraud_decisions];
 			if (activity != idle_rx) {
 				idle_rx = activity;
 				idle_since = now;
@@ -458,20 +542,42 @@ int main(int argc, char **argv)
 		ctl_output_poll(output, WR_US_PER_MS);
 	rte_eal_mp_wait_lcore();
 	dp_kafka_stop(kafka); /* after the workers: stores the offsets of what they processed */
+	/* After the workers: decides and audits what they handed over (answers
+	 * to those can no longer be sent: the workers own the tx queues). */
+	ctl_fraud_stop(fraud);
 	uint32_t undelivered = ctl_output_finish(output, 10 * WR_US_PER_SEC);
 	if (undelivered)
 		WR_WARN("main", "%u Slack message(s) undelivered at exit", undelivered);
 	if (cfg->stats_interval_us)
 		print_stats(counters, n_slots, &sv, &last_rx, &last_stats, true);
+	if (fraud) {
+		struct ctl_fraud_stats fs;
+		ctl_fraud_stats(fraud, &fs);
+		fprintf(stderr, "weir: fraud: %llu decision(s) by %s; receive to answer p50 %llu "
+			"p99 %llu p999 %llu max %llu us; waiting on Redis p50 %llu p99 %llu max "
+			"%llu us\n", (unsigned long long)fs.decisions, fs.model_version,
+			(unsigned long long)fs.lat_p50_us, (unsigned long long)fs.lat_p99_us,
+			(unsigned long long)fs.lat_p999_us, (unsigned long long)fs.lat_max_us,
+			(unsigned long long)fs.redis_p50_us, (unsigned long long)fs.redis_p99_us,
+			(unsigned long long)fs.redis_max_us);
+	}
 	if (getenv("WEIR_PRINT_COUNTERS"))
 		print_counters(stderr, counters, n_slots);
 	rc = 0;
 out:
+	ctl_fraud_destroy(fraud);
 	dp_kafka_destroy(kafka);
 	ctl_output_destroy(output);
 	for (unsigned i = 0; i < n_workers; i++) {
 		dp_worker_destroy(workers[i]);
 		rte_ring_free(out_rings[i]);
+		rte_ring_free(txn_rings[i]);
+		if (ans_rings[i]) {
+			void *m = NULL;
+			while (rte_ring_dequeue(ans_rings[i], &m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(ans_rings[i]);
+		}
 	}
 	for (uint32_t p = 0; p < ports_up; p++)
 		dp_port_close(pinfo[p].port_id);

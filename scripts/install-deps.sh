@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config
       dpdk dpdk-dev libdpdk-dev libhyperscan-dev libcurl4-openssl-dev libyaml-dev
-      libmicrohttpd-dev libcunit1-dev libpcap-dev librdkafka-dev libjson-c-dev libhiredis-dev libxgboost-dev python3-xgboost redis-server kcat maven default-jre-headless
+      libmicrohttpd-dev libcunit1-dev libpcap-dev librdkafka-dev libjson-c-dev libjsmn-dev libhiredis-dev libxgboost-dev python3-xgboost redis-server kcat maven default-jre-headless
       iproute2 iputils-ping ethtool bsdutils bc tcpreplay python3 jq curl procps)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -134,7 +134,7 @@ static void test_click_bad_timestamps_rejected(void)
 		"\"1234567890123456\"",              /* 16 digits */
 		"\"253402300800000\"",               /* year 10000 */
 		"-1", "253402300800000",
-		"99999999999999999999",              /* json-c saturates: still rejected */
+		"99999999999999999999",              /* valid JSON, out of range */
 		"-99999999999999999999",
 	};
 
@@ -254,7 +254,7 @@ static void test_click_unicode_user_id(void)
 	CU_ASSERT_EQUAL_FATAL(click(S(raw), NULL, &c), DP_EVENT_OK);
 	CU_ASSERT_EQUAL(c.user_id_len, sizeof(want) - 1);
 	CU_ASSERT_EQUAL(memcmp(c.user_id, want, sizeof(want)), 0);
-	/* invalid UTF-8 is refused by the library */
+	/* invalid UTF-8 is not JSON */
 	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"\xff\",\"ts\":0,\"type\":\"t\"}"), NULL, &c),
 			DP_EVENT_EJSON);
 }
@@ -339,9 +339,13 @@ static void test_click_each_rejection_names_field(void)
 	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"a\\u0000b\",\"ts\":0,\"type\":\"t\"}"), NULL, &c),
 			DP_EVENT_EVALUE);
 	CU_ASSERT_STRING_EQUAL(why, "field \"user_id\" has control byte 0x00 at offset 1");
-	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"a\x01\"}"), NULL, &c),
+	/* escaped, the control byte is a bad value; raw, it is not JSON */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"a\\u0001\"}"), NULL, &c),
 			DP_EVENT_EVALUE);
 	CU_ASSERT_STRING_EQUAL(why, "field \"type\" has control byte 0x01 at offset 1");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"a\x01\"}"), NULL, &c),
+			DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 31: control character in string");
 
 	dp_event_fields_default(&f);
 	f.max_len = 30;
@@ -463,6 +467,179 @@ static void test_mutated_events_never_crash(void)
 	CU_ASSERT_EQUAL(bad_rc, 0);
 }
 
+/* Click event {"user_id":"u","ts":0,"type":"t","x":<value>}; returns the code. */
+static int click_x(const char *x_json)
+{
+	char buf[512];
+	struct dp_click c;
+	int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":%s}",
+			 x_json);
+
+	return click(buf, (size_t)n, NULL, &c);
+}
+
+static void test_strict_numbers(void)
+{
+	static const char *const bad[] = {
+		"NaN", "-NaN", "Infinity", "-Infinity", "01", "-01", "00", "1.", ".5", "+1",
+		"1e", "1e+", "1.e5", "-", "0x10", "1.5.2", "1ee2", "tru", "nul", "nulll",
+		"True", "1-2",
+	};
+	static const char *const good[] = {
+		"0", "-0", "1", "-1.5", "1e5", "1E+5", "1e-5", "0.0001", "123456789012345678901234567890",
+		"true", "false", "null",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = click_x(bad[i]);
+
+		if (rc != DP_EVENT_EJSON)
+			fprintf(stderr, "x %s: rc %d why %s\n", bad[i], rc, why);
+		CU_ASSERT_EQUAL(rc, DP_EVENT_EJSON);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CU_ASSERT_EQUAL(click_x(good[i]), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(click_x("01"), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 37: bad number");
+	CU_ASSERT_EQUAL(click_x("nul"), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 37: bad literal");
+	/* a top-level number is valid JSON, but not an object */
+	CU_ASSERT_EQUAL(click(S("-1.5e3"), NULL, &(struct dp_click){0}), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "top-level value is double, want object");
+	CU_ASSERT_EQUAL(click(S("01"), NULL, &(struct dp_click){0}), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click(S("\"str\""), NULL, &(struct dp_click){0}), DP_EVENT_ETYPE);
+	CU_ASSERT_STRING_EQUAL(why, "top-level value is string, want object");
+}
+
+static void test_strict_string_escapes_and_utf8(void)
+{
+	/* valid: every short escape, BMP and astral \u forms */
+	CU_ASSERT_EQUAL(click_x("\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u0041 \\uFFFF \\uD83D\\uDE00\""),
+			DP_EVENT_OK);
+	CU_ASSERT_EQUAL(click_x("\"\\x41\""), DP_EVENT_EJSON);      /* unknown escape */
+	CU_ASSERT_EQUAL(click_x("\"\\u12\""), DP_EVENT_EJSON);      /* short \u */
+	CU_ASSERT_EQUAL(click_x("\"\\u12G4\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\\'\""), DP_EVENT_EJSON);
+	/* surrogates: lone high, lone low, high followed by a non-low */
+	CU_ASSERT_EQUAL(click_x("\"\\uD83D\""), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 38: unpaired surrogate");
+	CU_ASSERT_EQUAL(click_x("\"\\uDE00\\uD83D\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\\uD83D\\u0041\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\\uD83Dx\""), DP_EVENT_EJSON);
+	/* raw control bytes are not JSON, DEL is */
+	CU_ASSERT_EQUAL(click_x("\"a\tb\""), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 39: control character in string");
+	CU_ASSERT_EQUAL(click_x("\"a\x7f" "b\""), DP_EVENT_OK);
+	/* UTF-8: overlong, encoded surrogate, above U+10FFFF, cut sequence, bad
+	 * continuation; also in a key */
+	CU_ASSERT_EQUAL(click_x("\"\xc0\xaf\""), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 38: invalid UTF-8 in string");
+	CU_ASSERT_EQUAL(click_x("\"\xe0\x80\xaf\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\xed\xa0\x80\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\xf4\x90\x80\x80\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\xe6\x9d\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\xc3\x28\""), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"k\xff\":1}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("\"\xf0\x9f\x98\x80\""), DP_EVENT_OK);
+}
+
+static void test_escaped_kept_strings_and_keys_are_decoded(void)
+{
+	static const char ev[] = "{\"user\\u005fid\":\"a\\/b\\\"c\",\"ts\":\"\\u0030\","
+				 "\"type\":\"page\\u005fview\",\"page\":\"\\u00e9x\\u00E9\"}";
+	struct dp_click c;
+
+	CU_ASSERT_EQUAL_FATAL(click(S(ev), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.user_id, "a/b\"c");
+	CU_ASSERT_EQUAL(c.user_id_len, 5);
+	CU_ASSERT_EQUAL(c.ts_us, 0);
+	CU_ASSERT_EQUAL(c.kind, DP_CLICK_PAGE_VIEW);
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"page\":\"\\u00e9\\/\"}"),
+			      NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.page, "\xc3\xa9/");
+	/* a newline in page is a control byte: refused as a value */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"page\":\"\\u00e9\\n\"}"),
+			      NULL, &c), DP_EVENT_EVALUE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"page\" has control byte 0x0a at offset 2");
+}
+
+static void test_duplicate_configured_key_rejected(void)
+{
+	struct dp_click c;
+	struct dp_txn t;
+
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"a\",\"ts\":0,\"type\":\"t\",\"user_id\":\"b\"}"),
+			      NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: duplicate field \"user_id\"");
+	/* spelled with an escape it is the same key */
+	CU_ASSERT_EQUAL(click(S("{\"ts\":0,\"user_id\":\"a\",\"type\":\"t\",\"t\\u0073\":1}"),
+			      NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: duplicate field \"ts\"");
+	/* a null duplicate is still a duplicate */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"a\",\"ts\":0,\"type\":\"t\",\"page\":null,\"page\":\"/\"}"),
+			      NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "duplicate field \"page\""));
+	/* keys we do not use may repeat, and nested keys are not root keys */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"a\",\"x\":1,\"x\":2,\"ts\":0,\"type\":\"t\","
+				"\"o\":{\"user_id\":\"b\",\"ts\":\"zz\"}}"), NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.user_id, "a");
+	/* the click fields do not matter to a transaction */
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\","
+			      "\"ts\":0,\"type\":1,\"type\":2}"), NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(txn(S("{\"txn_id\":\"t\",\"user_id\":\"u\",\"amount\":1,\"currency\":\"EUR\","
+			      "\"ts\":0,\"amount\":2}"), NULL, &t), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 63: duplicate field \"amount\"");
+}
+
+static void test_structure_errors_and_nested_unknown_fields(void)
+{
+	struct dp_click c;
+
+	/* nested unknown values are skipped whole, whatever they contain */
+	CU_ASSERT_EQUAL(click(S("{\"x\":{\"type\":[{\"user_id\":1},[[]],{}],\"y\":{\"z\":\"}\"}},"
+				"\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"arr\":[\"]\",{\"a\":[1,2]}]}"),
+			      NULL, &c), DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.type, "t");
+	/* and still checked */
+	CU_ASSERT_EQUAL(click_x("{\"a\":[1,2,]}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"a\":[1 2]}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"a\" 1}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"a\":1,}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{1:1}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("[1,]"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("[,1]"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"a\":1]"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("[1}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("{\"a\":[1,{\"b\":NaN}]}"), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click_x("[\"a\" \"b\"]"), DP_EVENT_EJSON);
+	/* root level: missing comma, colon in place of comma, trailing garbage */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\" \"ts\":0,\"type\":\"t\"}"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 15: unexpected character");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}{}"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: trailing bytes after the value");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}]"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"} 1"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}\n\r\t \0\0"), NULL, &c),
+			DP_EVENT_OK);
+	CU_ASSERT_EQUAL(click(S(" \n{\"user_id\":\"u\", \"ts\" : 0 ,\"type\":\"t\" }"), NULL, &c),
+			DP_EVENT_OK);
+	/* 32 levels in all are fine, 33 are not */
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":");
+	for (int i = 0; i < 31; i++)
+		buf[n++] = '[';
+	for (int i = 0; i < 31; i++)
+		buf[n++] = ']';
+	buf[n++] = '}';
+	CU_ASSERT_EQUAL(click(buf, (size_t)n, NULL, &c), DP_EVENT_OK);
+	memmove(buf + 40, buf + 39, (size_t)n - 39);
+	memmove(buf + 40 + 31 + 1, buf + 40 + 31, (size_t)n - 40 - 31 + 1);
+	buf[39] = '[';
+	buf[40 + 31] = ']';
+	CU_ASSERT_EQUAL(click(buf, (size_t)n + 2, NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "nesting too deep"));
+}
+
 static const char txn_ok[] = "{\"txn_id\":\"t-1\",\"user_id\":\"u42\",\"amount\":19.99,"
 			     "\"currency\":\"eur\",\"merchant\":\"m-7\",\"country\":\"DE\","
 			     "\"ts\":\"2026-11-23T21:00:00.123Z\"}";
@@ -541,11 +718,12 @@ static void test_txn_bad_amounts(void)
 	struct dp_event_fields f;
 	struct dp_txn t;
 
-	/* NaN is not JSON; json-c reads it as a double, refused as an amount */
-	CU_ASSERT_EQUAL(txn_amount("NaN", NULL, &t), DP_EVENT_EAMOUNT);
-	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is not a finite number");
-	CU_ASSERT_EQUAL(txn_amount("Infinity", NULL, &t), DP_EVENT_EAMOUNT);
-	CU_ASSERT_EQUAL(txn_amount("-Infinity", NULL, &t), DP_EVENT_EAMOUNT);
+	/* NaN and Infinity are not JSON (json-c took them as numbers) */
+	CU_ASSERT_EQUAL(txn_amount("NaN", NULL, &t), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 41: unexpected character");
+	CU_ASSERT_EQUAL(txn_amount("Infinity", NULL, &t), DP_EVENT_EJSON);
+	CU_ASSERT_EQUAL(txn_amount("-Infinity", NULL, &t), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 41: bad number");
 	CU_ASSERT_EQUAL(txn_amount("1e400", NULL, &t), DP_EVENT_EAMOUNT);
 	CU_ASSERT_STRING_EQUAL(why, "field \"amount\" is not a finite number");
 	CU_ASSERT_EQUAL(txn_amount("-5", NULL, &t), DP_EVENT_EAMOUNT);
@@ -667,6 +845,11 @@ static int reg(void)
 		 WR_TEST(test_click_every_truncated_prefix_is_invalid_json),
 		 WR_TEST(test_random_bytes_never_crash),
 		 WR_TEST(test_mutated_events_never_crash),
+		 WR_TEST(test_strict_numbers),
+		 WR_TEST(test_strict_string_escapes_and_utf8),
+		 WR_TEST(test_escaped_kept_strings_and_keys_are_decoded),
+		 WR_TEST(test_duplicate_configured_key_rejected),
+		 WR_TEST(test_structure_errors_and_nested_unknown_fields),
 		 WR_TEST(test_txn_valid_event),
 		 WR_TEST(test_txn_field_name_mapping),
 		 WR_TEST(test_txn_bad_amounts),

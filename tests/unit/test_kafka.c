@@ -419,7 +419,7 @@ static void test_unknown_format_and_bad_topics_are_rejected(void)
 				   "    - name: events\n"
 				   "      format: json\n"), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "k.yaml:7: key 'kafka.topics[1].format': format 'json' is not "
-			       "supported (want syslog or click)");
+			       "supported (want syslog, click or txn)");
 	CU_ASSERT_EQUAL(load_fails("rules: {file: r.yaml}\n"
 				   "kafka:\n"
 				   "  brokers: b:9092\n"

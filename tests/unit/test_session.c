@@ -738,6 +738,97 @@ static size_t compare(struct fix *f, struct rec *ref, size_t n_ref)
 	return inexact;
 }
 
+/* add_burst gives the same records, in the same order, and the same
+ * counters as single adds, with max_len splits, merges and late events. */
+static void test_burst_add_equals_single_adds(void)
+{
+	rng_state = 7;
+	const uint32_t n_users = 500;
+	const int64_t disorder = 10 * MIN;
+	struct ev *e;
+	size_t n = gen_events(&e, n_users, 90 * MIN, disorder);
+	qsort(e, n, sizeof(*e), ev_by_key);
+	struct fix *a = fix_new(n_users, 0, 40 * MIN, 4), *b = fix_new(n_users, 0, 40 * MIN, 4);
+	char (*ids)[32] = malloc(n * sizeof(*ids));
+	struct st_sess_ev *bev = malloc(n * sizeof(*bev));
+	int *rcb = malloc(n * sizeof(*rcb));
+	CU_ASSERT_FATAL(ids != NULL && bev != NULL && rcb != NULL);
+	int64_t max_ts = INT64_MIN;
+	size_t mism = 0;
+	for (size_t i = 0; i < n; i++) {
+		int len = snprintf(ids[i], sizeof(ids[i]), "user-%05u", e[i].user);
+		if (e[i].ts > max_ts)
+			max_ts = e[i].ts;
+		/* a few events are too old (the capture keeps 16 late records) */
+		int64_t ts = i % 50 == 49 && i < 600 ? e[i].ts - 3 * HOLD : e[i].ts;
+		bev[i] = (struct st_sess_ev){ ids[i], (uint32_t)len, e[i].step, ts,
+					      max_ts - disorder, e[i].pv };
+	}
+	bev[3].user_len = 0;                 /* bad input in the middle of a burst */
+	for (size_t i = 0; i < n; i += 37) {
+		size_t m = n - i < 37 ? n - i : 37;  /* crosses the 32-event chunks */
+		for (size_t k = i; k < i + m; k++) {
+			int rc = st_sess_add(a->t, bev[k].user, bev[k].user_len, bev[k].ts_us,
+					     bev[k].step, bev[k].is_page_view, bev[k].wm_us, &a->emit);
+			rcb[k] = rc;
+		}
+		int rcs[37];
+		uint32_t ok = st_sess_add_burst(b->t, bev + i, (uint32_t)m, &b->emit, rcs);
+		uint32_t want_ok = 0;
+		for (size_t k = 0; k < m; k++) {
+			mism += rcs[k] != rcb[i + k];
+			want_ok += rcb[i + k] == 0;
+		}
+		CU_ASSERT_EQUAL(ok, want_ok);
+		st_sess_advance(a->t, bev[i + m - 1].wm_us, &a->emit);
+		st_sess_advance(b->t, bev[i + m - 1].wm_us, &b->emit);
+	}
+	CU_ASSERT_EQUAL(rcb[3], -EINVAL);
+	CU_ASSERT_EQUAL(st_sess_verify(b->t), 0);
+	st_sess_advance(a->t, INT64_MAX, &a->emit);
+	st_sess_advance(b->t, INT64_MAX, &b->emit);
+	CU_ASSERT_EQUAL(mism, 0);
+	CU_ASSERT_EQUAL_FATAL(a->cap.n, b->cap.n);
+	CU_ASSERT_TRUE(a->cap.n > 100);
+	CU_ASSERT_EQUAL(memcmp(a->cap.r, b->cap.r, a->cap.n * sizeof(*a->cap.r)), 0);
+	CU_ASSERT_EQUAL(memcmp(&a->cnt, &b->cnt, sizeof(a->cnt)), 0);
+	CU_ASSERT_TRUE(CNT(a, sessions_split) > 0 && CNT(a, sessions_merged) > 0);
+	CU_ASSERT_TRUE(CNT(a, session_events_late) > 0);
+	CU_ASSERT_TRUE(b->cap.order_ok);
+	free(ids);
+	free(bev);
+	free(rcb);
+	free(e);
+	fix_free(a);
+	fix_free(b);
+}
+
+/* A session merged away keeps its slot until the wheel reaches it; a full
+ * pool takes such slots back at once, so the capacity is exact. */
+static void test_merged_slot_reused_when_pool_full(void)
+{
+	struct fix *f = fix_new(4, 3, 0, 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * GAP, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(add(f, "b", T0, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	/* bridges a's two sessions: one slot is dead, still linked */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + GAP, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 1);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 2);
+	CU_ASSERT_EQUAL(add(f, "c", T0, NONE, false, T0), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(add(f, "d", T0, NONE, false, T0), -ENOSPC);
+	CU_ASSERT_EQUAL(CNT(f, session_table_full), 1);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL(f->cap.n, 3);
+	CU_ASSERT_EQUAL(f->cap.r[2].start, T0);
+	CU_ASSERT_EQUAL(f->cap.r[2].end, T0 + 2 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[2].events, 3);
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	fix_free(f);
+}
+
 static void test_random_matches_offline_gap_grouping(void)
 {
 	rng_state = 42;
@@ -949,6 +1040,8 @@ static int reg(void)
 		 WR_TEST(test_funnel_history_bound),
 		 WR_TEST(test_table_full_is_counted),
 		 WR_TEST(test_bad_input_rejected),
+		 WR_TEST(test_burst_add_equals_single_adds),
+		 WR_TEST(test_merged_slot_reused_when_pool_full),
 		 WR_TEST(test_random_matches_offline_gap_grouping),
 		 WR_TEST(test_random_max_len_matches_arrival_order_model));
 	return 0;

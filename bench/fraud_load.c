@@ -1,0 +1,651 @@
+/*
+ * fraud_load - UDP load generator and latency meter for weir's fraud path.
+ *
+ * Usage:
+ *   fraud_load --dst IP --port P --rate TXN_PER_S --count N [--users U]
+ *              [--bind IP] [--warmup N] [--out FILE] [--seed S]
+ *   fraud_load --dst IP --port P --sweep R1,R2,... --count N [...]
+ * Example (inside weir's network namespace):
+ *   fraud_load --dst 10.0.0.2 --port 9000 --sweep 10000,20000,50000,100000 --count 200000
+ *
+ * Libc only (plain sockets), so it runs in a bare network namespace. All
+ * payloads are made before the clock starts: U users with habits (a home
+ * country and currency, four usual merchants, a typical amount), skewed so
+ * a fifth of the users send about half the traffic; ts is epoch millis,
+ * "now" at generation plus the send schedule, so non-decreasing. Ids are
+ * t<index>, counted across warmup, runs and sweep steps, so a late reply of
+ * one run is never matched to another.
+ *
+ * Open loop: transaction i goes out at start + i / rate (CLOCK_MONOTONIC);
+ * between sends the one thread drains replies without blocking, and sleeps
+ * in ppoll() only when the next send is more than 200 us away. A sender
+ * that falls behind sends at once (max lag printed); RTT is taken from the
+ * real send time.
+ *
+ * RTT = kernel receive timestamp (SO_TIMESTAMPNS) - CLOCK_REALTIME read just
+ * before sendto(): both on the realtime clock, and the receive side does not
+ * include this program's own wake-up delay. A clock step during a run
+ * corrupts the figures of that run.
+ *
+ * Output per run: sent, replies, errors (decision ERROR), lost (no reply 1 s
+ * after the last send), degraded replies, duplicates, unmatched replies;
+ * RTT p50/p99/p999 over all measured transactions with a lost one counted
+ * as infinitely late (so p99 < x implies under 1 % lost), max over replies;
+ * p50/p99/p999 of weir's own latency_us (receive to send) over the replies
+ * that carry it. --sweep prints one line per rate and the highest rate
+ * whose p99 RTT was under 1000 us.
+ * --out FILE: one TSV line per measured transaction: rate, txn_id, rtt_us
+ * (- when lost), latency_us (- when absent), decision, degraded.
+ *
+ * Exit status: 0 done, 1 socket or memory failure, 2 bad arguments.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAYLOAD_MAX 224         /* longest generated transaction, with margin */
+#define MAX_COUNT 20000000L     /* payloads are kept in memory: 20 M = 4.5 GB */
+#define MAX_SWEEP 64
+#define DRAIN_NS 1000000000LL   /* wait for replies after the last send */
+#define SLEEP_MIN_NS 200000LL   /* closer than this to a send: spin */
+#define P99_LIMIT_US 1000.0     /* sweep: the latency target */
+
+struct country {
+	const char *code, *currency;
+	unsigned weight;
+};
+
+/* Home countries weighted roughly like the demo model's training data. */
+static const struct country countries[] = {
+	{ "US", "USD", 30 }, { "GB", "GBP", 12 }, { "DE", "EUR", 12 }, { "FR", "EUR", 10 },
+	{ "ES", "EUR", 6 },  { "IT", "EUR", 6 },  { "NL", "EUR", 5 },  { "SE", "SEK", 3 },
+	{ "PL", "PLN", 4 },  { "BR", "BRL", 4 },  { "MX", "MXN", 3 },  { "IN", "INR", 2 },
+	{ "JP", "JPY", 1 },
+};
+#define N_COUNTRIES (sizeof(countries) / sizeof(countries[0]))
+#define N_MERCHANTS 3000
+
+struct user {
+	uint8_t home;
+	uint16_t merchants[4];
+	float median;
+};
+
+struct opts {
+	const char *dst, *bind_ip, *out;
+	int port;
+	double rates[MAX_SWEEP];
+	int n_rates;
+	bool sweep;
+	long count, warmup, users;
+	uint64_t seed;
+};
+
+/* Per measured transaction. */
+struct result {
+	int64_t rtt_ns;         /* -1: no reply */
+	int32_t latency_us;     /* -1: reply without latency_us */
+	uint8_t error, degraded;
+};
+
+struct run_stats {
+	double rate, sent_rate, max_lag_us;
+	long sent, send_fail, replies, errors, degraded, dup, unmatched, lost;
+	double rtt_p50, rtt_p99, rtt_p999, rtt_max;
+	double lat_p50, lat_p99, lat_p999;
+};
+
+static uint64_t rng_state;
+static uint64_t next_rand(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static double uniform01(void)
+{
+	return (double)(next_rand() >> 11) / 9007199254740992.0;
+}
+
+static double gauss(void)
+{
+	double u = uniform01(), v = uniform01();
+	return sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * v);
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static unsigned pick_country(void)
+{
+	unsigned total = 0;
+	for (unsigned i = 0; i < N_COUNTRIES; i++)
+		total += countries[i].weight;
+	unsigned r = (unsigned)(next_rand() % total);
+	for (unsigned i = 0; i < N_COUNTRIES; i++) {
+		if (r < countries[i].weight)
+			return i;
+		r -= countries[i].weight;
+	}
+	return 0;
+}
+
+/* Popular merchants are shared by many users: a squared uniform skews low. */
+static unsigned pick_merchant(void)
+{
+	double u = uniform01();
+	return (unsigned)(u * u * N_MERCHANTS);
+}
+
+static struct user *make_users(long n)
+{
+	struct user *u = calloc((size_t)n, sizeof(*u));
+	if (!u)
+		return NULL;
+	for (long i = 0; i < n; i++) {
+		u[i].home = (uint8_t)pick_country();
+		for (int k = 0; k < 4; k++)
+			u[i].merchants[k] = (uint16_t)pick_merchant();
+		u[i].median = (float)exp(3.4 + 0.8 * gauss());
+	}
+	return u;
+}
+
+/*
+ * Payload of transaction @idx sent @offset_ns after the start; @epoch_ms is
+ * the wall clock at generation. Returns its length (< PAYLOAD_MAX).
+ */
+static int make_txn(char *buf, long idx, const struct user *users, long n_users, int64_t epoch_ms,
+		    int64_t offset_ns)
+{
+	double r = uniform01();
+	long uid = (long)(r * r * (double)n_users);
+	const struct user *u = &users[uid];
+	double amount = u->median * exp(0.5 * gauss());
+	if (uniform01() < 0.02)
+		amount *= 4 + 6 * uniform01(); /* the occasional big purchase */
+	unsigned c = u->home;
+	if (uniform01() < 0.03)
+		c = pick_country(); /* travel or a foreign online merchant */
+	unsigned merchant = uniform01() < 0.85 ? u->merchants[next_rand() % 4] : pick_merchant();
+	return snprintf(buf, PAYLOAD_MAX,
+			"{\"txn_id\":\"t%ld\",\"user_id\":\"u%ld\",\"amount\":%.2f,\"currency\":\"%s\","
+			"\"merchant\":\"m-%u\",\"country\":\"%s\",\"ts\":%" PRId64 "}",
+			idx, uid, amount, countries[u->home].currency, merchant, countries[c].code,
+			epoch_ms + offset_ns / 1000000);
+}
+
+/* Value after "key": in a reply (spaces after the colon allowed), or NULL. */
+static const char *json_value(const char *buf, const char *key)
+{
+	char pat[32];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(buf, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+struct run {
+	int fd;
+	long base, warmup, n_total;     /* ids base .. base + n_total - 1 */
+	int64_t *tx_rt;                 /* realtime send ns per transaction, 0 = not sent */
+	struct result *res;             /* measured ones: index - base - warmup */
+	long replied, dup, unmatched;
+};
+
+/* Read every pending reply; returns 0 or -errno of a failed recvmsg. */
+static int drain(struct run *r)
+{
+	for (;;) {
+		char buf[2048];
+		char ctrl[CMSG_SPACE(sizeof(struct timespec))];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+				     .msg_controllen = sizeof(ctrl) };
+		ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && errno == ECONNREFUSED)
+			continue; /* an ICMP port unreachable from an earlier send: weir not up yet */
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+		int64_t rx = -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				rx = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+			}
+		}
+		if (rx < 0)
+			rx = clock_ns(CLOCK_REALTIME); /* no kernel stamp: our own, a bit late */
+		buf[n] = '\0';
+		const char *v = json_value(buf, "txn_id");
+		char *end;
+		long id = -1;
+		if (v && v[0] == '"' && v[1] == 't') {
+			errno = 0;
+			id = strtol(v + 2, &end, 10);
+			if (errno || end == v + 2 || *end != '"')
+				id = -1;
+		}
+		long j = id - r->base;
+		if (id < 0 || j < 0 || j >= r->n_total || !r->tx_rt[j]) {
+			r->unmatched++; /* another run's, txn_id null, or garbage */
+			continue;
+		}
+		if (j < r->warmup)
+			continue;
+		struct result *res = &r->res[j - r->warmup];
+		if (res->rtt_ns >= 0) {
+			r->dup++;
+			continue;
+		}
+		res->rtt_ns = rx - r->tx_rt[j];
+		r->replied++;
+		v = json_value(buf, "latency_us");
+		if (v) {
+			long lat = strtol(v, &end, 10);
+			if (end != v && lat >= 0 && lat <= INT32_MAX)
+				res->latency_us = (int32_t)lat;
+		}
+		v = json_value(buf, "decision");
+		res->error = v && !strncmp(v, "\"ERROR\"", 7);
+		v = json_value(buf, "degraded");
+		res->degraded = v && !strncmp(v, "true", 4);
+	}
+}
+
+/* Wait for a reply or until @until_mono_ns, whichever first. */
+static void wait_readable(int fd, int64_t until_mono_ns)
+{
+	int64_t left = until_mono_ns - clock_ns(CLOCK_MONOTONIC);
+	if (left <= 0)
+		return;
+	struct timespec ts = { .tv_sec = left / 1000000000LL, .tv_nsec = left % 1000000000LL };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	(void)ppoll(&pfd, 1, &ts, NULL);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of @n sorted values, out of @total (the rest are +inf). */
+static double pct(const int64_t *v, long n, long total, double p)
+{
+	if (total == 0)
+		return NAN;
+	long k = (long)ceil(p * (double)total) - 1;
+	if (k < 0)
+		k = 0;
+	return k < n ? (double)v[k] : INFINITY;
+}
+
+/*
+ * One paced run of @warmup + @count transactions from id @base at @rate.
+ * Returns 0 (figures in *st) or -errno of a socket failure.
+ */
+static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
+		    const struct user *users, long base, double rate, FILE *out, struct run_stats *st)
+{
+	long n_total = o->warmup + o->count;
+	char *payload = malloc((size_t)n_total * PAYLOAD_MAX);
+	uint16_t *len = malloc((size_t)n_total * sizeof(*len));
+	int64_t *tx_rt = calloc((size_t)n_total, sizeof(*tx_rt));
+	struct result *res = malloc((size_t)o->count * sizeof(*res));
+	int64_t *sorted = malloc((size_t)o->count * sizeof(*sorted));
+	int rc = 0;
+	if (!payload || !len || !tx_rt || !res || !sorted) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	int64_t epoch_ms = clock_ns(CLOCK_REALTIME) / 1000000;
+	for (long i = 0; i < n_total; i++)
+		len[i] = (uint16_t)make_txn(payload + (size_t)i * PAYLOAD_MAX, base + i, users, o->users,
+					     epoch_ms, (int64_t)((double)i * 1e9 / rate));
+	for (long i = 0; i < o->count; i++)
+		res[i] = (struct result){ .rtt_ns = -1, .latency_us = -1 };
+
+	struct run r = { .fd = fd, .base = base, .warmup = o->warmup, .n_total = n_total,
+			 .tx_rt = tx_rt, .res = res };
+	memset(st, 0, sizeof(*st));
+	st->rate = rate;
+	int64_t start = clock_ns(CLOCK_MONOTONIC) + 1000000, max_lag = 0, now = start;
+	for (long i = 0; i < n_total; i++) {
+		int64_t target = start + (int64_t)((double)i * 1e9 / rate);
+		for (;;) {
+			if ((rc = drain(&r)))
+				goto out;
+			now = clock_ns(CLOCK_MONOTONIC);
+			if (now >= target)
+				break;
+			if (target - now > SLEEP_MIN_NS)
+				wait_readable(fd, target - SLEEP_MIN_NS / 2);
+		}
+		if (now - target > max_lag)
+			max_lag = now - target;
+		int64_t t = clock_ns(CLOCK_REALTIME);
+		if (sendto(fd, payload + (size_t)i * PAYLOAD_MAX, len[i], 0, (const struct sockaddr *)dst,
+			   sizeof(*dst)) < 0) {
+			/* A full local queue loses this one, as the network would. */
+			if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
+				rc = -errno;
+				goto out;
+			}
+			if (i >= o->warmup)
+				st->send_fail++;
+			continue;
+		}
+		tx_rt[i] = t;
+		if (i >= o->warmup)
+			st->sent++;
+	}
+	int64_t last = clock_ns(CLOCK_MONOTONIC);
+	int64_t first_measured = start + (int64_t)((double)o->warmup * 1e9 / rate);
+	st->sent_rate = last > first_measured ? (double)st->sent * 1e9 / (double)(last - first_measured)
+					      : NAN;
+	while (r.replied < st->sent && clock_ns(CLOCK_MONOTONIC) < last + DRAIN_NS) {
+		wait_readable(fd, last + DRAIN_NS);
+		if ((rc = drain(&r)))
+			goto out;
+	}
+
+	long n = 0, n_lat = 0;
+	for (long i = 0; i < o->count; i++) {
+		if (res[i].rtt_ns < 0)
+			continue;
+		sorted[n++] = res[i].rtt_ns;
+		st->errors += res[i].error;
+		st->degraded += res[i].degraded;
+	}
+	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_i64);
+	st->replies = n;
+	st->lost = st->sent - n;
+	st->rtt_p50 = pct(sorted, n, st->sent, 0.50) / 1e3;
+	st->rtt_p99 = pct(sorted, n, st->sent, 0.99) / 1e3;
+	st->rtt_p999 = pct(sorted, n, st->sent, 0.999) / 1e3;
+	st->rtt_max = n ? (double)sorted[n - 1] / 1e3 : NAN;
+	for (long i = 0; i < o->count; i++)
+		if (res[i].rtt_ns >= 0 && res[i].latency_us >= 0)
+			sorted[n_lat++] = res[i].latency_us;
+	qsort(sorted, (size_t)n_lat, sizeof(*sorted), cmp_i64);
+	st->lat_p50 = pct(sorted, n_lat, n_lat, 0.50);
+	st->lat_p99 = pct(sorted, n_lat, n_lat, 0.99);
+	st->lat_p999 = pct(sorted, n_lat, n_lat, 0.999);
+	st->max_lag_us = (double)max_lag / 1e3;
+	st->dup = r.dup;
+	st->unmatched = r.unmatched;
+
+	if (out) {
+		for (long i = 0; i < o->count; i++) {
+			const struct result *x = &res[i];
+			fprintf(out, "%.0f\tt%ld\t", rate, base + o->warmup + i);
+			if (x->rtt_ns >= 0)
+				fprintf(out, "%.1f\t", (double)x->rtt_ns / 1e3);
+			else
+				fputs(tx_rt[o->warmup + i] ? "-\t" : "unsent\t", out);
+			if (x->latency_us >= 0)
+				fprintf(out, "%d\t", x->latency_us);
+			else
+				fputs("-\t", out);
+			fprintf(out, "%s\t%d\n", x->rtt_ns < 0 ? "-" : x->error ? "ERROR" : "ok",
+				x->degraded);
+		}
+	}
+out:
+	free(payload);
+	free(len);
+	free(tx_rt);
+	free(res);
+	free(sorted);
+	return rc;
+}
+
+static void print_stats(const struct run_stats *s)
+{
+	printf("rate %.0f/s (sent at %.0f/s, max lag %.0f us): sent %ld replies %ld errors %ld lost %ld "
+	       "degraded %ld dup %ld unmatched %ld send_fail %ld | rtt_us p50 %.1f p99 %.1f p999 %.1f "
+	       "max %.1f | weir latency_us p50 %.0f p99 %.0f p999 %.0f\n",
+	       s->rate, s->sent_rate, s->max_lag_us, s->sent, s->replies, s->errors, s->lost,
+	       s->degraded, s->dup, s->unmatched, s->send_fail, s->rtt_p50, s->rtt_p99, s->rtt_p999,
+	       s->rtt_max, s->lat_p50, s->lat_p99, s->lat_p999);
+	fflush(stdout);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: fraud_load --dst IP --port P (--rate TXN_PER_S | --sweep R1,R2,...) --count N\n"
+		"                  [--users U (1000)] [--bind IP] [--warmup N (0)] [--out FILE] "
+		"[--seed S]\n");
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = (long)v;
+	return true;
+}
+
+static bool parse_rate(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 1 && v <= 1e8))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Returns 0, or 2 with the reason on stderr. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){ .port = -1, .users = 1000, .seed = 88172645463325252ull };
+	bool have_rate = false;
+	long v;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage();
+			return 2;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "fraud_load: %s needs a value\n", a);
+			return 2;
+		}
+		const char *val = argv[++i];
+		if (!strcmp(a, "--dst")) {
+			o->dst = val;
+		} else if (!strcmp(a, "--bind")) {
+			o->bind_ip = val;
+		} else if (!strcmp(a, "--out")) {
+			o->out = val;
+		} else if (!strcmp(a, "--port")) {
+			if (!parse_long(val, 1, 65535, &v)) {
+				fprintf(stderr, "fraud_load: bad --port '%s' (1..65535)\n", val);
+				return 2;
+			}
+			o->port = (int)v;
+		} else if (!strcmp(a, "--rate")) {
+			if (!parse_rate(val, &o->rates[0])) {
+				fprintf(stderr, "fraud_load: bad --rate '%s' (1 .. 1e8 txn/s)\n", val);
+				return 2;
+			}
+			o->n_rates = 1;
+			have_rate = true;
+		} else if (!strcmp(a, "--sweep")) {
+			char tmp[1024];
+			if (strlen(val) >= sizeof(tmp)) {
+				fprintf(stderr, "fraud_load: --sweep list too long\n");
+				return 2;
+			}
+			strcpy(tmp, val);
+			o->n_rates = 0;
+			for (char *save, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				if (o->n_rates == MAX_SWEEP || !parse_rate(t, &o->rates[o->n_rates])) {
+					fprintf(stderr, "fraud_load: bad --sweep rate '%s' (1 .. 1e8, at most "
+							"%d rates)\n", t, MAX_SWEEP);
+					return 2;
+				}
+				o->n_rates++;
+			}
+			if (!o->n_rates) {
+				fprintf(stderr, "fraud_load: --sweep '%s' holds no rate\n", val);
+				return 2;
+			}
+			o->sweep = true;
+		} else if (!strcmp(a, "--count")) {
+			if (!parse_long(val, 1, MAX_COUNT, &o->count)) {
+				fprintf(stderr, "fraud_load: bad --count '%s' (1..%ld)\n", val, MAX_COUNT);
+				return 2;
+			}
+		} else if (!strcmp(a, "--warmup")) {
+			if (!parse_long(val, 0, MAX_COUNT, &o->warmup)) {
+				fprintf(stderr, "fraud_load: bad --warmup '%s' (0..%ld)\n", val, MAX_COUNT);
+				return 2;
+			}
+		} else if (!strcmp(a, "--users")) {
+			if (!parse_long(val, 1, 100000000, &o->users)) {
+				fprintf(stderr, "fraud_load: bad --users '%s' (1..100000000)\n", val);
+				return 2;
+			}
+		} else if (!strcmp(a, "--seed")) {
+			if (!parse_long(val, 1, LONG_MAX, &v)) {
+				fprintf(stderr, "fraud_load: bad --seed '%s' (positive)\n", val);
+				return 2;
+			}
+			o->seed = (uint64_t)v;
+		} else {
+			fprintf(stderr, "fraud_load: unknown argument '%s'\n", a);
+			usage();
+			return 2;
+		}
+	}
+	const char *missing = !o->dst ? "--dst" : o->port < 0 ? "--port" : !o->count ? "--count"
+			      : !o->n_rates ? "--rate or --sweep" : NULL;
+	if (missing) {
+		fprintf(stderr, "fraud_load: %s is required\n", missing);
+		usage();
+		return 2;
+	}
+	if (have_rate && o->sweep) {
+		fprintf(stderr, "fraud_load: give --rate or --sweep, not both\n");
+		return 2;
+	}
+	if (o->warmup + o->count > MAX_COUNT) {
+		fprintf(stderr, "fraud_load: --warmup + --count above %ld\n", MAX_COUNT);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	rng_state = o.seed;
+
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o.port) };
+	if (inet_pton(AF_INET, o.dst, &dst.sin_addr) != 1) {
+		fprintf(stderr, "fraud_load: --dst '%s' is not an IPv4 address\n", o.dst);
+		return 2;
+	}
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	if (o.bind_ip && inet_pton(AF_INET, o.bind_ip, &src.sin_addr) != 1) {
+		fprintf(stderr, "fraud_load: --bind '%s' is not an IPv4 address\n", o.bind_ip);
+		return 2;
+	}
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("fraud_load: socket");
+		return 1;
+	}
+	/* Not connect()ed: weir may answer from another port than it listens on. */
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+		fprintf(stderr, "fraud_load: bind %s: %s\n", o.bind_ip ? o.bind_ip : "0.0.0.0",
+			strerror(errno));
+		return 1;
+	}
+	int one = 1, big = 16 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		fprintf(stderr, "fraud_load: warning: no kernel receive timestamps (%s); RTT includes "
+				"this program's wake-up delay\n", strerror(errno));
+	/* A reply burst must not overflow while we are sending; FORCE needs
+	 * CAP_NET_ADMIN (fine in a namespace), the plain one is capped by rmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+
+	FILE *out = NULL;
+	if (o.out && !(out = fopen(o.out, "w"))) {
+		fprintf(stderr, "fraud_load: cannot write --out %s: %s\n", o.out, strerror(errno));
+		return 1;
+	}
+	if (out)
+		fputs("rate\ttxn_id\trtt_us\tlatency_us\tdecision\tdegraded\n", out);
+	struct user *users = make_users(o.users);
+	if (!users) {
+		fprintf(stderr, "fraud_load: out of memory for %ld users\n", o.users);
+		return 1;
+	}
+	printf("fraud_load: %s:%d, %ld transactions per rate (+%ld warmup), %ld users\n", o.dst, o.port,
+	       o.count, o.warmup, o.users);
+	double best = -1;
+	long base = 0;
+	for (int k = 0; k < o.n_rates; k++) {
+		struct run_stats st;
+		rc = run_rate(&o, fd, &dst, users, base, o.rates[k], out, &st);
+		if (rc) {
+			fprintf(stderr, "fraud_load: at rate %.0f: %s\n", o.rates[k], strerror(-rc));
+			break;
+		}
+		base += o.warmup + o.count;
+		print_stats(&st);
+		if (st.rtt_p99 < P99_LIMIT_US && o.rates[k] > best)
+			best = o.rates[k];
+	}
+	if (o.sweep && !rc) {
+		if (best > 0)
+			printf("max rate with p99 RTT < %.0f us: %.0f txn/s\n", P99_LIMIT_US, best);
+		else
+			printf("max rate with p99 RTT < %.0f us: none of the rates tried\n", P99_LIMIT_US);
+	}
+	free(users);
+	if (out && fclose(out)) {
+		fprintf(stderr, "fraud_load: writing %s: %s\n", o.out, strerror(errno));
+		rc = -EIO;
+	}
+	close(fd);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * wr_txn.h - a payment transaction handed from a worker to the fraud thread.
+ *
+ * The worker that owns the user (hash of the user id) parses the
+ * transaction, updates the user's in-stream features (st_features.h) and
+ * enqueues one fixed-size request on its single-producer/single-consumer
+ * fraud ring. The fraud thread (ctl_fraud.h) enriches it from Redis, scores
+ * it, answers the sender and writes the audit record. A transaction the
+ * worker rejected travels the same way as WR_TXN_BAD, so the sender gets an
+ * error reply from the same place as every other answer.
+ *
+ * Fixed size, no pointers: nothing to free on either side.
+ */
+#ifndef WR_TXN_H
+#define WR_TXN_H
+
+#include <stdint.h>
+
+#include "st_features.h"
+
+#define WR_TXN_ID_MAX 64          /* == DP_EVENT_ID_MAX */
+#define WR_TXN_MERCHANT_MAX 128   /* == DP_EVENT_MERCHANT_MAX */
+#define WR_TXN_COUNTRY_MAX 16     /* == DP_EVENT_COUNTRY_MAX */
+#define WR_TXN_WHY_MAX 160
+#define WR_TXN_HDR_MAX 96         /* Ethernet (2 VLAN tags) + IPv6 + UDP = 70 */
+
+enum wr_txn_kind {
+	WR_TXN_SCORE = 0,            /* a valid transaction: score and answer */
+	WR_TXN_BAD = 1,              /* rejected by the worker: answer with @why */
+};
+
+struct wr_txn_req {
+	uint8_t kind;                /* enum wr_txn_kind */
+	uint8_t reply;               /* 1: came over UDP, answer the sender */
+	uint8_t feat_rc;             /* st_feat_update: 0 ok, 1 late, 2 table full */
+	uint8_t hdr_len;             /* bytes of @hdr (reply only) */
+	uint16_t port_id;            /* reply: the port it came in on */
+	uint8_t rx_worker;           /* reply: the worker that received it (sends the answer) */
+	uint8_t rx_input;            /* reply: that worker's input (port, queue) index */
+	uint16_t txn_id_len, user_len, merchant_len, country_len;
+	char currency[4];
+	int64_t ts_us;               /* event time */
+	int64_t amount_micros;
+	double amount;
+	uint64_t rx_tsc;             /* rte_rdtsc() when the burst was received */
+	struct st_feat_vec before;   /* in-stream features before this transaction */
+	struct st_feat_vec after;    /* windows after it (write-back); ratio/flags unused */
+	uint8_t hdr[WR_TXN_HDR_MAX]; /* reply: the request's Ethernet..UDP headers */
+	/* Strings are NUL-terminated (the lengths exclude the NUL). */
+	char txn_id[WR_TXN_ID_MAX + 1];
+	char user[ST_FEAT_USER_MAX + 1];
+	char merchant[WR_TXN_MERCHANT_MAX + 1];
+	char country[WR_TXN_COUNTRY_MAX + 1];
+	char why[WR_TXN_WHY_MAX];    /* BAD: the reason, NUL-terminated */
+} __attribute__((aligned(8)));
+
+#endif /* WR_TXN_H */
