@@ -12,7 +12,9 @@
 #      reference computed without the store for exactly those transactions.
 #   3. Redis back (SIGCONT): answers are complete again.
 #   4. The write-back: every user's aggregates in Redis equal the reference.
-#   5. SIGHUP reloads the model (verified again) without losing an answer.
+#   5. A shadow model scores every transaction alongside (audit only).
+#   6. SIGHUP with a corrupt model file is refused and the old model keeps
+#      answering; SIGHUP with a good file reloads it.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
@@ -52,7 +54,9 @@ p1=$((n / 2)); p2=$((n * 3 / 4))
   sed -n "21,${p1}p" "$TMP/gen.jsonl"
 } > "$TMP/phase1.jsonl"
 sed -n "$((p1 + 1)),${p2}p" "$TMP/gen.jsonl" > "$TMP/phase2.jsonl"
-sed -n "$((p2 + 1)),\$p" "$TMP/gen.jsonl" > "$TMP/phase3.jsonl"
+p3=$(( (p2 + n) / 2 ))
+sed -n "$((p2 + 1)),${p3}p" "$TMP/gen.jsonl" > "$TMP/phase3.jsonl"
+sed -n "$((p3 + 1)),\$p" "$TMP/gen.jsonl" > "$TMP/phase4.jsonl"
 
 # The deadline is generous for a lookup on loopback (~0.1 ms) so that a
 # scheduling hiccup of this shared 2-vCPU VM does not degrade a decision
@@ -60,6 +64,7 @@ sed -n "$((p2 + 1)),\$p" "$TMP/gen.jsonl" > "$TMP/phase3.jsonl"
 deadline_ms=40
 cp rules/default.yaml "$TMP/rules.yaml"
 cp configs/models/fraud_model.json configs/models/fraud_samples.csv "$TMP/"
+cp configs/models/fraud_model.json "$TMP/shadow.json"
 cat > "$TMP/fraud.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
 ports:
@@ -72,6 +77,7 @@ rules: {file: rules.yaml}
 fraud:
   ports: [7000]
   model: fraud_model.json
+  shadow_model: shadow.json
   samples: fraud_samples.csv
   features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
              amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
@@ -114,7 +120,14 @@ done
 sleep 3
 client --txns "$TMP/phase3.jsonl" --out "$TMP/ans3.jsonl"
 
-note "phase 4: SIGHUP reloads the model"
+note "phase 4: a corrupt model is refused on SIGHUP, the old one answers"
+cp "$TMP/fraud_model.json" "$TMP/good.json"
+head -c 5000 "$TMP/good.json" > "$TMP/fraud_model.json"
+kill -HUP "$wpid"
+for _ in $(seq 50); do grep -q "model reload refused" "$TMP/weir.err" && break; sleep 0.1; done
+grep -q "model reload refused" "$TMP/weir.err" || fail "a corrupt model was not refused"
+client --txns "$TMP/phase4.jsonl" --out "$TMP/ans4.jsonl"
+cp "$TMP/good.json" "$TMP/fraud_model.json"
 kill -HUP "$wpid"
 for _ in $(seq 50); do grep -q "model reloaded" "$TMP/weir.err" && break; sleep 0.1; done
 grep -q "model reloaded" "$TMP/weir.err" || fail "SIGHUP did not reload the model"
@@ -123,8 +136,8 @@ kill -TERM "$wpid"; wait "$wpid" || { tail "$TMP/weir.err"; fail "weir exited no
 tail -n 3 "$TMP/weir.err"
 
 note "checking answers against the reference"
-cat "$TMP/ans1.jsonl" "$TMP/ans2.jsonl" "$TMP/ans3.jsonl" > "$TMP/answers.jsonl"
-cat "$TMP/phase1.jsonl" "$TMP/phase2.jsonl" "$TMP/phase3.jsonl" > "$TMP/sent.jsonl"
+cat "$TMP"/ans[1-4].jsonl > "$TMP/answers.jsonl"
+cat "$TMP"/phase[1-4].jsonl > "$TMP/sent.jsonl"
 jq -r '.txn_id' "$TMP/phase2.jsonl" > "$TMP/nostore.txt"
 $PY tests/tools/ref_fraud.py --txns "$TMP/sent.jsonl" --store "$TMP/store.json" \
   --no-store "$TMP/nostore.txt" --review 0.5 --block 0.8 --reasons 3 > "$TMP/ref.tsv"
@@ -213,5 +226,10 @@ note "audit trail and counters"
 [ "$(counter fraud_degraded "$TMP/weir.err")" -eq "$(wc -l < "$TMP/phase2.jsonl")" ] \
   || fail "fraud_degraded is not the phase-2 count"
 [ "$(counter fraud_model_reloads "$TMP/weir.err")" -eq 1 ] || fail "no reload counted"
+[ "$(counter fraud_model_reload_failed "$TMP/weir.err")" -eq 1 ] || fail "no refused reload counted"
+[ "$(counter fraud_shadow_scored "$TMP/weir.err")" -eq "$n" ] || fail "the shadow did not score all"
+[ "$(counter fraud_shadow_disagree "$TMP/weir.err")" -eq 0 ] || fail "the same model disagreed"
+jq -e 'select(.type == "decision") | .shadow.score == .score' "$TMP/decisions.jsonl" | grep -qv true \
+  && fail "a shadow score differs from the main score with the same model"
 grep -q "receive to answer p50" "$TMP/weir.err" || fail "no latency summary"
 echo "fraud: $n decisions equal the reference (Redis up, frozen, back), errors answered, write-back exact"
