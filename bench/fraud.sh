@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Fraud path benchmark: transactions through the whole path (UDP in over a
+# veth pair, parse, in-stream features, pipelined Redis enrichment, model,
+# UDP answer) at fixed offered rates, measured by bench/fraud_load from a
+# network namespace: round-trip p50/p99/p999 per rate and the highest rate
+# whose p99 stays under 1 ms; plus weir's own receive-to-answer histogram.
+# Then the evaluator against XGBoost's C API (bench/bench_model).
+# Usage: bench/fraud.sh [BUILD] [RATES] [COUNT_PER_RATE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+rates=${2:-5000,10000,20000,50000,100000}
+count=${3:-20000}
+tmp=$(mktemp -d /tmp/weir-fbench.XXXXXX)
+ns="weir-fb-$$"; va="fb$$a"; vb="fb$$b"
+cleanup() {
+  [ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null
+  tests/services/redis.sh stop "$tmp/redis" >/dev/null 2>&1 || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip link del "$va" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mode=$(scripts/hugepages.sh 512)
+mem=()
+[ "$mode" = huge ] || mem=(--no-huge -m 1024)
+
+ip netns add "$ns"
+ip link add "$va" type veth peer name "$vb"
+ip link set "$vb" netns "$ns"
+ip link set "$va" up
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
+ip netns exec "$ns" ip link set "$vb" up
+ip netns exec "$ns" ethtool -K "$vb" tx off >/dev/null 2>&1 || true
+
+port=$(tests/services/redis.sh start "$tmp/redis")
+# Every user fraud_load sends for (u0 .. u999) has a store entry.
+for i in $(seq 0 999); do
+  echo "HSET user:u$i account_age_days $((30 + i % 2000)) chargebacks_90d $((i % 7 == 0))"
+done | redis-cli -p "$port" > /dev/null
+
+cat > "$tmp/f.yaml" <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:error"]}
+ports:
+  - name: veth
+    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=4096"
+    ipv4: 192.0.2.10/24
+mbufs: 16383
+syslog: {ports: [514]}
+rules: {file: $PWD/rules/default.yaml}
+fraud:
+  ports: [7000]
+  model: $PWD/configs/models/fraud_model.json
+  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
+             amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
+             account_age_days, chargebacks_90d]
+  users: 65536
+  redis: {host: 127.0.0.1, port: $port, deadline: 2ms}
+run: {stats_interval: 0s}
+log: {level: warn}
+EOF2
+"$build/weir" -c "$tmp/f.yaml" -- "${mem[@]}" > "$tmp/weir.out" 2> "$tmp/weir.err" &
+wpid=$!
+sleep 3
+ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 > /dev/null || { cat "$tmp/weir.err"; exit 1; }
+
+echo "== full path: UDP in, features, Redis (2 ms deadline), model, UDP answer (1 worker core)"
+ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --sweep "$rates" \
+  --count "$count" --warmup 2000 | tee "$tmp/load.txt"
+kill -INT "$wpid"; wait "$wpid" || true
+wpid=
+grep -a "receive to answer" "$tmp/weir.err" | sed 's/^weir: /weir (inside, all rates): /'
+grep -a "counter fraud_degraded\|counter redis_lookup_timeouts" "$tmp/weir.err" || true
+
+echo "== evaluator: flat arrays vs XGBoost's C API, same rows"
+"$build/bench/bench_model"
