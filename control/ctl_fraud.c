@@ -889,6 +889,7 @@ void ctl_fraud_stats(struct ctl_fraud *f, struct ctl_fraud_stats *s)
 	s->redis_p50_us = wr_hist_quantile(&f->redis_wait, 0.5);
 	s->redis_p99_us = wr_hist_quantile(&f->redis_wait, 0.99);
 	s->redis_max_us = __atomic_load_n(&f->redis_wait.max, __ATOMIC_RELAXED);
+	s->redis_configured = f->redis != NULL;
 	s->redis_connected = __atomic_load_n(&f->redis_up, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&f->reload_lock);
 	snprintf(s->model_version, sizeof(s->model_version), "%s",

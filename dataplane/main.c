@@ -204,11 +204,11 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 		ctl_fraud_stats(sv->fraud, &fs);
 		line_add(line, sizeof(line), &pos,
 			 " | txn %llu bad %llu allow %llu review %llu block %llu degraded %llu "
-			 "p50/p99/p999 %llu/%llu/%llu us redis %s",
+			 "p50/p99/p999 %llu/%llu/%llu us%s",
 			 C(txn_in), C(txn_bad) + C(txn_overload), C(fraud_allow), C(fraud_review),
 			 C(fraud_block), C(fraud_degraded), (unsigned long long)fs.lat_p50_us,
 			 (unsigned long long)fs.lat_p99_us, (unsigned long long)fs.lat_p999_us,
-			 fs.redis_connected ? "up" : "down");
+			 !fs.redis_configured ? "" : fs.redis_connected ? " redis up" : " redis down");
 	}
 	if (sv->slack)
 		line_add(line, sizeof(line), &pos, " | slack ok %llu retry %llu fail %llu",

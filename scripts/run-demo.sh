@@ -10,6 +10,10 @@ mode=$(scripts/hugepages.sh 512)
 echo "== generating out/demo/traffic.pcap from configs/traffic/loghub (real log lines)"
 python3 tests/tools/gen_syslog_traffic.py --out out/demo/traffic.pcap \
   --truth out/demo/truth.tsv --dst-ip 192.0.2.10 --dst-ipv6 2001:db8::10 >/dev/null
+echo "== generating out/demo/payments.pcap (scripted transactions with an account takeover)"
+/usr/bin/python3 tests/tools/gen_txns.py --end "$(( $(date +%s) * 1000 - 60000 ))" \
+  --store out/demo/store.json --users 30 > out/demo/payments.jsonl
+python3 tests/tools/gen_txn_pcap.py --txns out/demo/payments.jsonl --out out/demo/payments.pcap
 extra=()
 [ "$mode" = huge ] || extra=(-- --no-huge -m 1024)
 echo "== weir -c configs/demo.yaml (alerts below, stats line on stderr)"
@@ -20,3 +24,12 @@ printf 'window records: %s (out/demo/windows.jsonl)\n' "$(wc -l < out/demo/windo
 printf 'late matches:   %s (out/demo/late.jsonl)\n' "$(wc -l < out/demo/late.jsonl)"
 printf 'alerts:         %s, resolved: %s\n' "$(grep -c '"type":"alert"' out/demo/alerts.jsonl || true)" \
   "$(grep -c '"type":"resolved"' out/demo/alerts.jsonl || true)"
+printf 'payments:       %s decisions: %s ALLOW, %s REVIEW, %s BLOCK (out/demo/decisions.jsonl,\n' \
+  "$(grep -c '"type":"decision"' out/demo/decisions.jsonl || true)" \
+  "$(grep -c '"decision":"ALLOW"' out/demo/decisions.jsonl || true)" \
+  "$(grep -c '"decision":"REVIEW"' out/demo/decisions.jsonl || true)" \
+  "$(grep -c '"decision":"BLOCK"' out/demo/decisions.jsonl || true)"
+printf '                answers to the senders in out/demo/answers.pcap)\n'
+echo "blocked:"
+grep '"decision":"BLOCK"' out/demo/decisions.jsonl | jq -c '{txn_id, user_id, amount, country,
+  merchant, score, reasons}' 2>/dev/null || true
