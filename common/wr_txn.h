@@ -14,6 +14,7 @@
 #ifndef WR_TXN_H
 #define WR_TXN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "st_features.h"
@@ -43,15 +44,20 @@ struct wr_txn_req {
 	int64_t amount_micros;
 	double amount;
 	uint64_t rx_tsc;             /* rte_rdtsc() when the burst was received */
-	struct st_feat_vec before;   /* in-stream features before this transaction */
-	struct st_feat_vec after;    /* windows after it (write-back); ratio/flags unused */
 	uint8_t hdr[WR_TXN_HDR_MAX]; /* reply: the request's Ethernet..UDP headers */
 	/* Strings are NUL-terminated (the lengths exclude the NUL). */
 	char txn_id[WR_TXN_ID_MAX + 1];
 	char user[ST_FEAT_USER_MAX + 1];
 	char merchant[WR_TXN_MERCHANT_MAX + 1];
 	char country[WR_TXN_COUNTRY_MAX + 1];
+	/* Up to here: what a worker hands to the user's owner (WR_TXN_XCHG_BYTES);
+	 * the owner fills the rest. */
 	char why[WR_TXN_WHY_MAX];    /* BAD: the reason, NUL-terminated */
+	struct st_feat_vec before;   /* in-stream features before this transaction */
+	struct st_feat_vec after;    /* windows after it (write-back); ratio/flags unused */
 } __attribute__((aligned(8)));
+
+/* The parsed part, as the exchange rings between workers carry it. */
+#define WR_TXN_XCHG_BYTES offsetof(struct wr_txn_req, why)
 
 #endif /* WR_TXN_H */

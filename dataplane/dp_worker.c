@@ -63,7 +63,7 @@ struct dp_xmsg {
 			char key[ST_KEY_MAX];
 			char line[ST_SAMPLE_MAX];
 		};
-		struct wr_txn_req txn;
+		uint8_t txn[WR_TXN_XCHG_BYTES]; /* the first bytes of a struct wr_txn_req */
 	};
 } __attribute__((aligned(8)));
 
@@ -240,6 +240,14 @@ static void count_match(struct dp_worker *w, uint32_t rule_idx, const char *key,
 }
 
 static void own_txn(struct dp_worker *w, struct wr_txn_req *r);
+
+static void own_forwarded(struct dp_worker *w, const struct dp_xmsg *x)
+{
+	struct wr_txn_req r;
+	memcpy(&r, x->txn, WR_TXN_XCHG_BYTES);
+	r.why[0] = 0;
+	own_txn(w, &r);
+}
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m);
 
 static uint32_t drain_xchg(struct dp_worker *w)
@@ -259,7 +267,7 @@ static uint32_t drain_xchg(struct dp_worker *w)
 					st_sess_add(w->sess, x->key, x->key_len, x->ts_us, x->step,
 						    x->page_view, x->wm_us, &w->semit);
 				else if (x->kind == XMSG_TXN)
-					own_txn(w, &w->xin[i].txn);
+					own_forwarded(w, x);
 				else
 					count_match(w, x->rule_idx, x->key, x->key_len, x->ts_us,
 						    x->wm_us, x->line, x->line_len);
@@ -683,11 +691,6 @@ static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const
 	WR_COUNT(w->c.cnt, txn_in);
 	uint32_t n = w->c.shared->n_workers;
 	uint32_t owner = n == 1 ? 0 : rte_hash_crc(t.user_id, t.user_id_len, 0xf4a) % n;
-	struct dp_xmsg *x = NULL;
-	if (owner != w->c.idx) {
-		x = &w->xbuf[owner][w->nx[owner]];
-		r = &x->txn;
-	}
 	r->kind = WR_TXN_SCORE;
 	r->feat_rc = 0;
 	r->hdr_len = p && m ? copy_hdr(m, p, r->hdr) : 0;
@@ -713,12 +716,13 @@ static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const
 	memcpy(r->country, t.country, t.country_len);
 	r->country[t.country_len] = 0;
 	r->why[0] = 0;
-	if (!x) {
+	if (owner == w->c.idx) {
 		own_txn(w, r);
 		return 0;
 	}
+	struct dp_xmsg *x = &w->xbuf[owner][w->nx[owner]++];
 	x->kind = XMSG_TXN;
-	w->nx[owner]++;
+	memcpy(x->txn, r, WR_TXN_XCHG_BYTES);
 	if (w->nx[owner] == BURST)
 		flush_xchg(w);
 	return 0;

@@ -4,6 +4,9 @@
 # order), read as format "txn" with no feature store configured. Every
 # decision on the audit topic must equal tests/tools/ref_fraud.py with the
 # store features missing; invalid records reach the dead-letter topic.
+# Two workers (sharing CPU 1): a partition's records reach one worker, but a
+# user belongs to crc(user) % 2, so about half the transactions cross the
+# exchange ring to their owner before their features are computed.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/kafka_lib.sh"
 PY=/usr/bin/python3
@@ -30,7 +33,7 @@ PYEOF
 
 cp rules/default.yaml "$TMP/rules.yaml"
 cat > "$TMP/k.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+eal: {args: ["--lcores", "0@0,1@1,2@1", "--in-memory", "--log-level=lib.eal:warning"]}
 kafka:
   brokers: "$BROKER"
   group_id: weir-txn-$$
