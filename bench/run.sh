@@ -54,5 +54,5 @@ weir=$(grep -a -o '[0-9.]* Mpps' "$tmp/weir.err" | awk '{ print $1 }' | head -n 
 matches=$(grep -a 'weir: rx' "$tmp/weir.err" | tail -n 1 | sed -E 's/.*matches ([0-9]+).*/\1/')
 ratio=$(awk -v a="$weir" -v b="$testpmd" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 echo "testpmd rxonly (ceiling): $testpmd Mpps"
-echo "weir (1 worker, parse + Hyperscan + windows): $weir Mpps  ($matches rule matches)"
+echo "weir (1 worker, parse + rule scan + windows): $weir Mpps  ($matches rule matches)"
 echo "ratio weir/testpmd: $ratio   (target >= 0.50 and >= 7.5 Mpps)"

@@ -254,7 +254,7 @@ static inline enum dp_class drop(struct wr_counters *cnt, enum wr_counter_id id)
 	return DP_CLASS_DROP;
 }
 
-static bool dst_mac_accepted(const uint8_t *dst, const struct dp_local_addrs *la)
+static inline bool dst_mac_accepted(const uint8_t *dst, const struct dp_local_addrs *la)
 {
 	static const uint8_t bcast[RTE_ETHER_ADDR_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 

@@ -74,7 +74,9 @@ struct dp_syslog_msg {
 	const char *procid; uint32_t procid_len;
 	const char *msgid; uint32_t msgid_len;
 	const char *sd; uint32_t sd_len;       /* raw STRUCTURED-DATA, len 0 when "-" */
-	const char *msg; uint32_t msg_len;     /* MSG, BOM stripped, trailing CR/LF/NUL stripped */
+	const char *msg; uint32_t msg_len;     /* MSG, BOM stripped, trailing CR/LF/NUL stripped;
+	                                        * msg + msg_len is the end of the line without
+	                                        * those trailing bytes, in every format */
 };
 
 /*
