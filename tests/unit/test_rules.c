@@ -1,5 +1,6 @@
 /* test_rules.c - rules/rules.c: validation messages, the shipped rules, Hyperscan scanning. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +319,108 @@ static void test_literal_scan_agrees_with_memmem_on_random_strings(void)
 	rules_set_destroy(rs);
 }
 
+/* Match order as the callback saw it (rule ids, first 16). */
+struct seq {
+	uint32_t id[16];
+	unsigned n;
+};
+
+static int on_seq(uint32_t idx, void *ctx)
+{
+	struct seq *q = ctx;
+	if (q->n < 16)
+		q->id[q->n] = idx;
+	q->n++;
+	return 0;
+}
+
+/*
+ * The literal prefilter must give exactly Hyperscan's callbacks: random sets
+ * of 1-4 literal rules (some caseless, bytes above 0x7f, lengths around the
+ * 32-byte SIMD block), random texts with the literals planted (case-flipped
+ * at times), each text ending at the end of its allocation so an overread
+ * would show under valgrind. Hyperscan alone is the same set with n_pf = 0.
+ */
+static void test_literal_prefilter_agrees_with_hyperscan(void)
+{
+	static const char alpha[] = "aAbBcC-: #eE\xc1\xe1";
+	unsigned seed = 7, diffs = 0, with_pf = 0;
+	unsigned long scans = 0, hit = 0;
+	for (int t = 0; t < 400; t++) {
+		char lits[4][48], doc[2048];
+		int o = snprintf(doc, sizeof(doc), "rules:\n");
+		int nr = 1 + rand_r(&seed) % 4;
+		for (int i = 0; i < nr; i++) {
+			int ll = 1 + rand_r(&seed) % (t % 2 ? 5 : 40);
+			for (int j = 0; j < ll; j++)
+				lits[i][j] = alpha[rand_r(&seed) % 12];
+			lits[i][ll] = 0;
+			if (lits[i][0] == ' ' || lits[i][0] == '#')
+				lits[i][0] = 'a';
+			o += snprintf(doc + o, sizeof(doc) - (size_t)o,
+				      "  - {id: r%d, pattern: '%s', threshold: 1%s}\n", i, lits[i],
+				      rand_r(&seed) % 2 ? ", flags: [caseless]" : "");
+		}
+		struct rules_set *rs = load(doc);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+		with_pf += rs->n_pf > 0;
+		hs_scratch_t *scr = NULL;
+		CU_ASSERT_EQUAL_FATAL(rules_scratch_alloc(rs, &scr), 0);
+		char *buf = malloc(400);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+		for (int k = 0; k < 150; k++) {
+			size_t len = (size_t)rand_r(&seed) % (k % 2 ? 120 : 330);
+			char *b = buf + 400 - len;
+			for (size_t j = 0; j < len; j++)
+				b[j] = alpha[rand_r(&seed) % 14];
+			for (int q = rand_r(&seed) % 3; q > 0; q--) {
+				const char *l = lits[rand_r(&seed) % nr];
+				size_t n = strlen(l);
+				if (n > len)
+					continue;
+				size_t at = (size_t)rand_r(&seed) % (len - n + 1);
+				for (size_t j = 0; j < n; j++)
+					b[at + j] = rand_r(&seed) % 4 ? l[j] : (char)(l[j] ^ 0x20);
+			}
+			struct seq a = { { 0 }, 0 }, c = { { 0 }, 0 };
+			rules_scan(rs, scr, b, len, on_seq, &a);
+			uint32_t save = rs->n_pf;
+			rs->n_pf = 0;
+			rules_scan(rs, scr, b, len, on_seq, &c);
+			rs->n_pf = save;
+			scans++;
+			hit += c.n > 0;
+			diffs += a.n != c.n || memcmp(a.id, c.id, sizeof(a.id)) != 0;
+		}
+		free(buf);
+		hs_free_scratch(scr);
+		rules_set_destroy(rs);
+	}
+	CU_ASSERT_EQUAL(diffs, 0);
+	CU_ASSERT_EQUAL(with_pf, 400);               /* every literal-only set gets one */
+	CU_ASSERT(hit > scans / 10 && hit < scans);  /* both outcomes are exercised */
+}
+
+static void test_prefilter_only_for_plain_literals(void)
+{
+	static const char *const docs[] = {
+		"- {id: a, pattern: 'a.b', threshold: 1}\n",
+		"- {id: a, pattern: 'ab', threshold: 1, flags: [utf8]}\n",
+		"- {id: a, pattern: 'ab', threshold: 1}\n- {id: b, pattern: 'x+', threshold: 1}\n",
+		"- {id: a, pattern: 'a\\\\d', threshold: 1}\n",
+	};
+	for (unsigned i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct rules_set *rs = load(docs[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+		CU_ASSERT_EQUAL(rs->n_pf, 0);
+		rules_set_destroy(rs);
+	}
+	struct rules_set *rs = load("- {id: a, pattern: 'ERROR', threshold: 1}\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+	CU_ASSERT_EQUAL(rs->n_pf, 1);
+	rules_set_destroy(rs);
+}
+
 static void test_names_of_enums(void)
 {
 	CU_ASSERT_STRING_EQUAL(rules_group_by_name(RULES_GROUP_APP), "app");
@@ -351,6 +454,8 @@ static int reg(void)
 		 WR_TEST(test_version_increases_per_load_and_empty_set_scans_nothing),
 		 WR_TEST(test_scratch_grows_for_a_second_set),
 		 WR_TEST(test_literal_scan_agrees_with_memmem_on_random_strings),
+		 WR_TEST(test_literal_prefilter_agrees_with_hyperscan),
+		 WR_TEST(test_prefilter_only_for_plain_literals),
 		 WR_TEST(test_names_of_enums),
 		 WR_TEST(test_missing_file_is_enoent));
 	return 0;
