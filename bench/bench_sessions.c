@@ -14,8 +14,10 @@
  *   c. parse + table: both, as the worker does for a UDP burst.
  * Memory: resident set growth from before the table was created to the end
  * of run a (tables sized for 1.25 x the users), divided by the open
- * sessions: user entry, index, session, funnel history and whatever spare
- * capacity got touched.
+ * sessions: user line (with the inline session), index, funnel history,
+ * sequence numbers, overflow sessions and whatever spare capacity or
+ * huge-page rounding got touched. It varies by a few bytes from run to run
+ * with where the kernel could place 2 MB pages.
  * Targets (issue 4): >= 5 M events/s per core, <= 128 B per open session.
  */
 #include <inttypes.h>

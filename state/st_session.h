@@ -29,7 +29,9 @@
  * Watermark, closing and lateness. A session is due when
  * end + gap + lateness <= watermark; st_sess_advance() closes due sessions
  * and emits them in order of end time (ties in a fixed but unspecified
- * order). A due session that advance has not closed yet is already treated
+ * order, the same as before the compact layout of 2026-11-24: the order
+ * in which the former shared pool would have numbered the sessions). A due
+ * session that advance has not closed yet is already treated
  * as closed by st_sess_add(), so results do not depend on how often advance
  * runs (one exception below). Quiet users close the same way: the caller's
  * watermark advances with idle time (st_watermark). An event that would have to open a new
@@ -76,17 +78,25 @@
  * right.
  *
  * Tables. Sized at create: capacity users (user id stored once per user)
- * and a pool of session_capacity sessions shared by all users. An event
- * that needs a new user when all users are in use, or a new session when
- * the pool is empty, is dropped (session_table_full, -ENOSPC). A user with
- * no open session is recycled at once.
+ * and session_capacity open sessions shared by all users (a user's first
+ * open session lives in its entry, others in an overflow pool; the limit
+ * counts both). An event that needs a new user when all users are in use,
+ * or a new session when session_capacity are open, is dropped
+ * (session_table_full, -ENOSPC). A user with no open session is recycled
+ * at once.
  *
- * Memory (x86-64, sizeof, 4-step funnel): per open session 40 B session +
- * 64 B funnel history (n_steps * 2 * 8); per user 88 B entry + 8 B index
- * slot at load 0.375 - 0.75 (11 - 21 B); 16 B per session of scratch for
- * the close-time run and 16 KiB of wheel. Reserved (mapped) at create, but
- * users and sessions are handed out from the start of their arrays, so
- * only what the peak of open sessions used becomes resident.
+ * Memory (x86-64, sizeof, 4-step funnel): one 64-byte line per user that
+ * holds the user's first open session and an id of up to ST_SESS_ID_INLINE
+ * bytes (longer ids: 64 B more in a side arena), 32 B of funnel history
+ * per session (32-bit offsets from the session start; a session whose
+ * funnel times lie more than 2^32 us (71 min) from its start keeps them
+ * exactly in a 64 B side block instead), 4 B of sequence number per
+ * session, 8 B index slot at load <= 0.75 (about 11 - 14 B per user). A
+ * user's second and later open sessions take a 48 B overflow slot plus
+ * their 32 B history. Reserved (mapped) at create, but handed out from the
+ * start of each array, so only what the peak in use touched becomes
+ * resident: about 116 B + huge-page rounding per open session with one
+ * session per user (measured 120-126 B at 0.84 M users; docs/benchmarks.md).
  *
  * Thread safety: not thread-safe; one table per worker lcore. Each table
  * writes its own wr_counters (sessions_active is a gauge of that table:
@@ -102,6 +112,8 @@
 #include "wr_counters.h"
 
 #define ST_SESS_USER_MAX 64      /* longer user ids are rejected (-EINVAL) */
+#define ST_SESS_ID_INLINE 24     /* ids up to this long live in the user's cache line;
+				  * longer ones (up to ST_SESS_USER_MAX) in a side arena */
 #define ST_SESS_STEPS_MAX 16     /* funnel steps */
 #define ST_SESS_STEP_HIST 2      /* occurrence times kept per session and step */
 
@@ -170,9 +182,10 @@ void st_sess_destroy(struct st_sess *t);
  * Returns 0, 1 when late, -ENOSPC when the table is full, -EINVAL for a bad
  * user length, a step outside -1 .. n_steps-1, or ts_us == INT64_MIN/MAX
  * (the caller counts bad input).
- * Cost: one hash lookup, no allocation; with a million users, three or four
- * dependent cache misses (index, user, session, funnel history): prefer
- * st_sess_add_burst() on the packet path.
+ * Cost: one hash lookup, no allocation; with a million users two dependent
+ * cache misses (index slot, then the user's line with its session), plus
+ * the history line for a funnel step; more only for a user with several
+ * open sessions. Prefer st_sess_add_burst() on the packet path.
  */
 int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us, int32_t step,
 		bool is_page_view, int64_t wm_us, const struct st_sess_emit *emit);
@@ -181,7 +194,8 @@ int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us,
  * Add @n events, exactly as @n calls of st_sess_add() in array order would
  * (same results, callbacks and counters), but hashing ST_SESS_BURST events
  * at a time and prefetching their index slots, user entries and sessions
- * before touching them, so the cache misses of a burst overlap.
+ * before touching them (index slots, then user lines and histories), so the
+ * cache misses of a burst overlap.
  * @rc (may be NULL) gets each event's st_sess_add() return value.
  * Returns how many events returned 0. Cost: see docs/benchmarks.md
  * (Sessionization); about 2x faster than single adds at a million users.
@@ -207,11 +221,12 @@ uint32_t st_sess_used(const struct st_sess *t);
 uint32_t st_sess_active(const struct st_sess *t);
 
 /*
- * Check internal invariants (index, free lists, each user's sorted,
- * disjoint session chain, pool accounting, every live or merged-away
- * session linked exactly once in the close-time wheel or the sorted run,
- * none of them overdue, funnel history sorted and within bounds). For
- * tests; O(capacity), allocates a scratch bitmap.
+ * Check internal invariants (index, free lists, each user's inline session
+ * disjoint from its sorted, disjoint overflow chain, user / pool / arena /
+ * wide-history / sequence-number accounting, parked entries, every live or
+ * merged-away session linked exactly once in the close-time wheel or the
+ * sorted run, none of them overdue, funnel history sorted and within the
+ * session). For tests; O(capacity), allocates scratch bitmaps.
  * Returns 0, -ENOMEM, or -EFAULT: a failure is a bug in st_session.c.
  */
 int st_sess_verify(const struct st_sess *t);

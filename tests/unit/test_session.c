@@ -28,6 +28,19 @@
 #define BUY 3
 #define NONE (-1)
 
+/* ---- user ids ---------------------------------------------------------- */
+
+/* true: the randomized runs use 35-byte ids whose first 24 bytes are all
+ * the same, so every id lives in the arena and only the arena tells them apart */
+static bool g_long_ids;
+
+static int user_name(char *buf, size_t size, uint32_t u)
+{
+	if (g_long_ids)
+		return snprintf(buf, size, "shared-prefix-of-24-byte-user-%05u", u);
+	return snprintf(buf, size, "user-%05u", u);
+}
+
 /* ---- capture ----------------------------------------------------------- */
 
 struct rec {
@@ -617,7 +630,7 @@ static void ref_fill(struct rec *r, uint32_t user, const struct ev *const *e, si
 		     uint32_t n_steps)
 {
 	memset(r, 0, sizeof(*r));
-	snprintf(r->user, sizeof(r->user), "user-%05u", user);
+	user_name(r->user, sizeof(r->user), user);
 	r->start = INT64_MAX;
 	r->end = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
@@ -687,8 +700,8 @@ static void feed(struct fix *f, struct ev *e, size_t n, int64_t disorder)
 	qsort(e, n, sizeof(*e), ev_by_key);
 	int64_t max_ts = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
-		char id[32];
-		int len = snprintf(id, sizeof(id), "user-%05u", e[i].user);
+		char id[72];
+		int len = user_name(id, sizeof(id), e[i].user);
 		if (e[i].ts > max_ts)
 			max_ts = e[i].ts;
 		int64_t wm = max_ts - disorder;
@@ -749,14 +762,14 @@ static void test_burst_add_equals_single_adds(void)
 	size_t n = gen_events(&e, n_users, 90 * MIN, disorder);
 	qsort(e, n, sizeof(*e), ev_by_key);
 	struct fix *a = fix_new(n_users, 0, 40 * MIN, 4), *b = fix_new(n_users, 0, 40 * MIN, 4);
-	char (*ids)[32] = malloc(n * sizeof(*ids));
+	char (*ids)[72] = malloc(n * sizeof(*ids));
 	struct st_sess_ev *bev = malloc(n * sizeof(*bev));
 	int *rcb = malloc(n * sizeof(*rcb));
 	CU_ASSERT_FATAL(ids != NULL && bev != NULL && rcb != NULL);
 	int64_t max_ts = INT64_MIN;
 	size_t mism = 0;
 	for (size_t i = 0; i < n; i++) {
-		int len = snprintf(ids[i], sizeof(ids[i]), "user-%05u", e[i].user);
+		int len = user_name(ids[i], sizeof(ids[i]), e[i].user);
 		if (e[i].ts > max_ts)
 			max_ts = e[i].ts;
 		/* a few events are too old (the capture keeps 16 late records) */
@@ -829,9 +842,263 @@ static void test_merged_slot_reused_when_pool_full(void)
 	fix_free(f);
 }
 
-static void test_random_matches_offline_gap_grouping(void)
+/* ---- compact layout: overflow pool, arena, wide history ----------------- */
+
+/* A user's second and third open sessions live in the overflow pool; the
+ * inline spot is reused once its session closes while pool ones stay open. */
+static void test_user_with_three_open_sessions_uses_overflow_pool(void)
 {
-	rng_state = 42;
+	struct fix *f = fix_new(4, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	CU_ASSERT_EQUAL(add(f, "a", T0, LAND, false, wm), 0);                 /* inline */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * GAP, VIEW, true, wm), 0);        /* pool */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 4 * GAP, CART, false, wm), 0);       /* pool */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * GAP + 10 * SEC, BUY, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 10 * SEC, VIEW, true, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 4 * GAP - MIN, NONE, false, wm), 0); /* start earlier */
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 1);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 3);
+
+	/* the inline (oldest) one closes; the user stays with two pool sessions */
+	CU_ASSERT_EQUAL(adv(f, T0 + 10 * SEC + HOLD), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[0].user, "a");
+	CU_ASSERT_EQUAL(f->cap.r[0].start, T0);
+	CU_ASSERT_EQUAL(f->cap.r[0].end, T0 + 10 * SEC);
+	CU_ASSERT_EQUAL(f->cap.r[0].events, 2);
+	CU_ASSERT_EQUAL(f->cap.r[0].pv, 1);
+	CU_ASSERT_EQUAL(f->cap.r[0].reached, 2);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 1);
+
+	/* a new session goes inline again, after both pool ones in time */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 6 * GAP, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 6 * GAP + SEC, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 3);
+	CU_ASSERT_EQUAL(CNT(f, sessions_opened), 4);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 4);
+	CU_ASSERT_EQUAL(f->cap.r[1].start, T0 + 2 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[1].end, T0 + 2 * GAP + 10 * SEC);
+	CU_ASSERT_EQUAL(f->cap.r[1].events, 2);
+	CU_ASSERT_EQUAL(f->cap.r[1].pv, 2);
+	CU_ASSERT_EQUAL(f->cap.r[1].reached, 0);                  /* no land */
+	CU_ASSERT_EQUAL(f->cap.r[2].start, T0 + 4 * GAP - MIN);
+	CU_ASSERT_EQUAL(f->cap.r[2].end, T0 + 4 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[2].events, 2);
+	CU_ASSERT_EQUAL(f->cap.r[3].start, T0 + 6 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[3].end, T0 + 6 * GAP + SEC);
+	CU_ASSERT_EQUAL(f->cap.r[3].reached, 2);
+	CU_ASSERT_EQUAL(f->cap.r[3].ttc, -1);
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_active), 0);
+	fix_free(f);
+}
+
+/* Ids longer than ST_SESS_ID_INLINE go to the arena; ids sharing the
+ * inline prefix are still told apart, and freed blocks are reused. */
+static void test_long_user_ids_live_in_arena(void)
+{
+	char id[4][ST_SESS_USER_MAX + 1];
+	size_t len[4] = { ST_SESS_ID_INLINE, ST_SESS_ID_INLINE + 1, 40, ST_SESS_USER_MAX };
+	for (int i = 0; i < 4; i++) {
+		memset(id[i], 'p', len[i]);
+		id[i][len[i]] = '\0';
+		id[i][len[i] - 1] = (char)('0' + i);   /* same first 24 bytes for 1..3 */
+	}
+	char twin[ST_SESS_USER_MAX + 1];                /* differs from id[3] in byte 50 only */
+	memcpy(twin, id[3], sizeof(twin));
+	twin[50] = 'q';
+
+	struct fix *f = fix_new(8, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	for (int round = 0; round < 2; round++) {
+		int64_t t0 = T0 + round * 4 * GAP;
+		for (int i = 0; i < 4; i++)
+			CU_ASSERT_EQUAL(add(f, id[i], t0 + i * SEC, LAND, false, wm), 0);
+		CU_ASSERT_EQUAL(add(f, twin, t0 + 5 * SEC, NONE, false, wm), 0);
+		for (int i = 0; i < 4; i++)
+			CU_ASSERT_EQUAL(add(f, id[i], t0 + 10 * SEC + i * SEC, VIEW, true, wm), 0);
+		CU_ASSERT_EQUAL(st_sess_used(f->t), 5);
+		CU_ASSERT_EQUAL(st_sess_active(f->t), 5);
+		size_t n0 = f->cap.n;
+		CU_ASSERT_EQUAL(adv(f, t0 + 20 * SEC + HOLD), 5);
+		CU_ASSERT_EQUAL_FATAL(f->cap.n, n0 + 5);
+		CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+		/* end order: twin (t0+5s), then id[0..3] (t0+10s+i) */
+		CU_ASSERT_STRING_EQUAL(f->cap.r[n0].user, twin);
+		CU_ASSERT_EQUAL(f->cap.r[n0].events, 1);
+		for (int i = 0; i < 4; i++) {
+			struct rec *r = &f->cap.r[n0 + 1 + (size_t)i];
+			CU_ASSERT_STRING_EQUAL(r->user, id[i]);
+			CU_ASSERT_EQUAL(r->start, t0 + i * SEC);
+			CU_ASSERT_EQUAL(r->end, t0 + 10 * SEC + i * SEC);
+			CU_ASSERT_EQUAL(r->events, 2);
+			CU_ASSERT_EQUAL(r->reached, 2);
+		}
+	}
+	fix_free(f);
+}
+
+/*
+ * A session merged away while it is the user's inline one stays linked in
+ * the wheel; the user's next session meanwhile goes to the pool. When the
+ * user has nothing open any more before the wheel reaches the dead session
+ * (here: the survivor closes at the same time and sorts first), its entry
+ * waits out of the index ("parked") without counting against the capacity.
+ */
+static void test_merged_away_inline_session_parks_user_entry(void)
+{
+	struct fix *f = fix_new(1, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * GAP, BUY, false, wm), 0);  /* inline */
+	CU_ASSERT_EQUAL(add(f, "a", T0, LAND, false, wm), 0);           /* pool, earlier */
+	CU_ASSERT_EQUAL(add(f, "b", T0, NONE, false, wm), -ENOSPC);     /* one user only */
+	/* bridges them: the pool session absorbs the inline one */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + GAP, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 1);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 1);
+	/* inline spot still dead: the next session is a pool one */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 4 * GAP, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_active(f->t), 2);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * GAP - SEC, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(adv(f, T0 + 4 * GAP + HOLD), 2);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 2);
+	struct rec *r = &f->cap.r[0];
+	CU_ASSERT_STRING_EQUAL(r->user, "a");
+	CU_ASSERT_EQUAL(r->start, T0);
+	CU_ASSERT_EQUAL(r->end, T0 + 2 * GAP);
+	CU_ASSERT_EQUAL(r->events, 4);
+	CU_ASSERT_EQUAL(r->reached, 4);
+	CU_ASSERT_TRUE(r->conv);
+	CU_ASSERT_EQUAL(r->ttc, 2 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[1].start, T0 + 4 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[1].events, 1);
+
+	/* the same merge, then the survivor is the user's last session: parked */
+	int64_t t1 = T0 + 10 * GAP;
+	CU_ASSERT_EQUAL(add(f, "c", t1 + 2 * GAP, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "c", t1, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "c", t1 + GAP, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 2);
+	CU_ASSERT_EQUAL(adv(f, t1 + 2 * GAP + HOLD), 1);
+	CU_ASSERT_EQUAL(st_sess_used(f->t), 0);
+	CU_ASSERT_EQUAL(add(f, "b", t1 + 3 * GAP, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "c", t1 + 3 * GAP, NONE, false, wm), -ENOSPC);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 4);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[2].user, "c");
+	CU_ASSERT_EQUAL(f->cap.r[2].start, t1);
+	CU_ASSERT_EQUAL(f->cap.r[2].end, t1 + 2 * GAP);
+	CU_ASSERT_EQUAL(f->cap.r[2].events, 3);
+	CU_ASSERT_EQUAL(f->cap.r[2].reached, 1);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[3].user, "b");
+	CU_ASSERT_EQUAL(CNT(f, sessions_closed), 4);
+	CU_ASSERT_EQUAL(CNT(f, session_table_full), 2);
+	CU_ASSERT_TRUE(f->cap.order_ok);
+	fix_free(f);
+
+	/*
+	 * Parking proper needs the dead session already in the sorted run of
+	 * the current tick when it is merged away, which takes a tick (about
+	 * (gap + lateness) / 2048, here 2^21 us) longer than the gap (1 s).
+	 * Both sessions of "c" close in tick k; the merge happens after the
+	 * run of tick k was loaded; the survivor closes first, at the same
+	 * time as the dead entry, leaving the user with nothing open.
+	 */
+	struct wr_counters cnt;
+	memset(&cnt, 0, sizeof(cnt));
+	struct cap cap = { .order_ok = true };
+	struct st_sess_emit emit = { cap_session, cap_late, &cap };
+	struct st_sess_params prm = { .capacity = 1, .gap_us = SEC, .lateness_us = 3600 * SEC,
+				       .n_steps = 4 };
+	struct st_sess *t = NULL;
+	CU_ASSERT_FATAL(st_sess_create(&prm, &cnt, &t) == 0);
+	const int64_t hold = SEC + 3600 * SEC, tick = INT64_C(1) << 21;
+	int64_t k0 = (T0 / tick + 10) * tick;                 /* start of tick k */
+	int64_t x = k0 + 2 * SEC - hold;                      /* inline session closes at k0 + 2 s */
+	int64_t wm0 = x - hold;
+	CU_ASSERT_EQUAL(st_sess_add(t, "c", 1, x, NONE, false, wm0, &emit), 0);
+	CU_ASSERT_EQUAL(st_sess_add(t, "c", 1, x - 1500 * 1000, LAND, false, wm0, &emit), 0);
+	CU_ASSERT_EQUAL(st_sess_advance(t, k0 + 100 * 1000, &emit), 0);
+	CU_ASSERT_EQUAL(st_sess_verify(t), 0);
+	CU_ASSERT_EQUAL(st_sess_add(t, "c", 1, x - 750 * 1000, VIEW, false, wm0, &emit), 0);
+	CU_ASSERT_EQUAL(cnt.v[WR_CNT_sessions_merged], 1);
+	CU_ASSERT_EQUAL(st_sess_verify(t), 0);
+	CU_ASSERT_EQUAL(st_sess_advance(t, x + hold, &emit), 1);
+	CU_ASSERT_EQUAL(st_sess_verify(t), 0);
+	CU_ASSERT_EQUAL(st_sess_used(t), 0);
+	CU_ASSERT_EQUAL(st_sess_add(t, "d", 1, x + hold, NONE, false, wm0, &emit), 0);
+	CU_ASSERT_EQUAL(st_sess_verify(t), 0);
+	CU_ASSERT_EQUAL(st_sess_advance(t, INT64_MAX, &emit), 1);
+	CU_ASSERT_EQUAL_FATAL(cap.n, 2);
+	CU_ASSERT_STRING_EQUAL(cap.r[0].user, "c");
+	CU_ASSERT_EQUAL(cap.r[0].start, x - 1500 * 1000);
+	CU_ASSERT_EQUAL(cap.r[0].end, x);
+	CU_ASSERT_EQUAL(cap.r[0].events, 3);
+	CU_ASSERT_EQUAL(cap.r[0].reached, 2);
+	CU_ASSERT_STRING_EQUAL(cap.r[1].user, "d");
+	CU_ASSERT_EQUAL(st_sess_verify(t), 0);
+	st_sess_destroy(t);
+	free(cap.r);
+}
+
+/*
+ * Funnel times more than 2^32 us (71.6 min) after the session start are
+ * kept exactly (wide history): by a step, by the start moving earlier and
+ * by a merge.
+ */
+static void test_funnel_times_beyond_32_bit_offsets_exact(void)
+{
+	struct fix *f = fix_new(4, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	/* a step 80 min after the start */
+	CU_ASSERT_EQUAL(add(f, "s", T0, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "s", T0 + 25 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "s", T0 + 50 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "s", T0 + 80 * MIN, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "s", T0 + 100 * MIN + 1, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "s", T0 + 120 * MIN + 7, BUY, false, wm), 0);
+	/* the start moves earlier until the history spans more than 71.6 min */
+	CU_ASSERT_EQUAL(add(f, "r", T0 + 60 * MIN, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "r", T0 + 70 * MIN, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "r", T0 + 35 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "r", T0 + 10 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "r", T0 - 15 * MIN, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "r", T0 + 75 * MIN, BUY, false, wm), 0);
+	/* a merge whose result spans 90 min */
+	CU_ASSERT_EQUAL(add(f, "m", T0, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "m", T0 + 20 * MIN, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "m", T0 + 75 * MIN, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "m", T0 + 90 * MIN, BUY, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "m", T0 + 50 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(CNT(f, sessions_merged), 1);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 3);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 3);
+	/* end order: r (+75 min), m (+90 min), s (+120 min) */
+	CU_ASSERT_STRING_EQUAL(f->cap.r[0].user, "r");
+	CU_ASSERT_EQUAL(f->cap.r[0].start, T0 - 15 * MIN);
+	CU_ASSERT_EQUAL(f->cap.r[0].reached, 4);
+	CU_ASSERT_EQUAL(f->cap.r[0].ttc, 90 * MIN);
+	CU_ASSERT_TRUE(f->cap.r[0].exact);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[1].user, "m");
+	CU_ASSERT_EQUAL(f->cap.r[1].events, 5);
+	CU_ASSERT_EQUAL(f->cap.r[1].reached, 4);
+	CU_ASSERT_EQUAL(f->cap.r[1].ttc, 90 * MIN);
+	CU_ASSERT_STRING_EQUAL(f->cap.r[2].user, "s");
+	CU_ASSERT_EQUAL(f->cap.r[2].reached, 4);
+	CU_ASSERT_TRUE(f->cap.r[2].conv);
+	CU_ASSERT_EQUAL(f->cap.r[2].ttc, 120 * MIN + 7);
+	CU_ASSERT_EQUAL(f->cap.r[2].dur, 120 * MIN + 7);
+	CU_ASSERT_EQUAL(CNT(f, sessions_funnel_inexact), 0);
+	fix_free(f);
+}
+
+static void offline_grouping_run(uint64_t seed)
+{
+	rng_state = seed;
 	const uint32_t n_users = 2000;
 	const int64_t disorder = 10 * MIN;
 	struct ev *e;
@@ -864,6 +1131,18 @@ static void test_random_matches_offline_gap_grouping(void)
 	free(ref);
 	free(e);
 	fix_free(f);
+}
+
+static void test_random_matches_offline_gap_grouping(void)
+{
+	offline_grouping_run(42);
+}
+
+static void test_random_long_ids_match_offline_gap_grouping(void)
+{
+	g_long_ids = true;
+	offline_grouping_run(7);
+	g_long_ids = false;
 }
 
 /* ---- arrival-order reference with max_len ------------------------------ */
@@ -988,8 +1267,8 @@ static void test_random_max_len_matches_arrival_order_model(void)
 	CU_ASSERT_FATAL(m.user != NULL && m.out != NULL);
 	int64_t max_ts = INT64_MIN;
 	for (size_t i = 0; i < n; i++) {
-		char id[32];
-		int len = snprintf(id, sizeof(id), "user-%05u", e[i].user);
+		char id[72];
+		int len = user_name(id, sizeof(id), e[i].user);
 		if (e[i].ts > max_ts)
 			max_ts = e[i].ts;
 		int64_t wm = max_ts - disorder;
@@ -1042,7 +1321,12 @@ static int reg(void)
 		 WR_TEST(test_bad_input_rejected),
 		 WR_TEST(test_burst_add_equals_single_adds),
 		 WR_TEST(test_merged_slot_reused_when_pool_full),
+		 WR_TEST(test_user_with_three_open_sessions_uses_overflow_pool),
+		 WR_TEST(test_long_user_ids_live_in_arena),
+		 WR_TEST(test_merged_away_inline_session_parks_user_entry),
+		 WR_TEST(test_funnel_times_beyond_32_bit_offsets_exact),
 		 WR_TEST(test_random_matches_offline_gap_grouping),
+		 WR_TEST(test_random_long_ids_match_offline_gap_grouping),
 		 WR_TEST(test_random_max_len_matches_arrival_order_model));
 	return 0;
 }
