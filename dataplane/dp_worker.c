@@ -75,6 +75,12 @@ struct dp_worker {
 	struct dp_frag *frag;
 	struct st_sess *sess;                  /* clickstream sessions; NULL when off */
 	struct st_sess_emit semit;
+	/* Click events for our session table, added ST_SESS_BURST at a time
+	 * (st_sess_add_burst prefetches their table lines together); the user
+	 * ids are copied because the parser's buffer is reused per event. */
+	struct st_sess_ev sev[ST_SESS_BURST];
+	char sev_user[ST_SESS_BURST][ST_KEY_MAX];
+	uint32_t nsev;
 	struct dp_event_ctx *ectx;
 	struct dp_event_fields efields;        /* clickstream keys */
 	struct dp_event_fields tfields;        /* transaction keys */
@@ -252,6 +258,26 @@ static void own_forwarded(struct dp_worker *w, const struct dp_xmsg *x)
 }
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m);
 
+/* Add the pending click events (exactly as single adds in arrival order). */
+static void sess_flush(struct dp_worker *w)
+{
+	if (w->nsev) {
+		st_sess_add_burst(w->sess, w->sev, w->nsev, &w->semit, NULL);
+		w->nsev = 0;
+	}
+}
+
+static void sess_push(struct dp_worker *w, const char *user, uint32_t len, int64_t ts_us,
+		      int32_t step, bool page_view, int64_t wm_us)
+{
+	uint32_t i = w->nsev++;
+	memcpy(w->sev_user[i], user, len);
+	w->sev[i] = (struct st_sess_ev){ .user = w->sev_user[i], .user_len = len, .step = step,
+					 .ts_us = ts_us, .wm_us = wm_us, .is_page_view = page_view };
+	if (w->nsev == ST_SESS_BURST)
+		sess_flush(w);
+}
+
 static uint32_t drain_xchg(struct dp_worker *w)
 {
 	struct dp_shared *s = w->c.shared;
@@ -266,8 +292,8 @@ static uint32_t drain_xchg(struct dp_worker *w)
 			for (unsigned i = 0; i < n; i++) {
 				const struct dp_xmsg *x = &w->xin[i];
 				if (x->kind == XMSG_CLICK)
-					st_sess_add(w->sess, x->key, x->key_len, x->ts_us, x->step,
-						    x->page_view, x->wm_us, &w->semit);
+					sess_push(w, x->key, x->key_len, x->ts_us, x->step,
+						  x->page_view, x->wm_us);
 				else if (x->kind == XMSG_TXN)
 					own_forwarded(w, x);
 				else
@@ -277,6 +303,8 @@ static uint32_t drain_xchg(struct dp_worker *w)
 			total += n;
 		} while (n == BURST);
 	}
+	if (w->sess)
+		sess_flush(w);
 	return total;
 }
 
@@ -483,7 +511,7 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 	uint32_t n = w->c.shared->n_workers;
 	uint32_t owner = n == 1 ? 0 : rte_hash_crc(c.user_id, c.user_id_len, 0x5e55) % n;
 	if (owner == w->c.idx) {
-		st_sess_add(w->sess, c.user_id, c.user_id_len, c.ts_us, step, pv, wm, &w->semit);
+		sess_push(w, c.user_id, c.user_id_len, c.ts_us, step, pv, wm);
 	} else {
 		struct dp_xmsg *x = &w->xbuf[owner][w->nx[owner]++];
 		x->kind = XMSG_CLICK;
@@ -960,6 +988,7 @@ int dp_worker_run(void *arg)
 		}
 		st_wtab_advance(w->wtab, gwm, &w->emit);
 		if (w->sess) {
+			sess_flush(w);
 			st_sess_advance(w->sess, gwm, &w->semit);
 			w->c.cnt->v[WR_CNT_sessions_active] = st_sess_active(w->sess);
 		}
@@ -986,8 +1015,10 @@ int dp_worker_run(void *arg)
 	if (flush) {
 		st_wm_finish(w->wm);
 		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);
-		if (w->sess)
+		if (w->sess) {
+			sess_flush(w);
 			st_sess_advance(w->sess, ST_WM_MAX, &w->semit);
+		}
 		__atomic_store_n(&s->adv[w->c.idx], ST_WM_MAX, __ATOMIC_RELEASE);
 	}
 	WR_INFO("worker", "worker %u stopped", w->c.idx);

@@ -2,7 +2,9 @@
 # Clickstream sessionization from Kafka: the generated stream (see
 # test_sessions_pcap.sh) produced to a 4-partition topic keyed by user, read
 # as format "click". Session records on the output topic must equal the
-# reference exactly; the invalid events reach the dead-letter topic.
+# reference exactly; the invalid events reach the dead-letter topic. Two
+# workers (sharing CPU 1): a partition feeds one worker, a user belongs to
+# crc(user) % 2, so events cross the exchange rings to their user's owner.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/kafka_lib.sh"
 
@@ -28,7 +30,7 @@ PY
 
 cp rules/default.yaml "$TMP/rules.yaml"
 cat > "$TMP/k.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+eal: {args: ["--lcores", "0@0,1@1,2@1", "--in-memory", "--log-level=lib.eal:warning"]}
 kafka:
   brokers: "$BROKER"
   group_id: weir-click-$$
