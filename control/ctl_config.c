@@ -63,7 +63,8 @@
  *     dead_letter: {kafka: weir-dead}  # undecodable Kafka input records
  *     slack: {webhook_url: "https://hooks.slack.com/...", queue: 1024,
  *             timeout: 5s, max_retries: 5}
- *   run: {stats_interval: 1s, exit_after_idle: 0s}
+ *   run: {stats_interval: 1s, exit_after_idle: 0s,
+ *         control_socket: /run/weir/weir.sock}   # weirctl; default none
  *   log: {level: info}                # error | warn | info | debug
  *
  * Conventions:
@@ -1342,6 +1343,11 @@ static const struct cf_key run_keys[] = {
 	      "How often counters are printed; 0 = never."),
 	K_DUR("exit_after_idle", struct ctl_config, exit_after_idle_us, "0s", 0, SEC(86400),
 	      "Flush and exit when no packet came for this long; 0 = run until signalled."),
+	{ .key = "control_socket", .type = &t_path,
+	  .off = offsetof(struct ctl_config, control_socket), .example = "/run/weir/weir.sock",
+	  .ref_off = true,
+	  .doc = "Unix socket for weirctl (model reload, stats, counters); only root may connect "
+		 "(mode 0600). Default none." },
 };
 static const struct cf_table run_table = TABLE("run", run_keys);
 
@@ -1585,6 +1591,7 @@ void ctl_config_destroy(struct ctl_config *c)
 		free(c->kafka_producer_props[i][1]);
 	}
 	free(c->log_level);
+	free(c->control_socket);
 	free(c);
 }
 

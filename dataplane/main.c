@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "ctl_config.h"
+#include "ctl_ctl.h"
 #include "ctl_fraud.h"
 #include "ctl_output.h"
 #include "dp_kafka.h"
@@ -168,8 +169,9 @@ static void line_add(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 		*pos = (size_t)n >= len - *pos ? len : *pos + (size_t)n;
 }
 
-static void print_stats(const struct wr_counters *slots, unsigned n, const struct stats_view *sv,
-			uint64_t *last_rx, int64_t *last_us, bool final)
+/* The one-line summary into @line (@len bytes); rates since *@last_us. */
+static void format_stats(char *line, size_t len, const struct wr_counters *slots, unsigned n,
+			 const struct stats_view *sv, uint64_t *last_rx, int64_t *last_us)
 {
 	struct wr_counters t;
 	wr_counters_sum(slots, n, &t);
@@ -181,28 +183,27 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 #define C(name) ((unsigned long long)t.v[WR_CNT_##name])
 	unsigned long long bad = C(rx_bad_l2) + C(rx_bad_ip) + C(rx_bad_udp) + C(syslog_bad) +
 				 C(syslog_truncated) + C(syslog_oversize);
-	char line[768];
 	size_t pos = 0;
-	line_add(line, sizeof(line), &pos,
+	line_add(line, len, &pos,
 		 "weir: rx %llu pkts %.2f Mpps | syslog %llu bad %llu | frags %llu->%llu", C(rx_packets),
 		 pps / 1e6, C(syslog_msgs), bad, C(frag_in), C(frag_reassembled));
 	if (sv->kafka)
-		line_add(line, sizeof(line), &pos,
+		line_add(line, len, &pos,
 			 " | kafka in %llu lag %llu/%llus out %llu pauses %llu dlq %llu", C(kafka_in),
 			 C(kafka_lag_records), C(kafka_lag_seconds), C(kafka_out), C(kafka_pauses),
 			 C(kafka_dead_letter));
-	line_add(line, sizeof(line), &pos,
+	line_add(line, len, &pos,
 		 " | matches %llu late %llu | windows %llu | alerts %llu resolved %llu", C(rule_matches),
 		 C(events_late), C(windows_closed), C(alerts_fired), C(alerts_resolved));
 	if (sv->sessions)
-		line_add(line, sizeof(line), &pos,
+		line_add(line, len, &pos,
 			 " | clicks %llu bad %llu | sessions open %llu closed %llu converted %llu",
 			 C(click_events), C(click_bad), C(sessions_active), C(sessions_closed),
 			 C(sessions_converted));
 	if (sv->fraud) {
 		struct ctl_fraud_stats fs;
 		ctl_fraud_stats(sv->fraud, &fs);
-		line_add(line, sizeof(line), &pos,
+		line_add(line, len, &pos,
 			 " | txn %llu bad %llu allow %llu review %llu block %llu degraded %llu "
 			 "p50/p99/p999 %llu/%llu/%llu us%s",
 			 C(txn_in), C(txn_bad) + C(txn_overload), C(fraud_allow), C(fraud_review),
@@ -211,14 +212,92 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 			 !fs.redis_configured ? "" : fs.redis_connected ? " redis up" : " redis down");
 	}
 	if (sv->slack)
-		line_add(line, sizeof(line), &pos, " | slack ok %llu retry %llu fail %llu",
+		line_add(line, len, &pos, " | slack ok %llu retry %llu fail %llu",
 			 C(slack_posted), C(slack_retries), C(slack_failed));
-	line_add(line, sizeof(line), &pos, " | drops ring %llu table %llu", C(out_ring_full),
+	line_add(line, len, &pos, " | drops ring %llu table %llu", C(out_ring_full),
 		 C(window_table_full) + C(session_table_full));
 #undef C
+}
+
+static void print_stats(const struct wr_counters *slots, unsigned n, const struct stats_view *sv,
+			uint64_t *last_rx, int64_t *last_us, bool final)
+{
+	char line[768];
+	format_stats(line, sizeof(line), slots, n, sv, last_rx, last_us);
 	bool tty = isatty(STDERR_FILENO);
 	fprintf(stderr, "%s%s%s", tty && !final ? "\r\033[K" : "", line, tty && !final ? "" : "\n");
 	fflush(stderr);
+}
+
+/* What weirctl's commands need from main(). */
+struct ctl_env {
+	const struct wr_counters *slots;
+	unsigned n_slots;
+	const struct stats_view *sv;
+	struct ctl_fraud *fraud;
+	uint64_t last_rx;
+	int64_t last_us;
+};
+
+/* One weirctl command (ctl_ctl.h): runs on the control thread. */
+static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
+{
+	struct ctl_env *e = ctx;
+	char err[1024];
+	int n;
+	if (!strcmp(line, "stats")) {
+		char buf[768];
+		format_stats(buf, sizeof(buf), e->slots, e->n_slots, e->sv, &e->last_rx, &e->last_us);
+		n = snprintf(reply, len, "ok\n%s\n", buf);
+	} else if (!strcmp(line, "counters")) {
+		struct wr_counters t;
+		wr_counters_sum(e->slots, e->n_slots, &t);
+		size_t pos = (size_t)snprintf(reply, len, "ok\n");
+		for (unsigned c = 0; c < WR_CNT_MAX && pos < len; c++)
+			pos += (size_t)snprintf(reply + pos, len - pos, "%s %llu\n", wr_counter_name(c),
+						(unsigned long long)t.v[c]);
+		n = (int)(pos < len ? pos : len - 1);
+	} else if (!strcmp(line, "model reload")) {
+		if (!e->fraud) {
+			n = snprintf(reply, len, "error: fraud scoring is off in this config\n");
+		} else if (ctl_fraud_reload(e->fraud, err, sizeof(err))) {
+			WR_WARN("main", "weirctl: model reload refused, the current model stays: %s", err);
+			n = snprintf(reply, len, "error: reload refused, the current model stays: %s\n",
+				     err);
+		} else {
+			struct ctl_fraud_stats fs;
+			ctl_fraud_stats(e->fraud, &fs);
+			n = snprintf(reply, len, "ok model %s\n", fs.model_version);
+		}
+	} else if (!strcmp(line, "model") || !strcmp(line, "fraud")) {
+		if (!e->fraud) {
+			n = snprintf(reply, len, "error: fraud scoring is off in this config\n");
+		} else {
+			struct ctl_fraud_stats fs;
+			ctl_fraud_stats(e->fraud, &fs);
+			n = snprintf(reply, len, "ok model %s\ndecisions %llu\nlatency_us p50 %llu p99 "
+				     "%llu p999 %llu max %llu\nredis_wait_us p50 %llu p99 %llu max "
+				     "%llu\nredis %s\n", fs.model_version,
+				     (unsigned long long)fs.decisions,
+				     (unsigned long long)fs.lat_p50_us,
+				     (unsigned long long)fs.lat_p99_us,
+				     (unsigned long long)fs.lat_p999_us,
+				     (unsigned long long)fs.lat_max_us,
+				     (unsigned long long)fs.redis_p50_us,
+				     (unsigned long long)fs.redis_p99_us,
+				     (unsigned long long)fs.redis_max_us,
+				     !fs.redis_configured ? "none" : fs.redis_connected ? "up" : "down");
+		}
+	} else if (!strcmp(line, "help")) {
+		n = snprintf(reply, len,
+			     "ok\nstats          the stats line\n"
+			     "counters       every counter, one per line\n"
+			     "fraud          the fraud model, decisions and latency\n"
+			     "model reload   load and verify the fraud model files again, then swap\n");
+	} else {
+		n = snprintf(reply, len, "error: unknown command '%.64s' (try: help)\n", line);
+	}
+	return n < 0 ? 0 : (size_t)n;
 }
 
 static void print_counters(FILE *f, const struct wr_counters *slots, unsigned n)
@@ -348,6 +427,7 @@ int main(int argc, char **argv)
 	struct ctl_output *output = NULL;
 	struct dp_kafka *kafka = NULL;
 	struct ctl_fraud *fraud = NULL;
+	struct ctl_ctl *ctl = NULL;
 	static struct wr_wake fraud_wake = { .fd = -1 };
 	struct rte_ring *txn_rings[DP_MAX_WORKERS] = { 0 }, *ans_rings[DP_MAX_WORKERS] = { 0 };
 	static struct ctl_fraud_port fports[CTL_MAX_PORTS];
@@ -499,12 +579,23 @@ int main(int argc, char **argv)
 	};
 	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
 		sv.sessions |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
+	static struct ctl_env cenv;
+	cenv = (struct ctl_env){ .slots = counters, .n_slots = n_slots, .sv = &sv, .fraud = fraud,
+				 .last_us = wr_mono_us() };
+	if (cfg->control_socket) {
+		if (ctl_ctl_open(cfg->control_socket, run_command, &cenv, &ctl, err, sizeof(err)))
+			WR_WARN("main", "%s: weirctl will not reach this process", err);
+		else
+			WR_INFO("main", "control socket %s (weirctl -s %s help)", cfg->control_socket,
+				cfg->control_socket);
+	}
 	uint64_t last_rx = 0, idle_rx = 0;
 	int64_t last_stats = wr_mono_us(), idle_since = wr_mono_us();
 	while (!got_signal) {
 		int64_t advanced = dp_shared_advanced(&shared); /* before the drain */
 		ctl_output_poll(output, 10 * WR_US_PER_MS);
 		ctl_output_funnel_advance(output, advanced);
+		ctl_ctl_poll(ctl, 0);
 		if (got_reload) {
 			got_reload = 0;
 			if (!fraud)
@@ -565,6 +656,7 @@ int main(int argc, char **argv)
 		print_counters(stderr, counters, n_slots);
 	rc = 0;
 out:
+	ctl_ctl_close(ctl);
 	ctl_fraud_destroy(fraud);
 	dp_kafka_destroy(kafka);
 	ctl_output_destroy(output);

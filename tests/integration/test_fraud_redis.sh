@@ -14,7 +14,8 @@
 #   4. The write-back: every user's aggregates in Redis equal the reference.
 #   5. A shadow model scores every transaction alongside (audit only).
 #   6. SIGHUP with a corrupt model file is refused and the old model keeps
-#      answering; SIGHUP with a good file reloads it.
+#      answering; `weirctl model reload` with a good file reloads it.
+#   7. weirctl over the control socket: fraud, stats, counters, bad commands.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
@@ -90,7 +91,7 @@ fraud:
   redis: {host: 127.0.0.1, port: $port, deadline: ${deadline_ms}ms}
 outputs:
   decisions: {jsonl: decisions.jsonl}
-run: {stats_interval: 0s}
+run: {stats_interval: 0s, control_socket: weir.sock}
 EOF2
 "$WEIR" -c "$TMP/fraud.yaml" --check-config | grep -q "fraud model fraud_model.json@" \
   || fail "--check-config did not verify the model"
@@ -128,9 +129,21 @@ for _ in $(seq 50); do grep -q "model reload refused" "$TMP/weir.err" && break; 
 grep -q "model reload refused" "$TMP/weir.err" || fail "a corrupt model was not refused"
 client --txns "$TMP/phase4.jsonl" --out "$TMP/ans4.jsonl"
 cp "$TMP/good.json" "$TMP/fraud_model.json"
-kill -HUP "$wpid"
-for _ in $(seq 50); do grep -q "model reloaded" "$TMP/weir.err" && break; sleep 0.1; done
-grep -q "model reloaded" "$TMP/weir.err" || fail "SIGHUP did not reload the model"
+ctl() { "$BUILD/weirctl" -s "$TMP/weir.sock" "$@"; }
+ctl model reload | grep -q "^ok model fraud_model.json@" || fail "weirctl model reload failed"
+grep -q "model reloaded" "$TMP/weir.err" || fail "weirctl did not reload the model"
+
+note "weirctl"
+ctl fraud > "$TMP/ctl.txt" || fail "weirctl fraud failed"
+grep -q "^decisions $n$" "$TMP/ctl.txt" || { cat "$TMP/ctl.txt"; fail "weirctl fraud: not $n decisions"; }
+grep -q "^redis up$" "$TMP/ctl.txt" || fail "weirctl fraud: redis not up"
+ctl stats > "$TMP/stats.txt"; grep -q "txn $n bad 3 " "$TMP/stats.txt" || { cat "$TMP/stats.txt"; fail "weirctl stats: wrong txn counts"; }
+[ "$(ctl counters | awk '$1 == "fraud_decisions" { print $2 }')" -eq "$n" ] \
+  || fail "weirctl counters: fraud_decisions"
+rc=0; ctl frobnicate > "$TMP/bad.txt" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "unknown command 'frobnicate'" "$TMP/bad.txt" || fail "bad command: rc $rc"
+rc=0; "$BUILD/weirctl" -s "$TMP/nope.sock" stats 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "weirctl without a weir should exit 2, got $rc"
 
 kill -TERM "$wpid"; wait "$wpid" || { tail "$TMP/weir.err"; fail "weir exited non-zero"; }
 tail -n 3 "$TMP/weir.err"
