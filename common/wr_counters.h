@@ -64,6 +64,7 @@
 	X(fraud_degraded,        "decisions made without some store features (Redis slow, down or overloaded)") \
 	X(fraud_replies,         "UDP replies sent (decisions and errors)") \
 	X(fraud_reply_failed,    "UDP replies that could not be built or sent (no buffer, port busy)") \
+	X(fraud_audit_dropped,   "audit records not sent to Kafka because its producer queue was full (answers never wait)") \
 	X(fraud_shadow_scored,   "transactions the shadow model scored") \
 	X(fraud_shadow_disagree, "transactions where the shadow model's decision differed") \
 	X(fraud_model_reloads,   "models swapped in by a reload") \

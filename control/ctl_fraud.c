@@ -444,6 +444,20 @@ static uint64_t since_rx_us(const struct ctl_fraud *f, uint64_t rx_tsc)
 	return now > rx_tsc ? (uint64_t)((double)(now - rx_tsc) / f->tsc_per_us) : 0;
 }
 
+/* An audit record to Kafka, never waiting for room: answers come first. */
+static void audit_kafka(struct ctl_fraud *f, const char *key, size_t klen, const char *v,
+			size_t len)
+{
+	if (ctl_kafka_produce_nowait(f->c.kafka, f->cfg->decisions_kafka, key, klen, v, len,
+				     NULL) == -ENOBUFS) {
+		WR_COUNT(f->c.cnt, fraud_audit_dropped);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&f->rl, &supp))
+			WR_WARN("fraud", "Kafka producer queue full: audit record dropped (%u "
+				"similar suppressed)", supp);
+	}
+}
+
 static void answer_bad(struct ctl_fraud *f, const struct wr_txn_req *r)
 {
 	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
@@ -473,8 +487,7 @@ static void answer_bad(struct ctl_fraud *f, const struct wr_txn_req *r)
 			if (f->audit)
 				ctl_jsonl_write(f->audit, a.b, a.pos);
 			if (f->cfg->decisions_kafka && f->c.kafka)
-				ctl_kafka_produce(f->c.kafka, f->cfg->decisions_kafka, NULL, 0, a.b,
-						  a.pos, NULL);
+				audit_kafka(f, NULL, 0, a.b, a.pos);
 		}
 	}
 }
@@ -580,8 +593,7 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 			if (f->audit)
 				ctl_jsonl_write(f->audit, a.b, a.pos);
 			if (cfg->decisions_kafka && f->c.kafka)
-				ctl_kafka_produce(f->c.kafka, cfg->decisions_kafka, r->user,
-						  r->user_len, a.b, a.pos, NULL);
+				audit_kafka(f, r->user, r->user_len, a.b, a.pos);
 		}
 	}
 	write_back(f, r);

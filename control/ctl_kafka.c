@@ -9,6 +9,7 @@
  * caches topic handles itself, so no table of our own is needed.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,8 +182,8 @@ static int kafka_errno(rd_kafka_resp_err_t e)
 	}
 }
 
-int ctl_kafka_produce(struct ctl_kafka_producer *p, const char *topic, const char *key,
-		      size_t klen, const char *value, size_t vlen, const char *const *hdrs)
+static int produce(struct ctl_kafka_producer *p, const char *topic, const char *key, size_t klen,
+		   const char *value, size_t vlen, const char *const *hdrs, bool wait)
 {
 	rd_kafka_vu_t vu[4 + MAX_HEADERS];
 	size_t n = 0;
@@ -220,6 +221,8 @@ int ctl_kafka_produce(struct ctl_kafka_producer *p, const char *topic, const cha
 		rd_kafka_error_destroy(e);
 		if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
+		if (!wait)
+			return -ENOBUFS; /* the caller counts its own drop */
 		/* Backpressure, never a drop: deliveries (or message.timeout.ms) free room. */
 		kafka_count(p, WR_CNT_kafka_queue_full_waits, 1);
 		rd_kafka_poll(p->rk, QUEUE_FULL_WAIT_MS);
@@ -231,6 +234,18 @@ int ctl_kafka_produce(struct ctl_kafka_producer *p, const char *topic, const cha
 		WR_WARN(KAFKA_MOD, "record for topic '%s' refused: %s%s", topic,
 			rd_kafka_err2str(code), supp_note(note, sizeof(note), supp));
 	return kafka_errno(code);
+}
+
+int ctl_kafka_produce(struct ctl_kafka_producer *p, const char *topic, const char *key,
+		      size_t klen, const char *value, size_t vlen, const char *const *hdrs)
+{
+	return produce(p, topic, key, klen, value, vlen, hdrs, true);
+}
+
+int ctl_kafka_produce_nowait(struct ctl_kafka_producer *p, const char *topic, const char *key,
+			     size_t klen, const char *value, size_t vlen, const char *const *hdrs)
+{
+	return produce(p, topic, key, klen, value, vlen, hdrs, false);
 }
 
 void ctl_kafka_poll(struct ctl_kafka_producer *p)

@@ -68,6 +68,15 @@ int ctl_kafka_producer_create(const struct ctl_config *cfg, struct wr_counters *
 int ctl_kafka_produce(struct ctl_kafka_producer *p, const char *topic, const char *key,
 		      size_t klen, const char *value, size_t vlen, const char *const *hdrs);
 
+/*
+ * As ctl_kafka_produce(), but never waits: when the producer queue is full
+ * it returns -ENOBUFS at once and counts nothing (the caller counts its
+ * drop). For threads whose latency matters more than the record (the fraud
+ * thread's audit records: an answer must not wait for a slow broker).
+ */
+int ctl_kafka_produce_nowait(struct ctl_kafka_producer *p, const char *topic, const char *key,
+			     size_t klen, const char *value, size_t vlen, const char *const *hdrs);
+
 /* Serve delivery reports and client errors without blocking. Call often (every loop). */
 void ctl_kafka_poll(struct ctl_kafka_producer *p);
 
