@@ -249,6 +249,39 @@ static void test_full_queue_waits_and_delivers_every_record(void)
 	ctl_config_destroy(c);
 }
 
+static void test_nowait_produce_refuses_at_once_when_the_queue_is_full(void)
+{
+	struct ctl_config *c = load("rules: {file: r.yaml}\n"
+				    "kafka:\n"
+				    "  brokers: \"127.0.0.1:1\"\n"
+				    "  producer:\n"
+				    "    test.mock.num.brokers: 1\n"
+				    "    queue.buffering.max.messages: 10\n", "k.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct wr_counters cnt = { 0 };
+	struct ctl_kafka_producer *p = NULL;
+	CU_ASSERT_EQUAL_FATAL(ctl_kafka_producer_create(c, &cnt, &p, err, sizeof(err)), 0);
+	rd_kafka_mock_cluster_t *mc = mock_of(p);
+	CU_ASSERT_EQUAL_FATAL(rd_kafka_mock_topic_create(mc, "nw", 1, 1), 0);
+	/* Nothing is served between the calls, so the 11th cannot fit. */
+	int ok = 0, full = 0;
+	int64_t t0 = wr_mono_us();
+	for (int i = 0; i < 30; i++) {
+		int rc = ctl_kafka_produce_nowait(p, "nw", NULL, 0, "x", 1, NULL);
+		ok += rc == 0;
+		full += rc == -ENOBUFS;
+	}
+	CU_ASSERT(wr_mono_us() - t0 < 100000);       /* no 10 ms waits */
+	CU_ASSERT_EQUAL(ok, 10);
+	CU_ASSERT_EQUAL(full, 20);
+	CU_ASSERT_EQUAL(CNT(cnt, kafka_queue_full_waits), 0);
+	CU_ASSERT_EQUAL(CNT(cnt, kafka_delivery_errors), 0);
+	CU_ASSERT_EQUAL(ctl_kafka_flush(p, 20000), 0);
+	CU_ASSERT_EQUAL(CNT(cnt, kafka_out), 10);
+	ctl_kafka_producer_destroy(p);
+	ctl_config_destroy(c);
+}
+
 static void test_oversized_record_is_a_counted_permanent_error(void)
 {
 	struct ctl_config *c = load(BASE_YAML, "k.yaml");
@@ -560,6 +593,7 @@ static int reg(void)
 	WR_SUITE("kafka",
 		 WR_TEST(test_produce_keys_and_headers_read_back_exactly_once),
 		 WR_TEST(test_full_queue_waits_and_delivers_every_record),
+		 WR_TEST(test_nowait_produce_refuses_at_once_when_the_queue_is_full),
 		 WR_TEST(test_oversized_record_is_a_counted_permanent_error),
 		 WR_TEST(test_producer_needs_brokers_and_reports_bad_client_config),
 		 WR_TEST(test_kafka_section_round_trip),
