@@ -1,6 +1,6 @@
 /*
  * bench_sessions - sessionization throughput with about 1 M active users on
- * one core, and resident memory per active session.
+ * one core, and resident memory per open session.
  *
  * Usage: build/bench/bench_sessions [USERS] [EVENTS]
  *
@@ -12,12 +12,26 @@
  *      per burst (and, for comparison, the same with 32 single st_sess_add);
  *   b. JSON parse alone: dp_event_parse_click of each event's text;
  *   c. parse + table: both, as the worker does for a UDP burst.
- * Memory: resident set growth from before the table was created to the end
- * of run a (tables sized for 1.25 x the users), divided by the open
- * sessions: user line (with the inline session), index, funnel history,
- * sequence numbers, overflow sessions and whatever spare capacity or
- * huge-page rounding got touched. It varies by a few bytes from run to run
- * with where the kernel could place 2 MB pages.
+ * Each table run is done twice:
+ *   cold: the table starts empty, so the timed events also pay the first
+ *         touch of every page (kernel zeroing) and the users' first entries;
+ *   warm: first, untimed, every user gets one event (one pass over the
+ *         users in id order, time advancing 1 ms per event as in the timed
+ *         stream, so 1 M users span 1000 s and all stay open with a 30 min
+ *         gap); then the same EVENTS are timed against the populated table.
+ *         The watermark keeps advancing, so sessions keep closing (30 min
+ *         without an event) and reopening: with 1 M users at 1000 events/s
+ *         a user is seen every ~1000 s, so ~1 - e^-1.8 = 83 % of them have
+ *         an open session in the steady state (printed).
+ * Memory: resident set growth from before the table was created, divided by
+ * the open sessions: user line (with the inline session), index, funnel
+ * history, sequence numbers, overflow sessions and whatever spare capacity
+ * or huge-page rounding got touched. Measured after the warm-up (every user
+ * has exactly one open session: the table at its full active population),
+ * and, as before 2026-11-24 (cold method), at the end of the cold run a,
+ * where pages touched by users whose session has since closed stay resident
+ * and are divided by the ~0.84 M sessions still open. It varies by a few
+ * bytes from run to run with where the kernel could place 2 MB pages.
  * Targets (issue 4): >= 5 M events/s per core, <= 128 B per open session.
  */
 #include <inttypes.h>
@@ -81,11 +95,14 @@ struct gen {
 	struct st_sess_ev ev[BURST];
 };
 
-/* Fill one burst starting at event number @i0. */
-static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, bool json)
+/* Fill one burst starting at event number @i0: random users, or (@seq, the
+ * warm-up) users i0 .. i0 + 31 modulo @users. */
+static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, bool json,
+		      bool seq)
 {
 	for (int k = 0; k < BURST; k++) {
-		uint32_t u = (uint32_t)(next_rand() % users);
+		uint32_t u = seq ? (uint32_t)((i0 + (uint64_t)k) % users)
+				 : (uint32_t)(next_rand() % users);
 		int64_t ts = base + (int64_t)(i0 + (uint64_t)k) * 1000; /* 1 ms apart */
 		unsigned ty = (unsigned)(next_rand() % 10);
 		int ulen = snprintf(g->user[k], sizeof(g->user[k]), "u%u", u);
@@ -106,91 +123,170 @@ static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, 
 	}
 }
 
+/* Run one burst of @mode (already generated in @g) through the parser and/or
+ * @t. Returns 0, or -1 when an event does not parse. */
+static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event_ctx *ctx,
+		     const struct st_sess_emit *emit, size_t *json_bytes)
+{
+	if (mode == M_PARSE || mode == M_BOTH) {
+		for (int k = 0; k < BURST; k++) {
+			struct dp_click c;
+
+			if (dp_event_parse_click(g->json[k], g->jlen[k], NULL, ctx, &c, NULL, 0)) {
+				fprintf(stderr, "parse failed: %s\n", g->json[k]);
+				return -1;
+			}
+			*json_bytes += g->jlen[k];
+			/* the table gets what the parser produced (the worker
+			 * copies the id: it lives in the ctx) */
+			memcpy(g->user[k], c.user_id, c.user_id_len);
+			g->ev[k].ts_us = c.ts_us;
+			if (mode == M_BOTH)
+				st_sess_add(t, g->user[k], c.user_id_len, c.ts_us, g->ev[k].step,
+					    c.kind == DP_CLICK_PAGE_VIEW, g->ev[k].wm_us, emit);
+		}
+	} else if (mode == M_TABLE_BURST) {
+		st_sess_add_burst(t, g->ev, BURST, emit, NULL);
+	} else {
+		for (int k = 0; k < BURST; k++)
+			st_sess_add(t, g->ev[k].user, g->ev[k].user_len, g->ev[k].ts_us,
+				    g->ev[k].step, g->ev[k].is_page_view, g->ev[k].wm_us, emit);
+	}
+	if (t)
+		st_sess_advance(t, g->ev[BURST - 1].wm_us, emit);
+	return 0;
+}
+
+struct result {
+	double eps;                  /* timed events per second */
+	uint32_t used, open_warm, open_end;
+	double b_warm, b_end;        /* resident bytes per open session */
+	double json_bytes;           /* mean text length of a timed event */
+};
+
+/*
+ * One run of @mode: optionally a warm-up pass over the @users (untimed),
+ * then @events timed random events. Returns 0 or -1.
+ */
+static int run(int mode, bool warm, uint32_t users, uint64_t events, struct result *r)
+{
+	static struct wr_counters cnt;
+	static struct gen g;
+	const int64_t base = 1795400000LL * WR_US_PER_SEC;
+	struct st_sess_params p = { .capacity = users + users / 4,
+				    .session_capacity = users + users / 4,
+				    .gap_us = 30 * WR_US_PER_MIN,
+				    .max_len_us = 12 * 3600 * WR_US_PER_SEC,
+				    .lateness_us = 0, .n_steps = 4 };
+	struct st_sess_emit emit = { NULL, NULL, NULL };
+	struct st_sess *t = NULL;
+	struct dp_event_ctx *ctx = NULL;
+	bool table = mode != M_PARSE, parse = mode == M_PARSE || mode == M_BOTH;
+	uint64_t first = 0, n_warm = warm ? users - users % BURST : 0;
+	size_t json_bytes = 0;
+	long rss0 = rss_bytes(); /* before create */
+	double busy = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (table && st_sess_create(&p, &cnt, &t)) {
+		fprintf(stderr, "st_sess_create failed\n");
+		return -1;
+	}
+	if (parse && dp_event_ctx_create(&ctx)) {
+		fprintf(stderr, "dp_event_ctx_create failed\n");
+		goto out;
+	}
+	/* warm-up: users 0 .. n_warm-1 in order, one event each, untimed;
+	 * the timed stream's times continue after it */
+	for (uint64_t i = 0; i < n_warm; i += BURST) {
+		gen_burst(&g, i, users, base, parse, true);
+		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes))
+			goto out;
+	}
+	first = n_warm;
+	if (warm && table) {
+		/* every user has one open session now: the resident growth per
+		 * open session is the table's cost at its full population */
+		r->open_warm = st_sess_active(t);
+		r->b_warm = r->open_warm ? (double)(rss_bytes() - rss0) / r->open_warm : 0.0;
+	}
+	rng = 88172645463325252ull;  /* the same timed stream for every run */
+	json_bytes = 0;
+	for (uint64_t i = 0; i < events; i += BURST) {
+		gen_burst(&g, first + i, users, base, parse, false);
+		double t0 = now_s();
+		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes))
+			goto out;
+		busy += now_s() - t0;
+	}
+	r->eps = (double)events / busy;
+	r->json_bytes = (double)json_bytes / (double)events;
+	if (table) {
+		r->used = st_sess_used(t);
+		r->open_end = st_sess_active(t);
+		r->b_end = r->open_end ? (double)(rss_bytes() - rss0) / r->open_end : 0.0;
+	}
+	rc = 0;
+out:
+	dp_event_ctx_destroy(ctx);
+	st_sess_destroy(t);
+	return rc;
+}
+
+static void print_rate(int mode, const struct result *r)
+{
+	printf("  %s %6.2f M events/s (%4.0f ns/event) = %.2f x target", mode_name[mode],
+	       r->eps / 1e6, 1e9 / r->eps, r->eps / TARGET_EPS);
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t users = argc > 1 ? (uint32_t)atol(argv[1]) : 1000000;
 	uint64_t events = argc > 2 ? (uint64_t)atoll(argv[2]) : 4000000;
-	static struct wr_counters cnt;
-	static struct gen g;
-	const int64_t base = 1795400000LL * WR_US_PER_SEC;
-	double bytes_per_session = 0;
-	size_t json_bytes = 0;
+	struct result cold[M_N], warm[M_N];
 
 	events -= events % BURST;
-	for (int mode = 0; mode < M_N; mode++) {
-		struct st_sess_params p = { .capacity = users + users / 4,
-					    .session_capacity = users + users / 4,
-					    .gap_us = 30 * WR_US_PER_MIN,
-					    .max_len_us = 12 * 3600 * WR_US_PER_SEC,
-					    .lateness_us = 0, .n_steps = 4 };
-		struct st_sess *t = NULL;
-		struct dp_event_ctx *ctx = NULL;
-		bool table = mode != M_PARSE, parse = mode == M_PARSE || mode == M_BOTH;
-		long rss0 = rss_bytes(); /* before create */
-
-		rng = 88172645463325252ull;  /* the same stream for every mode */
-		if (table && st_sess_create(&p, &cnt, &t)) {
-			fprintf(stderr, "st_sess_create failed\n");
-			return 1;
-		}
-		if (parse && dp_event_ctx_create(&ctx)) {
-			fprintf(stderr, "dp_event_ctx_create failed\n");
-			return 1;
-		}
-		struct st_sess_emit emit = { NULL, NULL, NULL };
-		double busy = 0;
-		for (uint64_t i = 0; i < events; i += BURST) {
-			gen_burst(&g, i, users, base, parse);
-			double t0 = now_s();
-			if (parse) {
-				for (int k = 0; k < BURST; k++) {
-					struct dp_click c;
-					if (dp_event_parse_click(g.json[k], g.jlen[k], NULL, ctx, &c,
-								 NULL, 0)) {
-						fprintf(stderr, "parse failed: %s\n", g.json[k]);
-						return 1;
-					}
-					json_bytes += g.jlen[k];
-					/* the table gets what the parser produced (the
-					 * worker copies the id: it lives in the ctx) */
-					memcpy(g.user[k], c.user_id, c.user_id_len);
-					g.ev[k].ts_us = c.ts_us;
-					if (mode == M_BOTH)
-						st_sess_add(t, g.user[k], c.user_id_len, c.ts_us,
-							    g.ev[k].step, c.kind == DP_CLICK_PAGE_VIEW,
-							    g.ev[k].wm_us, &emit);
-				}
-			} else if (mode == M_TABLE_BURST) {
-				st_sess_add_burst(t, g.ev, BURST, &emit, NULL);
-			} else {
-				for (int k = 0; k < BURST; k++)
-					st_sess_add(t, g.ev[k].user, g.ev[k].user_len, g.ev[k].ts_us,
-						    g.ev[k].step, g.ev[k].is_page_view,
-						    g.ev[k].wm_us, &emit);
-			}
-			if (table)
-				st_sess_advance(t, g.ev[BURST - 1].wm_us, &emit);
-			busy += now_s() - t0;
-		}
-		long rss1 = rss_bytes();
-		double eps = (double)events / busy;
-		printf("%s %6.2f M events/s (%4.0f ns/event) = %.2f x target", mode_name[mode],
-		       eps / 1e6, busy * 1e9 / (double)events, eps / TARGET_EPS);
-		if (table) {
-			uint32_t open = st_sess_active(t);
-			double b = open ? (double)(rss1 - rss0) / open : 0.0;
-			printf("; %u users, %u open sessions, %.0f B resident per open session",
-			       st_sess_used(t), open, b);
-			if (mode == M_TABLE_BURST)
-				bytes_per_session = b;
-		}
-		if (mode == M_PARSE)
-			printf("; %.0f B per event", (double)json_bytes / (double)events);
-		printf("\n");
-		dp_event_ctx_destroy(ctx);
-		st_sess_destroy(t);
+	if (users < BURST || events == 0) {
+		fprintf(stderr, "usage: %s [USERS >= %d] [EVENTS >= %d]\n", argv[0], BURST, BURST);
+		return 2;
 	}
-	printf("memory: %.0f B per open session = %.2f x target (<= %.0f B)\n", bytes_per_session,
-	       bytes_per_session / TARGET_BYTES, TARGET_BYTES);
+	printf("cold: table empty at the start; first touch of pages and users' first "
+	       "entries are timed\n");
+	for (int mode = 0; mode < M_N; mode++) {
+		if (run(mode, false, users, events, &cold[mode]))
+			return 1;
+		print_rate(mode, &cold[mode]);
+		if (mode != M_PARSE)
+			printf("; %u users, %u open sessions at the end, %.0f B resident per "
+			       "open session", cold[mode].used, cold[mode].open_end,
+			       cold[mode].b_end);
+		else
+			printf("; %.0f B per event", cold[mode].json_bytes);
+		printf("\n");
+	}
+	printf("warm: %u users given one event each first (untimed); the same events "
+	       "timed against the populated table\n", users - users % BURST);
+	for (int mode = 0; mode < M_N; mode++) {
+		if (mode == M_PARSE)
+			continue;    /* no table: the same as cold */
+		if (run(mode, true, users, events, &warm[mode]))
+			return 1;
+		print_rate(mode, &warm[mode]);
+		printf("; open sessions %u after warm-up, %u at the end (%u users); "
+		       "%.0f B resident per open session after warm-up\n",
+		       warm[mode].open_warm, warm[mode].open_end, warm[mode].used,
+		       warm[mode].b_warm);
+	}
+	printf("rate vs target (%.0f M events/s): table alone (add_burst) cold %.2f x, warm "
+	       "%.2f x; parse + table cold %.2f x, warm %.2f x; parse alone %.2f x\n",
+	       TARGET_EPS / 1e6, cold[M_TABLE_BURST].eps / TARGET_EPS,
+	       warm[M_TABLE_BURST].eps / TARGET_EPS, cold[M_BOTH].eps / TARGET_EPS,
+	       warm[M_BOTH].eps / TARGET_EPS, cold[M_PARSE].eps / TARGET_EPS);
+	printf("memory (target <= %.0f B per open session): %.0f B after warm-up (%u open) "
+	       "= %.2f x; %.0f B at the end of the cold run a (%u open) = %.2f x\n",
+	       TARGET_BYTES, warm[M_TABLE_BURST].b_warm, warm[M_TABLE_BURST].open_warm,
+	       warm[M_TABLE_BURST].b_warm / TARGET_BYTES, cold[M_TABLE_BURST].b_end,
+	       cold[M_TABLE_BURST].open_end, cold[M_TABLE_BURST].b_end / TARGET_BYTES);
 	return 0;
 }

@@ -785,6 +785,259 @@ static void test_txn_missing_and_bad_fields(void)
 	CU_ASSERT_STRING_EQUAL(why, "field \"country\" is 17 bytes, max 16");
 }
 
+/*
+ * Fast paths (2026-11-24): an all-plain-ASCII text skips the per-string
+ * checks; other texts scan string bodies 16 bytes at a time. These tests put
+ * a special byte at every position of strings whose lengths straddle the
+ * 16- and 32-byte blocks, so a block or tail mistake shows as a wrong code,
+ * offset or value.
+ */
+static const size_t fp_lens[] = { 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100 };
+
+/* {"user_id":"u","ts":0,"type":"t","page":"<body>"}: returns the code; *off
+ * gets the buffer offset of the body. */
+static int click_page(const char *body, size_t n, struct dp_click *c, size_t *off)
+{
+	static const char head[] = "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"page\":\"";
+	char buf[4200];
+	size_t len = sizeof(head) - 1;
+
+	CU_ASSERT_FATAL(len + n + 2 <= sizeof(buf));
+	memcpy(buf, head, len);
+	memcpy(buf + len, body, n);
+	*off = len;
+	len += n;
+	buf[len++] = '"';
+	buf[len++] = '}';
+	return click(buf, len, NULL, c);
+}
+
+static void test_fast_path_plain_strings_every_length(void)
+{
+	char body[2100], want_why[128], plain[96];
+	struct dp_click c;
+	size_t off, np = 0;
+
+	/* every printable ASCII byte but the quote and the backslash */
+	for (int ch = 0x20; ch < 0x7f; ch++)
+		if (ch != '"' && ch != '\\')
+			plain[np++] = (char)ch;
+	for (size_t n = 1; n <= 130; n++) {
+		for (size_t i = 0; i < n; i++)
+			body[i] = plain[(i * 7 + n) % np];
+		CU_ASSERT_EQUAL_FATAL(click_page(body, n, &c, &off), DP_EVENT_OK);
+		CU_ASSERT_EQUAL(c.page_len, n);
+		CU_ASSERT_EQUAL(memcmp(c.page, body, n), 0);
+		CU_ASSERT_EQUAL(c.page[n], '\0');
+	}
+	/* the bound, plain and with one UTF-8 sequence (checked path) */
+	memset(body, 'p', sizeof(body));
+	CU_ASSERT_EQUAL(click_page(body, DP_EVENT_PAGE_MAX, &c, &off), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(c.page_len, DP_EVENT_PAGE_MAX);
+	CU_ASSERT_EQUAL(click_page(body, DP_EVENT_PAGE_MAX + 1, &c, &off), DP_EVENT_EOVERSIZE);
+	CU_ASSERT_STRING_EQUAL(why, "field \"page\" is 2049 bytes, max 2048");
+	memcpy(body + 1000, "\xc3\xa9", 2);
+	CU_ASSERT_EQUAL(click_page(body, DP_EVENT_PAGE_MAX, &c, &off), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(memcmp(c.page + 1000, "\xc3\xa9", 2), 0);
+	body[2047] = '\x01';
+	CU_ASSERT_EQUAL(click_page(body, DP_EVENT_PAGE_MAX, &c, &off), DP_EVENT_EJSON);
+	snprintf(want_why, sizeof(want_why), "invalid JSON at byte %zu: control character in string",
+		 off + 2047);
+	CU_ASSERT_STRING_EQUAL(why, want_why);
+}
+
+static void test_fast_path_special_byte_at_every_position(void)
+{
+	char body[128], want_why[128];
+	struct dp_click c;
+	size_t off, bad = 0;
+
+	for (size_t li = 0; li < sizeof(fp_lens) / sizeof(fp_lens[0]); li++) {
+		size_t n = fp_lens[li];
+
+		for (size_t p = 0; p < n; p++) {
+			int rc;
+
+			memset(body, 'a', n);
+			/* raw control byte: not JSON, at its exact offset */
+			body[p] = '\x1f';
+			rc = click_page(body, n, &c, &off);
+			snprintf(want_why, sizeof(want_why),
+				 "invalid JSON at byte %zu: control character in string", off + p);
+			bad += rc != DP_EVENT_EJSON || strcmp(why, want_why) != 0;
+			/* a lone continuation byte: invalid UTF-8 */
+			body[p] = '\x80';
+			rc = click_page(body, n, &c, &off);
+			snprintf(want_why, sizeof(want_why),
+				 "invalid JSON at byte %zu: invalid UTF-8 in string", off + p);
+			bad += rc != DP_EVENT_EJSON || strcmp(why, want_why) != 0;
+			/* DEL: valid JSON, a bad kept value */
+			body[p] = '\x7f';
+			rc = click_page(body, n, &c, &off);
+			snprintf(want_why, sizeof(want_why),
+				 "field \"page\" has control byte 0x7f at offset %zu", p);
+			bad += rc != DP_EVENT_EVALUE || strcmp(why, want_why) != 0;
+			/* an escape in place of byte p: decoded, same length */
+			memset(body, 'a', n);
+			body[p] = '\\';
+			body[n] = '/';
+			memmove(body + p + 1, body + p, n - p);
+			body[p + 1] = '/';
+			rc = click_page(body, n + 1, &c, &off);
+			bad += rc != DP_EVENT_OK || c.page_len != n || c.page[p] != '/' ||
+			       (p > 0 && c.page[p - 1] != 'a') || (p + 1 < n && c.page[p + 1] != 'a');
+			/* an unknown escape letter: jsmn refuses the string (at its
+			 * opening quote) */
+			body[p + 1] = 'x';
+			rc = click_page(body, n + 1, &c, &off);
+			snprintf(want_why, sizeof(want_why), "invalid JSON at byte %zu: bad string",
+				 off - 1);
+			bad += rc != DP_EVENT_EJSON || strcmp(why, want_why) != 0;
+			if (bad) {
+				fprintf(stderr, "len %zu pos %zu: rc %d why %s\n", n, p, rc, why);
+				CU_FAIL_FATAL("special byte at a block boundary mishandled");
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_fast_path_utf8_straddling_blocks(void)
+{
+	static const char *const seq[] = { "\xc3\xa9", "\xe6\x9d\xb1", "\xf0\x9f\x98\x80" };
+	char body[80], want_why[128];
+	struct dp_click c;
+	size_t off, bad = 0;
+
+	for (size_t si = 0; si < 3; si++) {
+		size_t sl = strlen(seq[si]);
+
+		for (size_t n = 14; n <= 40; n++) {
+			for (size_t p = 0; p + sl <= n; p++) {
+				int rc;
+
+				memset(body, 'b', n);
+				memcpy(body + p, seq[si], sl);
+				rc = click_page(body, n, &c, &off);
+				bad += rc != DP_EVENT_OK || c.page_len != n ||
+				       memcmp(c.page, body, n) != 0;
+				/* cut short by the closing quote: invalid at the lead byte */
+				if (p + sl == n) {
+					rc = click_page(body, n - 1, &c, &off);
+					snprintf(want_why, sizeof(want_why),
+						 "invalid JSON at byte %zu: invalid UTF-8 in string",
+						 off + p);
+					bad += rc != DP_EVENT_EJSON || strcmp(why, want_why) != 0;
+				}
+				/* a bad continuation byte in the middle of the sequence */
+				body[p + sl - 1] = 'x';
+				rc = click_page(body, n, &c, &off);
+				bad += rc != DP_EVENT_EJSON;
+				if (bad) {
+					fprintf(stderr, "seq %zu len %zu pos %zu: rc %d why %s\n",
+						si, n, p, rc, why);
+					CU_FAIL_FATAL("UTF-8 across a block boundary mishandled");
+				}
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_fast_path_long_unknown_string_and_whole_text_tail(void)
+{
+	static const char head[] = "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":\"";
+	size_t n = 60000, len = sizeof(head) - 1 + n + 2;
+	char *buf = malloc(len), want_why[128];
+	struct dp_click c;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	memcpy(buf, head, sizeof(head) - 1);
+	memset(buf + sizeof(head) - 1, 'z', n);
+	memcpy(buf + len - 2, "\"}", 2);
+	CU_ASSERT_EQUAL(click(buf, len, NULL, &c), DP_EVENT_OK);
+	/* a tab in the last byte of the string (the text's overlapping tail) */
+	buf[len - 3] = '\t';
+	CU_ASSERT_EQUAL(click(buf, len, NULL, &c), DP_EVENT_EJSON);
+	snprintf(want_why, sizeof(want_why), "invalid JSON at byte %zu: control character in string",
+		 len - 3);
+	CU_ASSERT_STRING_EQUAL(why, want_why);
+	/* DEL in an unknown value is valid JSON: the event parses */
+	buf[len - 3] = '\x7f';
+	CU_ASSERT_EQUAL(click(buf, len, NULL, &c), DP_EVENT_OK);
+	free(buf);
+	/* blanks between tokens (not plain only for the newline) still parse */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\n\"ts\":0,\r\n\t\"type\":\"t\"}"), NULL, &c),
+			DP_EVENT_OK);
+	CU_ASSERT_STRING_EQUAL(c.type, "t");
+	/* the shortest texts: below one 16-byte block */
+	CU_ASSERT_EQUAL(click(S("{\"a\":\"\x7f\"}"), NULL, &c), DP_EVENT_EMISSING);
+	CU_ASSERT_EQUAL(click(S("{\"a\":\"\x01\"}"), NULL, &c), DP_EVENT_EJSON);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 6: control character in string");
+}
+
+static void test_configured_key_names_of_every_length_match_exactly(void)
+{
+	static const char name[] = "abcdefghijklmnopqrstuvwxyz";
+	struct dp_event_fields f;
+	struct dp_click c;
+	char nm[32], key[64], buf[256];
+
+	for (size_t n = 1; n <= 20; n++) {
+		memcpy(nm, name, n);
+		nm[n] = '\0';
+		dp_event_fields_default(&f);
+		f.user_id = nm;
+		for (size_t p = 0; p <= n; p++) {
+			int len, rc;
+
+			memcpy(key, nm, n + 1);
+			if (p < n)
+				key[p] = 'Z';    /* differs in byte p */
+			len = snprintf(buf, sizeof(buf), "{\"%s\":\"v\",\"ts\":0,\"type\":\"t\"}", key);
+			rc = click(buf, (size_t)len, &f, &c);
+			if (p == n) {
+				CU_ASSERT_EQUAL(rc, DP_EVENT_OK);
+				CU_ASSERT_STRING_EQUAL(c.user_id, "v");
+			} else {
+				CU_ASSERT_EQUAL(rc, DP_EVENT_EMISSING);
+			}
+		}
+		/* a key one byte longer or shorter is another key */
+		snprintf(key, sizeof(key), "%sa", nm);
+		CU_ASSERT_EQUAL(click(buf, (size_t)snprintf(buf, sizeof(buf),
+			"{\"%s\":\"v\",\"ts\":0,\"type\":\"t\"}", key), &f, &c), DP_EVENT_EMISSING);
+		CU_ASSERT_EQUAL(click(buf, (size_t)snprintf(buf, sizeof(buf),
+			"{\"%.*s\":\"v\",\"ts\":0,\"type\":\"t\"}", (int)n - 1, nm), &f, &c),
+			DP_EVENT_EMISSING);
+	}
+}
+
+static void test_txn_amount_fast_path_equals_strtod(void)
+{
+	static const char *const amounts[] = {
+		"19.99", "0.1", "0.3", "1", "0", "-0", "100.5", "0.000001", "999999999.999999",
+		"123456789.012345", "1234567890.12345", "0.12345678901234", "33.333333333333",
+		"1234567.1234567891", "5e2", "1.5E-3", "0.00000000000000000001",
+		"2.2250738585072014", "7.0000000000000001",
+	};
+	struct dp_txn t;
+
+	for (size_t i = 0; i < sizeof(amounts) / sizeof(amounts[0]); i++) {
+		double want = strtod(amounts[i], NULL);
+		int rc = txn_amount(amounts[i], NULL, &t);
+
+		if (want > 1e9) {
+			CU_ASSERT_EQUAL(rc, DP_EVENT_EAMOUNT);
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(rc, DP_EVENT_OK);
+		if (memcmp(&t.amount, &want, sizeof(want)) != 0)
+			fprintf(stderr, "amount %s: %.17g, strtod %.17g\n", amounts[i], t.amount, want);
+		CU_ASSERT_EQUAL(memcmp(&t.amount, &want, sizeof(want)), 0);
+	}
+}
+
 static void test_strerror_names_every_code(void)
 {
 	CU_ASSERT_STRING_EQUAL(dp_event_strerror(DP_EVENT_OK), "success");
@@ -854,6 +1107,12 @@ static int reg(void)
 		 WR_TEST(test_txn_field_name_mapping),
 		 WR_TEST(test_txn_bad_amounts),
 		 WR_TEST(test_txn_missing_and_bad_fields),
+		 WR_TEST(test_fast_path_plain_strings_every_length),
+		 WR_TEST(test_fast_path_special_byte_at_every_position),
+		 WR_TEST(test_fast_path_utf8_straddling_blocks),
+		 WR_TEST(test_fast_path_long_unknown_string_and_whole_text_tail),
+		 WR_TEST(test_configured_key_names_of_every_length_match_exactly),
+		 WR_TEST(test_txn_amount_fast_path_equals_strtod),
 		 WR_TEST(test_strerror_names_every_code),
 		 WR_TEST(test_why_buffer_optional_and_truncated),
 		 WR_TEST(test_ctx_create_destroy));
