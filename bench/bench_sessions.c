@@ -140,11 +140,14 @@ static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event
 			/* the table gets what the parser produced (the worker
 			 * copies the id: it lives in the ctx) */
 			memcpy(g->user[k], c.user_id, c.user_id_len);
+			g->ev[k].user = g->user[k];
+			g->ev[k].user_len = c.user_id_len;
 			g->ev[k].ts_us = c.ts_us;
-			if (mode == M_BOTH)
-				st_sess_add(t, g->user[k], c.user_id_len, c.ts_us, g->ev[k].step,
-					    c.kind == DP_CLICK_PAGE_VIEW, g->ev[k].wm_us, emit);
+			g->ev[k].is_page_view = c.kind == DP_CLICK_PAGE_VIEW;
 		}
+		/* as the worker does: the burst's events in one st_sess_add_burst */
+		if (mode == M_BOTH)
+			st_sess_add_burst(t, g->ev, BURST, emit, NULL);
 	} else if (mode == M_TABLE_BURST) {
 		st_sess_add_burst(t, g->ev, BURST, emit, NULL);
 	} else {
