@@ -36,6 +36,7 @@
 	X(syslog_no_timestamp,   "syslog messages without a timestamp (receive time used)") \
 	X(rule_matches,          "rule matches") \
 	X(scan_errors,           "Hyperscan scan errors") \
+	X(events_future,         "events dated more than event_time.max_future ahead of the clock (syslog: receive time used; clicks: rejected)") \
 	X(events_late,           "matches later than the allowed lateness (sent to late output)") \
 	X(window_table_full,     "matches dropped because the window table was full") \
 	X(windows_closed,        "windows closed and emitted") \

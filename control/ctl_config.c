@@ -1239,6 +1239,11 @@ static const struct cf_key event_time_keys[] = {
 	      "Watermark alignment: a worker whose watermark is this far ahead of the slowest "
 	      "input stops reading until the others catch up (lossless for pcap and Kafka, NIC "
 	      "queues may overflow); 0 = off."),
+	K_DUR("max_future", struct ctl_config, max_future_us, "1h", 0, SEC(366 * 86400),
+	      "An event dated further ahead of this host's clock is not trusted (a sender with a "
+	      "wrong clock would drag the watermark forward and make everyone else late): a "
+	      "syslog line is counted at its receive time, a click event is rejected; both "
+	      "counted in events_future. 0 = off."),
 	K_UINT("window_slots", struct ctl_config, window_slots, "0", 0, 1u << 29,
 	       "Open windows per worker, shared by all keys (each about 830 bytes); 0 = twice "
 	       "window_capacity. Large out_of_orderness keeps many windows of a key open."),

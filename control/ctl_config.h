@@ -115,6 +115,7 @@ struct ctl_config {
 	int64_t lateness_us;         /* default 0 */
 	int64_t idle_timeout_us;     /* default 30 s */
 	int64_t max_drift_us;        /* watermark alignment bound, 0 = off */
+	int64_t max_future_us;       /* event times further ahead of the clock are bad, 0 = off */
 	uint32_t window_capacity;    /* default 65536 */
 	uint32_t window_slots;       /* open windows per worker, 0 = 2 x window_capacity */
 	/* outputs: NULL = off, "-" = stdout */

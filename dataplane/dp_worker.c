@@ -440,6 +440,22 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 	WR_COUNT(w->c.cnt, syslog_msgs);
 	if (!m.has_ts)
 		WR_COUNT(w->c.cnt, syslog_no_timestamp);
+	if (unlikely(cfg->max_future_us && m.ts_us > now + cfg->max_future_us)) {
+		/* A sender's clock far ahead would drag the watermark forward and make
+		 * every other sender late: trust the receive time instead. */
+		WR_COUNT(w->c.cnt, events_future);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
+			char from[96], when[40];
+			describe_source(p, src, src_len, from, sizeof(from));
+			wr_time_format(m.ts_us, when, sizeof(when));
+			WR_WARN("syslog", "a message from %s is dated %s, more than %lld s ahead of "
+				"this host's clock: counted at its receive time%s", from, when,
+				(long long)(cfg->max_future_us / WR_US_PER_SEC),
+				supp ? " (and more not logged)" : "");
+		}
+		m.ts_us = recv_us;
+	}
 
 	w->cur_msg = &m;
 	w->cur_line = data;
@@ -496,6 +512,21 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 				supp ? " (and more not logged)" : "");
 		}
 		return DP_KAFKA_EVENT_ERR + (rc ? rc : DP_EVENT_EVALUE);
+	}
+	if (unlikely(cfg->max_future_us && c.ts_us > now + cfg->max_future_us)) {
+		WR_COUNT(w->c.cnt, events_future);
+		WR_COUNT(w->c.cnt, click_bad);
+		uint32_t supp;
+		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
+			char from[96], when[40];
+			describe_source(p, src, src_len, from, sizeof(from));
+			wr_time_format(c.ts_us, when, sizeof(when));
+			WR_WARN("click", "dropped an event from %s dated %s, more than %lld s ahead of "
+				"this host's clock%s", from, when,
+				(long long)(cfg->max_future_us / WR_US_PER_SEC),
+				supp ? " (and more not logged)" : "");
+		}
+		return DP_KAFKA_EVENT_ERR + DP_EVENT_ETIMESTAMP;
 	}
 	WR_COUNT(w->c.cnt, click_events);
 	int16_t step = -1;

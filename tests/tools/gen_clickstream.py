@@ -8,7 +8,7 @@ Usage:
       [--src-ip 198.51.100.] [--dst-mac 02:00:00:00:00:01]
   tests/tools/ref_sessions.py /tmp/c.tsv     # expected sessions from the truth
 
-Traffic (deterministic for a fixed --seed and --base; --base defaults to now - 6 h,
+Traffic (deterministic for a fixed --seed and --base; --base defaults to now - 18 h,
 floored to the minute):
   * Users "u<N>" with 1-4 visits starting in [base, base + 3 h]. Within a visit an event
     every 1 s - 3 min. Between visits: 25-29 min (same session), 31-40 min (new session)
@@ -188,14 +188,16 @@ def main():
     ap.add_argument("--bots", type=int, default=5)
     ap.add_argument("--bad", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--base", type=int, help="epoch s (default now - 6 h, floored to the minute)")
+    # The default ends the 14 h bots in the past: weir rejects events dated
+    # more than event_time.max_future (1 h) ahead of its clock.
+    ap.add_argument("--base", type=int, help="epoch s (default now - 18 h, floored to the minute)")
     ap.add_argument("--disorder", type=float, default=0.05)
     ap.add_argument("--dst-ip", default="192.0.2.10")
     ap.add_argument("--dst-mac", default="02:00:00:00:00:01")
     ap.add_argument("--src-ip", default="198.51.100.", help="IPv4 prefix of the senders (a.b.c.)")
     ap.add_argument("--port", type=int, default=5140)
     a = ap.parse_args()
-    base = a.base if a.base is not None else (int(time.time()) - 6 * 3600) // 60 * 60
+    base = a.base if a.base is not None else (int(time.time()) - 18 * 3600) // 60 * 60
     base_ms = base * 1000
     rng = random.Random(a.seed)
 
