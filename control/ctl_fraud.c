@@ -100,6 +100,7 @@ struct ctl_fraud {
 
 	struct wr_hist lat, redis_wait;
 	bool redis_up;                 /* for ctl_fraud_stats(), refreshed every loop */
+	long test_nap_ns;              /* WEIR_TEST_SLOW_FRAUD_US: tests only */
 	struct wr_txn_req in[BATCH_MAX];
 	char line[8192];
 	char reply[2048];
@@ -704,6 +705,11 @@ static void loop_once(struct ctl_fraud *f, bool may_sleep)
 {
 	f->cur = __atomic_load_n(&f->pub, __ATOMIC_ACQUIRE);
 	unsigned n = drain(f);
+	/* Fault injection for the overload test: a slow fraud thread. */
+	if (unlikely(f->test_nap_ns) && n) {
+		struct timespec ts = { 0, f->test_nap_ns };
+		nanosleep(&ts, NULL);
+	}
 	int64_t wait = 0;
 	if (!n && may_sleep) {
 		wr_wake_prepare(f->wake);
@@ -764,6 +770,13 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 	f->efd = -1;
 	pthread_mutex_init(&f->reload_lock, NULL);
 	f->rl = (struct wr_ratelimit)WR_RATELIMIT_INIT(1000, 5);
+	const char *slow = getenv("WEIR_TEST_SLOW_FRAUD_US");
+	if (slow) {
+		long us = strtol(slow, NULL, 10);
+		f->test_nap_ns = us > 0 && us < 1000000 ? us * 1000 : 0;
+		WR_WARN("fraud", "test hook: the fraud thread naps %ld us per drained batch",
+			f->test_nap_ns / 1000);
+	}
 	ctl_feat_map_build(&f->fmap, (const char *const *)cfg->fraud_features,
 			   cfg->n_fraud_features);
 	f->tsc_per_us = (double)rte_get_tsc_hz() / 1e6;

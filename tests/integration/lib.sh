@@ -39,3 +39,23 @@ late_tsv() {
         printf '%s\t%s\t%s%s\n' "$rule" "$key" "$s" "$ms"
       done | LC_ALL=C sort
 }
+
+# veth_ns TAG: a network namespace "weir-TAG-$$" with a veth pair; the inner
+# end (192.0.2.1/24, offloads off so frames look as a NIC would send them)
+# lives in the namespace, the outer end ($va) is left up without an address
+# for weir's DPDK port. Sets ns, va, vb; cleanup is registered.
+veth_ns() {
+  ns="weir-$1-$$"; va="w$1$$a"; vb="w$1$$b"
+  ip netns add "$ns"
+  cleanup_fns+=("ip netns del $ns 2>/dev/null")
+  ip link add "$va" type veth peer name "$vb"
+  cleanup_fns+=("ip link del $va 2>/dev/null")
+  ip link set "$vb" netns "$ns"
+  ip link set "$va" up
+  sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" || true
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
+  ip netns exec "$ns" ip link set "$vb" up
+  ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
+  ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true
+}

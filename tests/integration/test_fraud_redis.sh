@@ -19,20 +19,7 @@
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
-ns="weir-fr-$$"
-va="wf$$a"; vb="wf$$b"
-ip netns add "$ns"
-cleanup_fns+=("ip netns del $ns 2>/dev/null")
-ip link add "$va" type veth peer name "$vb"
-cleanup_fns+=("ip link del $va 2>/dev/null")
-ip link set "$vb" netns "$ns"
-ip link set "$va" up
-sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" || true
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
-ip netns exec "$ns" ip link set "$vb" up
-ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
-ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true
+veth_ns fr
 
 note "redis-server with the feature store"
 port=$(tests/services/redis.sh start "$TMP/redis")
@@ -96,6 +83,7 @@ EOF2
 "$WEIR" -c "$TMP/fraud.yaml" --check-config | grep -q "fraud model fraud_model.json@" \
   || fail "--check-config did not verify the model"
 
+: > "$TMP/weir.err"   # exists before the wait loop reads it
 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/fraud.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" &
 wpid=$!

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Overload: when the fraud thread cannot keep up and a worker's queue to it
+# (fraud.queue) is full, the worker answers ERROR "overloaded" at once from
+# its own tx queue; nothing waits and no transaction goes unanswered. The
+# fraud thread is slowed by a test hook (20 ms per drained batch); 2000
+# transactions arrive at 20 000/s from a namespace over a veth pair.
+source "$(dirname "$0")/lib.sh"
+veth_ns fo
+
+cp rules/default.yaml "$TMP/rules.yaml"
+cat > "$TMP/o.yaml" <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+ports:
+  - name: veth
+    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=1024"
+    ipv4: 192.0.2.10/24
+mbufs: 8191
+syslog: {ports: [514]}
+rules: {file: rules.yaml}
+fraud:
+  ports: [7000]
+  model: $PWD/configs/models/fraud_model.json
+  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
+             amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
+             account_age_days, chargebacks_90d]
+  queue: 64
+  users: 4096
+run: {stats_interval: 0s}
+EOF2
+: > "$TMP/weir.err"   # exists before the wait loop reads it
+WEIR_TEST_SLOW_FRAUD_US=20000 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/o.yaml" -- $(eal_mem_args) \
+  >"$TMP/weir.out" 2>"$TMP/weir.err" &
+wpid=$!
+cleanup_fns+=("kill $wpid 2>/dev/null")
+for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
+grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
+ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
+
+ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 20000 \
+  --count 2000 --out "$TMP/load.tsv" | tee "$TMP/load.txt"
+kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
+c() { counter "$1" "$TMP/weir.err"; }
+line=$(grep '^rate' "$TMP/load.txt")
+field() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$line"; }
+[ "$(field sent)" -eq 2000 ] || fail "sent $(field sent)"
+[ "$(field lost)" -eq 0 ] || fail "$(field lost) transactions got no answer"
+overload=$(c txn_overload)
+[ "$overload" -gt 0 ] || fail "the queue never overflowed: the test proves nothing"
+[ "$(field errors)" -eq "$overload" ] || fail "ERROR answers $(field errors) != txn_overload $overload"
+[ "$(c fraud_decisions)" -eq $((2000 - overload)) ] || fail "decisions + overloads != 2000"
+grep -q "fraud queue of worker 0 full" "$TMP/weir.err" || fail "no warning about the full queue"
+echo "overload: $overload of 2000 answered ERROR overloaded at once, $(c fraud_decisions) decided, none lost"
