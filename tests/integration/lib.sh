@@ -40,10 +40,11 @@ late_tsv() {
       done | LC_ALL=C sort
 }
 
-# veth_ns TAG: a network namespace "weir-TAG-$$" with a veth pair; the inner
-# end (192.0.2.1/24, offloads off so frames look as a NIC would send them)
-# lives in the namespace, the outer end ($va) is left up without an address
-# for weir's DPDK port. Sets ns, va, vb; cleanup is registered.
+# veth_ns TAG [v6]: a network namespace "weir-TAG-$$" with a veth pair; the
+# inner end (192.0.2.1/24, and 2001:db8::1/64 with v6; offloads off so frames
+# look as a NIC would send them, IP fragments cut by the sender) lives in the
+# namespace, the outer end ($va) is left up without an address for weir's
+# DPDK port. Sets ns, va, vb; cleanup is registered.
 veth_ns() {
   ns="weir-$1-$$"; va="w$1$$a"; vb="w$1$$b"
   ip netns add "$ns"
@@ -55,6 +56,7 @@ veth_ns() {
   sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" || true
   ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
+  [ "${2:-}" = v6 ] && ip netns exec "$ns" ip -6 addr add 2001:db8::1/64 dev "$vb" nodad
   ip netns exec "$ns" ip link set "$vb" up
   ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
   ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true

@@ -7,23 +7,7 @@
 # reach a local Slack receiver that first answers 429 with Retry-After.
 source "$(dirname "$0")/lib.sh"
 
-ns="weir-live-$$"
-va="wl$$a"; vb="wl$$b"
-ip netns add "$ns"
-cleanup_fns+=("ip netns del $ns 2>/dev/null")
-ip link add "$va" type veth peer name "$vb"
-cleanup_fns+=("ip link del $va 2>/dev/null")
-ip link set "$vb" netns "$ns"
-ip link set "$va" up
-sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" || true
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip addr add 192.0.2.1/24 dev "$vb"
-ip netns exec "$ns" ip -6 addr add 2001:db8::1/64 dev "$vb" nodad
-ip netns exec "$ns" ip link set "$vb" up
-# What a NIC would see: checksums computed and IP fragments cut by the sender,
-# not left to "offload" (a veth passes unsegmented GSO packets across otherwise).
-ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
-ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true
+veth_ns live v6
 
 # Slack receiver: the first post gets 429 Retry-After 1, then 200.
 python3 tests/tools/slack_receiver.py --port 0 --port-file "$TMP/slack.port" \
