@@ -14,6 +14,7 @@
 #ifndef WR_TXN_H
 #define WR_TXN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,16 @@ struct wr_txn_req {
 	struct st_feat_vec before;   /* in-stream features before this transaction */
 	struct st_feat_vec after;    /* windows after it (write-back); ratio/flags unused */
 } __attribute__((aligned(8)));
+
+/*
+ * The ERROR answer for a transaction that cannot be scored, into @buf (@len
+ * bytes, NUL-terminated): {"txn_id":ID|null,"decision":"ERROR","error":WHY}
+ * for the sender, or with @audit {"type":"decision_error","txn_id":...,
+ * "error":WHY} for the audit trail. @txn_id is @id_len bytes (0: null);
+ * both strings are JSON-escaped. Returns the length, or -ENOSPC.
+ */
+int wr_txn_error_json(char *buf, size_t len, bool audit, const char *txn_id, size_t id_len,
+		      const char *why);
 
 /* The parsed part, as the exchange rings between workers carry it. */
 #define WR_TXN_XCHG_BYTES offsetof(struct wr_txn_req, why)

@@ -461,35 +461,21 @@ static void audit_kafka(struct ctl_fraud *f, const char *key, size_t klen, const
 
 static void answer_bad(struct ctl_fraud *f, const struct wr_txn_req *r)
 {
-	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
-	jb_raw(&j, "{\"txn_id\":");
-	if (r->txn_id_len)
-		jb_str(&j, r->txn_id, r->txn_id_len);
-	else
-		jb_raw(&j, "null");
-	jb_raw(&j, ",\"decision\":\"ERROR\",\"error\":");
-	jb_str(&j, r->why, strnlen(r->why, sizeof(r->why)));
-	jb_raw(&j, "}");
-	if (j.full)
+	int n = wr_txn_error_json(f->reply, sizeof(f->reply), false, r->txn_id, r->txn_id_len,
+				  r->why);
+	if (n < 0)
 		return;
 	if (r->reply)
-		queue_reply(f, r, j.b, j.pos);
-	if (f->audit || f->cfg->decisions_kafka) {
-		struct jbuf a = { f->line, sizeof(f->line), 0, false };
-		jb_raw(&a, "{\"type\":\"decision_error\",\"txn_id\":");
-		if (r->txn_id_len)
-			jb_str(&a, r->txn_id, r->txn_id_len);
-		else
-			jb_raw(&a, "null");
-		jb_raw(&a, ",\"error\":");
-		jb_str(&a, r->why, strnlen(r->why, sizeof(r->why)));
-		jb_raw(&a, "}");
-		if (!a.full) {
-			if (f->audit)
-				ctl_jsonl_write(f->audit, a.b, a.pos);
-			if (f->cfg->decisions_kafka && f->c.kafka)
-				audit_kafka(f, NULL, 0, a.b, a.pos);
-		}
+		queue_reply(f, r, f->reply, (size_t)n);
+	if (f->audit || (f->cfg->decisions_kafka && f->c.kafka)) {
+		n = wr_txn_error_json(f->line, sizeof(f->line), true, r->txn_id, r->txn_id_len,
+				      r->why);
+		if (n < 0)
+			return;
+		if (f->audit)
+			ctl_jsonl_write(f->audit, f->line, (size_t)n);
+		if (f->cfg->decisions_kafka && f->c.kafka)
+			audit_kafka(f, NULL, 0, f->line, (size_t)n);
 	}
 }
 

@@ -407,6 +407,24 @@ static void describe_source(const struct dp_pkt *p, const char *src, uint32_t sr
  * used for lines without a timestamp (a Kafka record's own timestamp).
  * Returns DP_SYSLOG_OK or the parse error (already counted).
  */
+/* Count and log (at a rate limit) @what from @p / @src dated @ts_us, past
+ * event_time.max_future; @outcome says what became of it. */
+static void note_future(struct dp_worker *w, const char *mod, const char *what,
+			const struct dp_pkt *p, const char *src, uint32_t src_len, int64_t ts_us,
+			const char *outcome)
+{
+	WR_COUNT(w->c.cnt, events_future);
+	uint32_t supp;
+	if (!wr_ratelimit_pass(&w->rl_parse, &supp))
+		return;
+	char from[96], when[40];
+	describe_source(p, src, src_len, from, sizeof(from));
+	wr_time_format(ts_us, when, sizeof(when));
+	WR_WARN(mod, "%s from %s is dated %s, more than %lld s ahead of this host's clock%s%s",
+		what, from, when, (long long)(w->c.cfg->max_future_us / WR_US_PER_SEC), outcome,
+		supp ? " (and more not logged)" : "");
+}
+
 static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, uint32_t len,
 			 int64_t now, int64_t recv_us, const struct dp_pkt *p, const char *src,
 			 uint32_t src_len)
@@ -443,17 +461,8 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 	if (unlikely(cfg->max_future_us && m.ts_us > now + cfg->max_future_us)) {
 		/* A sender's clock far ahead would drag the watermark forward and make
 		 * every other sender late: trust the receive time instead. */
-		WR_COUNT(w->c.cnt, events_future);
-		uint32_t supp;
-		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
-			char from[96], when[40];
-			describe_source(p, src, src_len, from, sizeof(from));
-			wr_time_format(m.ts_us, when, sizeof(when));
-			WR_WARN("syslog", "a message from %s is dated %s, more than %lld s ahead of "
-				"this host's clock: counted at its receive time%s", from, when,
-				(long long)(cfg->max_future_us / WR_US_PER_SEC),
-				supp ? " (and more not logged)" : "");
-		}
+		note_future(w, "syslog", "a message", p, src, src_len, m.ts_us,
+			    ": counted at its receive time");
 		m.ts_us = recv_us;
 	}
 
@@ -514,18 +523,8 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 		return DP_KAFKA_EVENT_ERR + (rc ? rc : DP_EVENT_EVALUE);
 	}
 	if (unlikely(cfg->max_future_us && c.ts_us > now + cfg->max_future_us)) {
-		WR_COUNT(w->c.cnt, events_future);
 		WR_COUNT(w->c.cnt, click_bad);
-		uint32_t supp;
-		if (wr_ratelimit_pass(&w->rl_parse, &supp)) {
-			char from[96], when[40];
-			describe_source(p, src, src_len, from, sizeof(from));
-			wr_time_format(c.ts_us, when, sizeof(when));
-			WR_WARN("click", "dropped an event from %s dated %s, more than %lld s ahead of "
-				"this host's clock%s", from, when,
-				(long long)(cfg->max_future_us / WR_US_PER_SEC),
-				supp ? " (and more not logged)" : "");
-		}
+		note_future(w, "click", "an event", p, src, src_len, c.ts_us, ": dropped");
 		return DP_KAFKA_EVENT_ERR + DP_EVENT_ETIMESTAMP;
 	}
 	WR_COUNT(w->c.cnt, click_events);
@@ -596,23 +595,13 @@ static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const 
 	if (!r->reply)
 		return;
 	uint32_t i = r->rx_worker == w->c.idx ? r->rx_input : w->c.n_inputs;
-	char buf[WR_TXN_WHY_MAX + WR_TXN_ID_MAX * 2 + 64];
-	size_t pos = 0;
-	int rc = -ENOSPC;
-	if (i < w->c.n_inputs) {
-		pos = (size_t)snprintf(buf, sizeof(buf), "{\"txn_id\":\"");
-		rc = wr_json_escape(buf, sizeof(buf), &pos, r->txn_id, r->txn_id_len);
-		if (!rc) {
-			int n = snprintf(buf + pos, sizeof(buf) - pos,
-					 "\",\"decision\":\"ERROR\",\"error\":\"%s\"}", why);
-			rc = n > 0 && (size_t)n < sizeof(buf) - pos ? 0 : -ENOSPC;
-			pos += rc ? 0 : (size_t)n;
-		}
-	}
+	char buf[2 * WR_TXN_WHY_MAX + 6 * WR_TXN_ID_MAX + 64]; /* escapes may grow 6x */
+	int n = i < w->c.n_inputs ? wr_txn_error_json(buf, sizeof(buf), false, r->txn_id,
+						      r->txn_id_len, why) : -ENOSPC;
 	int e = 0;
-	struct rte_mbuf *m = rc ? NULL : dp_udp_reply(w->c.mp, r->hdr, r->hdr_len,
-						      &w->c.inputs[i].addrs->mac, buf,
-						      (uint32_t)pos, &e);
+	struct rte_mbuf *m = n < 0 ? NULL : dp_udp_reply(w->c.mp, r->hdr, r->hdr_len,
+							 &w->c.inputs[i].addrs->mac, buf,
+							 (uint32_t)n, &e);
 	if (!m) {
 		WR_COUNT(w->c.cnt, fraud_reply_failed);
 		return;

@@ -4,6 +4,7 @@
  * (dataplane/dp_reply), the feature vector and the verdict (control/ctl_fraud's
  * scoring core), and the fraud config section.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "dp_reply.h"
 #include "dp_test_pkt.h"
 #include "wr_hist.h"
+#include "wr_txn.h"
 #include "wr_test.h"
 
 #define MODEL_PATH WR_SOURCE_ROOT "/configs/models/fraud_model.json"
@@ -168,6 +170,27 @@ static void test_reply_refuses_headers_it_does_not_understand(void)
 	req[14 + 9] = 17;
 	tp_put16(req + 12, 0x0806); /* ARP */
 	CU_ASSERT_EQUAL(dp_udp_hdr_len(req, (uint32_t)off), 0);
+}
+
+/* ---- ERROR answers ---- */
+
+static void test_error_answer_shapes_and_escaping(void)
+{
+	char b[256];
+	int n = wr_txn_error_json(b, sizeof(b), false, "t\"1", 3, "missing field \"amount\"");
+	CU_ASSERT_STRING_EQUAL(b, "{\"txn_id\":\"t\\\"1\",\"decision\":\"ERROR\","
+			       "\"error\":\"missing field \\\"amount\\\"\"}");
+	CU_ASSERT_EQUAL(n, (int)strlen(b));
+	wr_txn_error_json(b, sizeof(b), false, "", 0, "overloaded: try again");
+	CU_ASSERT_STRING_EQUAL(b, "{\"txn_id\":null,\"decision\":\"ERROR\","
+			       "\"error\":\"overloaded: try again\"}");
+	wr_txn_error_json(b, sizeof(b), true, "t2", 2, "bad");
+	CU_ASSERT_STRING_EQUAL(b, "{\"type\":\"decision_error\",\"txn_id\":\"t2\",\"error\":\"bad\"}");
+	/* Too small at every length: refused, never cut. */
+	size_t full = strlen(b);
+	for (size_t len = 1; len <= full; len++)
+		CU_ASSERT_EQUAL(wr_txn_error_json(b, len, true, "t2", 2, "bad"), -ENOSPC);
+	CU_ASSERT_EQUAL(wr_txn_error_json(b, full + 1, true, "t2", 2, "bad"), (int)full);
 }
 
 /* ---- feature vector and verdict ---- */
@@ -336,6 +359,7 @@ static int reg(void)
 		 WR_TEST(test_reply_ipv4_with_vlan_swaps_addresses_and_checksums),
 		 WR_TEST(test_reply_ipv6),
 		 WR_TEST(test_reply_refuses_headers_it_does_not_understand),
+		 WR_TEST(test_error_answer_shapes_and_escaping),
 		 WR_TEST(test_feature_map_sorts_sources_and_row_converts_units),
 		 WR_TEST(test_judge_maps_thresholds_and_names_positive_reasons),
 		 WR_TEST(test_config_fraud_section),
