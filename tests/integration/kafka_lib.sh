@@ -29,6 +29,22 @@ kafka_keyed() {
 # kafka_produce TOPIC: produce "key<TAB>value" lines from stdin.
 kafka_produce() { kcat -P -b "$BROKER" -t "$1" -K $'\t' -z lz4; }
 
+# kafka_produce_by_user TOPIC FILE: the JSON lines of FILE, in order, keyed by
+# their "user_id" (a line that is not JSON or has none: key "bad"), so each
+# user's records share a partition and keep their order.
+kafka_produce_by_user() {
+  python3 - "$2" <<'PY' | kafka_produce "$1"
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    try:
+        key = str(json.loads(line).get("user_id") or "bad")
+    except Exception:
+        key = "bad"
+    print(key + "\t" + line)
+PY
+}
+
 # weir_kafka_config FILE GROUP [YAML...]: a Kafka-only weir config reading topic
 # "logs", windows to topic weir-windows and windows.jsonl; extra YAML appended;
 # $KAFKA_EXTRA (e.g. "queue: 16") goes into the kafka section.

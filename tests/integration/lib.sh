@@ -61,3 +61,16 @@ veth_ns() {
   ip netns exec "$ns" ethtool -K "$vb" tx off sg off tso off gso off >/dev/null 2>&1 || true
   ethtool -K "$va" gro off lro off >/dev/null 2>&1 || true
 }
+
+# weir_start CONFIG: run weir in the background (counters dumped at exit,
+# stdout to $TMP/weir.out, stderr to $TMP/weir.err), wait until it says it is
+# running. Sets wpid; the cleanup kills it. Environment passes through (e.g.
+# WEIR_TEST_SLOW_FRAUD_US=... weir_start x.yaml).
+weir_start() {
+  : > "$TMP/weir.err"   # exists before the wait loop reads it
+  WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$1" -- $(eal_mem_args) >"$TMP/weir.out" 2>"$TMP/weir.err" &
+  wpid=$!
+  cleanup_fns+=("kill $wpid 2>/dev/null")
+  for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
+  grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
+}

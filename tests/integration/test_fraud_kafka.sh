@@ -20,16 +20,7 @@ $PY tests/tools/gen_txns.py --end $(( $(date +%s) * 1000 - 60000 )) --store "$TM
   echo '{"txn_id":"bad-1","user_id":"u3","amount":"12","currency":"EUR","ts":1}'
   echo 'not json at all'
   tail -n +31 "$TMP/gen.jsonl"; } > "$TMP/sent.jsonl"
-$PY - "$TMP/sent.jsonl" <<'PYEOF' | kafka_produce payments
-import json, sys
-for line in open(sys.argv[1]):
-    line = line.rstrip("\n")
-    try:
-        key = str(json.loads(line).get("user_id") or "bad")
-    except Exception:
-        key = "bad"
-    print(key + "\t" + line)
-PYEOF
+kafka_produce_by_user payments "$TMP/sent.jsonl"
 
 cp rules/default.yaml "$TMP/rules.yaml"
 cat > "$TMP/k.yaml" <<EOF2

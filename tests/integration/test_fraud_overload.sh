@@ -27,13 +27,7 @@ fraud:
   users: 4096
 run: {stats_interval: 0s}
 EOF2
-: > "$TMP/weir.err"   # exists before the wait loop reads it
-WEIR_TEST_SLOW_FRAUD_US=20000 WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/o.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" &
-wpid=$!
-cleanup_fns+=("kill $wpid 2>/dev/null")
-for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
-grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
+WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/o.yaml"
 ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
 
 ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 20000 \

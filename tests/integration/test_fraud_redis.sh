@@ -83,13 +83,8 @@ EOF2
 "$WEIR" -c "$TMP/fraud.yaml" --check-config | grep -q "fraud model fraud_model.json@" \
   || fail "--check-config did not verify the model"
 
-: > "$TMP/weir.err"   # exists before the wait loop reads it
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/fraud.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" &
-wpid=$!
-cleanup_fns+=("kill -CONT $rpid 2>/dev/null; kill $wpid 2>/dev/null")
-for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
-grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
+cleanup_fns+=("kill -CONT $rpid 2>/dev/null")   # never leave Redis frozen
+weir_start "$TMP/fraud.yaml"
 
 client() { ip netns exec "$ns" $PY tests/tools/fraud_client.py --dst 192.0.2.10 --port 7000 \
   --timeout 2 "$@"; }

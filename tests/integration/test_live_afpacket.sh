@@ -47,13 +47,7 @@ outputs:
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s}
 EOF2
-: > "$TMP/weir.err"
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/live.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" &
-wpid=$!
-cleanup_fns+=("kill $wpid 2>/dev/null")
-for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
-grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
+weir_start "$TMP/live.yaml"
 
 note "ARP + ICMP echo, ND + ICMPv6 echo"
 ip netns exec "$ns" ping -c 2 -W 2 192.0.2.10 || fail "ping 192.0.2.10 got no answer"

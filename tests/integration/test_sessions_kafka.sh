@@ -16,17 +16,7 @@ python3 tests/tools/gen_clickstream.py --users 2000 --seed 5 --out "$TMP/c.pcap"
 cat "$TMP/gen.txt"
 python3 tests/tools/ref_sessions.py "$TMP/truth.tsv" > "$TMP/expected.tsv" \
   || fail "the generated stream is not checkable"
-# Key each record by its user (invalid ones by "bad"), in arrival order.
-python3 - "$TMP/events.jsonl" <<'PY' | kafka_produce clicks
-import json, sys
-for line in open(sys.argv[1]):
-    line = line.rstrip("\n")
-    try:
-        key = str(json.loads(line).get("user_id") or "bad")
-    except Exception:
-        key = "bad"
-    print(key + "\t" + line)
-PY
+kafka_produce_by_user clicks "$TMP/events.jsonl"
 
 cp rules/default.yaml "$TMP/rules.yaml"
 cat > "$TMP/k.yaml" <<EOF2
