@@ -85,8 +85,6 @@ struct dp_worker {
 	struct dp_event_fields efields;        /* clickstream keys */
 	struct dp_event_fields tfields;        /* transaction keys */
 	struct st_feat *feat;                  /* fraud features of the users we own; NULL: off */
-	uint64_t rx_tsc;                       /* receive time of the packet being handled */
-	uint32_t cur_input;                    /* input of the packet being handled */
 	uint64_t answers_due_tsc;              /* no idle nap before this: an answer is
 						* on its way back through the fraud thread */
 	struct st_rule_params *rparams;
@@ -698,12 +696,13 @@ static uint8_t copy_hdr(const struct rte_mbuf *m, const struct dp_pkt *p, uint8_
 
 /*
  * Parse one JSON transaction and hand it to the worker that owns its user.
- * @p and @m describe the datagram (NULL for a Kafka record: no answer);
- * @src as for handle_syslog(). Returns 0 or DP_KAFKA_EVENT_ERR + the parse
+ * @p and @m describe the datagram received on @input at @rx_tsc (NULL for a
+ * Kafka record: no answer, received now); @src as for handle_syslog(). Returns 0 or DP_KAFKA_EVENT_ERR + the parse
  * error (already counted; a UDP sender gets an ERROR answer).
  */
-static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const struct dp_pkt *p,
-		      const struct rte_mbuf *m, const char *src, uint32_t src_len)
+static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, const char *data,
+		      uint32_t len, const struct dp_pkt *p, const struct rte_mbuf *m,
+		      const char *src, uint32_t src_len)
 {
 	struct dp_txn t;
 	struct wr_txn_req local;
@@ -726,7 +725,7 @@ static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const
 			r->reply = r->hdr_len > 0;
 			r->port_id = m->port;
 			r->rx_worker = (uint8_t)w->c.idx;
-			r->rx_input = (uint8_t)w->cur_input;
+			r->rx_input = (uint8_t)input;
 			r->txn_id_len = guess_txn_id(data, len, w->tfields.txn_id ? w->tfields.txn_id
 							      : "txn_id", r->txn_id);
 			r->txn_id[r->txn_id_len] = 0;
@@ -745,12 +744,12 @@ static int handle_txn(struct dp_worker *w, const char *data, uint32_t len, const
 	r->reply = r->hdr_len > 0;
 	r->port_id = m ? m->port : 0;
 	r->rx_worker = (uint8_t)w->c.idx;
-	r->rx_input = (uint8_t)w->cur_input;
+	r->rx_input = (uint8_t)input;
 	r->ts_us = t.ts_us;
 	r->amount = t.amount;
 	r->amount_micros = t.amount_micros;
 	memcpy(r->currency, t.currency, sizeof(r->currency));
-	r->rx_tsc = p ? w->rx_tsc : rte_rdtsc();
+	r->rx_tsc = p ? rx_tsc : rte_rdtsc();
 	if (r->reply) /* stay awake to send the answer as soon as it comes back */
 		w->answers_due_tsc = r->rx_tsc + rte_get_tsc_hz() / 100;
 	r->txn_id_len = (uint16_t)t.txn_id_len;
@@ -804,8 +803,9 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 							       (uint32_t)m->len, now, NULL, src,
 							       src_len);
 		else if (recs[i].format == CTL_KAFKA_FMT_TXN && w->feat)
-			recs[i].status = (int16_t)handle_txn(w, m->payload, (uint32_t)m->len, NULL,
-							     NULL, src, src_len);
+			recs[i].status = (int16_t)handle_txn(w, input, 0, m->payload,
+							     (uint32_t)m->len, NULL, NULL, src,
+							     src_len);
 		else
 			recs[i].status = (int16_t)handle_syslog(w, input, m->payload,
 								(uint32_t)m->len, now,
@@ -827,7 +827,7 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 }
 
 static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
-		       const struct dp_pkt *p, int64_t now)
+		       const struct dp_pkt *p, int64_t now, uint64_t tsc)
 {
 	const char *data;
 	if (m->nb_segs == 1)
@@ -843,7 +843,7 @@ static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
 	if (w->sess && is_click_port(w->c.cfg, p->dst_port))
 		handle_click(w, input, data, p->payload_len, now, p, NULL, 0);
 	else if (w->feat && is_txn_port(w->c.cfg, p->dst_port))
-		handle_txn(w, data, p->payload_len, p, m, NULL, 0);
+		handle_txn(w, input, tsc, data, p->payload_len, p, m, NULL, 0);
 	else
 		handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
 }
@@ -885,8 +885,6 @@ static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, 
 {
 	const struct dp_local_addrs *la = w->c.inputs[input].addrs;
 	struct dp_pkt p;
-	w->rx_tsc = tsc;
-	w->cur_input = input;
 	enum dp_class cls = dp_decode(m, la, w->c.cnt, &p);
 	if (cls == DP_CLASS_FRAG) {
 		m = dp_frag_reassemble(w->frag, m, tsc, w->c.cnt);
@@ -901,7 +899,7 @@ static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, 
 	/* at most one mbuf per received one goes to w->done, freed after the burst */
 	switch (cls) {
 	case DP_CLASS_UDP:
-		handle_udp(w, input, m, &p, now);
+		handle_udp(w, input, m, &p, now, tsc);
 		w->done[w->ndone++] = m;
 		break;
 	case DP_CLASS_REPLY:
