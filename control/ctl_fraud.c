@@ -186,43 +186,35 @@ void ctl_fraud_judge(const struct ctl_model *m, const float *row, float review, 
 /* ---- models ------------------------------------------------------------ */
 
 /* Rows for the XGBoost cross-check: the samples file's feature columns (if
- * any), then random rows spanning the ranges transactions produce, with
- * missing values. Returns the row count (rows malloc'ed in *out). */
-static uint32_t verify_rows(const struct ctl_config *cfg, uint32_t nf, float **out)
+ * configured, read by ctl_model_read_samples), then random rows spanning the
+ * ranges transactions produce, with missing values. Returns 0 and the rows
+ * (malloc'ed) in *@out, *@n; or -errno with the reason in @err. */
+static int verify_rows(const struct ctl_config *cfg, const struct ctl_model *m, float **out,
+		       uint32_t *n, char *err, size_t errlen)
 {
-	uint32_t cap = VERIFY_SAMPLE_ROWS + VERIFY_RANDOM_ROWS, n = 0;
-	float *rows = malloc(sizeof(float) * nf * cap);
-	*out = rows;
-	if (!rows)
-		return 0;
-	FILE *fp = cfg->fraud_samples ? fopen(cfg->fraud_samples, "r") : NULL;
-	if (fp) {
-		char buf[4096];
-		bool header = true;
-		while (n < VERIFY_SAMPLE_ROWS && fgets(buf, sizeof(buf), fp)) {
-			if (header) {
-				header = false;
-				continue;
-			}
-			char *p = buf, *end;
-			uint32_t f = 0;
-			for (; f < nf; f++) {
-				float x = strtof(p, &end);
-				if (end == p) /* empty field: missing */
-					x = NAN;
-				rows[n * nf + f] = x;
-				p = strchr(end, ',');
-				if (!p)
-					break;
-				p++;
-			}
-			if (f >= nf - 1)
-				n++;
-		}
-		fclose(fp);
+	uint32_t nf = cfg->n_fraud_features, ns = 0;
+	float *samples = NULL;
+	*out = NULL;
+	*n = 0;
+	if (cfg->fraud_samples) {
+		int rc = ctl_model_read_samples(m, cfg->fraud_samples, &samples, &ns, err, errlen);
+		if (rc)
+			return rc;
+		if (ns > VERIFY_SAMPLE_ROWS)
+			ns = VERIFY_SAMPLE_ROWS;
 	}
+	float *rows = malloc(sizeof(float) * nf * (ns + VERIFY_RANDOM_ROWS));
+	if (!rows) {
+		free(samples);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	uint32_t r = 0;
+	for (; r < ns; r++) /* sample rows carry xgb_prob last: drop it */
+		memcpy(rows + (size_t)r * nf, samples + (size_t)r * (nf + 1), nf * sizeof(float));
+	free(samples);
 	uint64_t s = 0x9e3779b97f4a7c15ull;
-	for (uint32_t r = 0; r < VERIFY_RANDOM_ROWS; r++, n++)
+	for (uint32_t k = 0; k < VERIFY_RANDOM_ROWS; k++, r++)
 		for (uint32_t f = 0; f < nf; f++) {
 			s ^= s << 13;
 			s ^= s >> 7;
@@ -231,9 +223,11 @@ static uint32_t verify_rows(const struct ctl_config *cfg, uint32_t nf, float **o
 			/* 10 % missing, else log-uniform over 1e-3 .. 1e5, sometimes 0 or 1. */
 			float x = u < 0.1 ? NAN : u < 0.15 ? 0.0f : u < 0.2 ? 1.0f
 				: (float)pow(10.0, -3.0 + 8.0 * (u - 0.2) / 0.8);
-			rows[n * nf + f] = x;
+			rows[(size_t)r * nf + f] = x;
 		}
-	return n;
+	*out = rows;
+	*n = r;
+	return 0;
 }
 
 static int load_one(const struct ctl_config *cfg, const char *path, struct ctl_model **out,
@@ -247,8 +241,10 @@ static int load_one(const struct ctl_config *cfg, const char *path, struct ctl_m
 		return rc;
 	}
 	float *rows = NULL;
-	uint32_t n = verify_rows(cfg, cfg->n_fraud_features, &rows);
-	rc = rows ? ctl_model_verify(*out, path, rows, n, e, sizeof(e)) : -ENOMEM;
+	uint32_t n = 0;
+	rc = verify_rows(cfg, *out, &rows, &n, e, sizeof(e));
+	if (!rc)
+		rc = ctl_model_verify(*out, path, rows, n, e, sizeof(e));
 	free(rows);
 	if (!rc && cfg->fraud_samples && path == cfg->fraud_model) {
 		uint32_t checked = 0;

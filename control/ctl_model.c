@@ -862,33 +862,46 @@ static bool csv_float(const char *s, float *out)
 	return true;
 }
 
-int ctl_model_check_samples(const struct ctl_model *m, const char *csv_path, float tol,
-			    uint32_t *n_checked, char *err, size_t errlen)
+/* ctl_model_read_samples(), plus each row's line in the file in *@lines_out
+ * (may be NULL) for messages. */
+static int read_samples(const struct ctl_model *m, const char *csv_path, float **rows_out,
+			uint32_t **lines_out, uint32_t *n_rows, char *err, size_t errlen)
 {
-	if (!m || !csv_path || !(tol >= 0.0f))
-		return fail(err, errlen, -EINVAL, "samples: NULL model or path, or bad tolerance");
-	if (n_checked)
-		*n_checked = 0;
+	if (!m || !csv_path || !rows_out || !n_rows)
+		return fail(err, errlen, -EINVAL, "samples: NULL argument");
+	*rows_out = NULL;
+	*n_rows = 0;
+	uint32_t *lines = NULL;
 	FILE *fp = fopen(csv_path, "re");
 	if (!fp)
 		return fail(err, errlen, -errno, "samples %s: %s", csv_path, strerror(errno));
-	uint32_t nf = m->n_features;
-	float *row = malloc((nf + 1) * sizeof(*row));
+	uint32_t nf = m->n_features, cap_rows = 0, nr = 0;
+	float *rows = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	uint32_t lineno = 0, checked = 0;
+	uint32_t lineno = 0;
 	int rc = 0;
-	if (!row) {
-		rc = fail(err, errlen, -ENOMEM, "samples %s: out of memory", csv_path);
-		goto out;
-	}
 	while ((n = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
+		if (lineno > 1 && nr == cap_rows) {
+			cap_rows = cap_rows ? 2 * cap_rows : 256;
+			float *g = realloc(rows, (size_t)cap_rows * (nf + 1) * sizeof(*rows));
+			if (g)
+				rows = g;
+			uint32_t *l = g && lines_out ? realloc(lines, cap_rows * sizeof(*lines)) : NULL;
+			if (l)
+				lines = l;
+			if (!g || (lines_out && !l)) {
+				rc = fail(err, errlen, -ENOMEM, "samples %s: out of memory", csv_path);
+				goto out;
+			}
+		}
+		float *row = lineno > 1 ? rows + (size_t)nr * (nf + 1) : NULL;
 		char *p = line, *tok;
 		uint32_t col = 0;
 		while ((tok = strsep(&p, ",")) != NULL) {
@@ -916,24 +929,60 @@ int ctl_model_check_samples(const struct ctl_model *m, const char *csv_path, flo
 				  csv_path, lineno, col, nf + 1);
 			goto out;
 		}
-		if (lineno == 1)
-			continue;
-		float s = ctl_model_score(m, row);
-		if (!(fabsf(s - row[nf]) <= tol)) {
-			rc = fail(err, errlen, -EPROTO, "samples %s line %u: model %s scores %.9g, recorded xgb_prob %.9g",
-				  csv_path, lineno, m->version, s, row[nf]);
-			goto out;
+		if (lineno > 1) {
+			if (lines)
+				lines[nr] = lineno;
+			nr++;
 		}
-		checked++;
 	}
 	if (lineno == 0)
 		rc = fail(err, errlen, -EBADMSG, "samples %s: empty file", csv_path);
 out:
-	if (n_checked)
-		*n_checked = checked;
 	free(line);
-	free(row);
 	fclose(fp);
+	if (rc) {
+		free(rows);
+		free(lines);
+		return rc;
+	}
+	*rows_out = rows;
+	if (lines_out)
+		*lines_out = lines;
+	*n_rows = nr;
+	return 0;
+}
+
+int ctl_model_read_samples(const struct ctl_model *m, const char *csv_path, float **rows_out,
+			   uint32_t *n_rows, char *err, size_t errlen)
+{
+	return read_samples(m, csv_path, rows_out, NULL, n_rows, err, errlen);
+}
+
+int ctl_model_check_samples(const struct ctl_model *m, const char *csv_path, float tol,
+			    uint32_t *n_checked, char *err, size_t errlen)
+{
+	if (!m || !csv_path || !(tol >= 0.0f))
+		return fail(err, errlen, -EINVAL, "samples: NULL model or path, or bad tolerance");
+	if (n_checked)
+		*n_checked = 0;
+	float *rows = NULL;
+	uint32_t *lines = NULL, nr = 0, nf = m->n_features;
+	int rc = read_samples(m, csv_path, &rows, &lines, &nr, err, errlen);
+	if (rc)
+		return rc;
+	for (uint32_t r = 0; r < nr; r++) {
+		const float *row = rows + (size_t)r * (nf + 1);
+		float sc = ctl_model_score(m, row);
+		if (!(fabsf(sc - row[nf]) <= tol)) {
+			rc = fail(err, errlen, -EPROTO, "samples %s line %u: model %s scores %.9g, recorded xgb_prob %.9g",
+				  csv_path, lines[r], m->version, sc, row[nf]);
+			break;
+		}
+		if (n_checked)
+			*n_checked = r + 1;
+	}
+	free(rows);
+	free(lines);
 	return rc;
 }
 

@@ -119,6 +119,16 @@ int ctl_model_check_samples(const struct ctl_model *m, const char *csv_path, flo
 			    uint32_t *n_checked, char *err, size_t errlen);
 
 /*
+ * Read the samples CSV that ctl_model_check_samples() checks (same format
+ * and same errors, header checked against @m's feature names) into
+ * *@rows_out: *@n_rows rows of n_features + 1 floats (the features, then
+ * xgb_prob), malloc'ed, the caller frees. Used to feed ctl_model_verify()
+ * with real rows. Returns 0, -EBADMSG, -errno, -ENOMEM or -EINVAL.
+ */
+int ctl_model_read_samples(const struct ctl_model *m, const char *csv_path, float **rows_out,
+			   uint32_t *n_rows, char *err, size_t errlen);
+
+/*
  * Probability of fraud for one row of n_features floats (NaN = missing).
  * Read-only, no allocation, any thread. @row must hold n_features values.
  */

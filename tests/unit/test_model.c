@@ -220,6 +220,22 @@ static void test_samples_csv_scores_match_python_predictions(void)
 	/* independently of check_samples: both classes present, each to 1e-6 */
 	static float rows[200 * NF], prob[200];
 	CU_ASSERT_EQUAL_FATAL(read_samples(rows, prob, 200), 200);
+
+	/* ctl_model_read_samples hands out the same rows, xgb_prob last */
+	float *got = NULL;
+	uint32_t ng = 0;
+	CU_ASSERT_EQUAL_FATAL(ctl_model_read_samples(m, SAMPLES_PATH, &got, &ng, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(ng, 200);
+	uint32_t differ = 0;
+	for (uint32_t r = 0; r < 200 && r < ng; r++) {
+		for (uint32_t f = 0; f < NF; f++) {
+			float a = got[r * (NF + 1) + f], b = rows[r * NF + f];
+			differ += !(a == b || (isnan(a) && isnan(b)));
+		}
+		differ += got[r * (NF + 1) + NF] != prob[r];
+	}
+	CU_ASSERT_EQUAL(differ, 0);
+	free(got);
 	uint32_t nan_rows = 0, fraud = 0;
 	for (uint32_t r = 0; r < 200; r++) {
 		CU_ASSERT(fabsf(ctl_model_score(m, rows + r * NF) - prob[r]) <= 1e-6f);
