@@ -239,6 +239,16 @@ struct ctl_env {
 	int64_t last_us;
 };
 
+/* Reload the fraud models (asked for by @who); a refusal is logged and
+ * returned, and the running models stay. */
+static int reload_models(struct ctl_fraud *f, const char *who, char *err, size_t errlen)
+{
+	int rc = ctl_fraud_reload(f, err, errlen);
+	if (rc)
+		WR_WARN("main", "%s: model reload refused, the current model stays: %s", who, err);
+	return rc;
+}
+
 /* One weirctl command (ctl_ctl.h): runs on the control thread. */
 static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 {
@@ -260,8 +270,7 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 	} else if (!strcmp(line, "model reload")) {
 		if (!e->fraud) {
 			n = snprintf(reply, len, "error: fraud scoring is off in this config\n");
-		} else if (ctl_fraud_reload(e->fraud, err, sizeof(err))) {
-			WR_WARN("main", "weirctl: model reload refused, the current model stays: %s", err);
+		} else if (reload_models(e->fraud, "weirctl", err, sizeof(err))) {
 			n = snprintf(reply, len, "error: reload refused, the current model stays: %s\n",
 				     err);
 		} else {
@@ -600,9 +609,8 @@ int main(int argc, char **argv)
 			got_reload = 0;
 			if (!fraud)
 				WR_INFO("main", "SIGHUP: nothing to reload (fraud scoring is off)");
-			else if (ctl_fraud_reload(fraud, err, sizeof(err)))
-				WR_WARN("main", "SIGHUP: model reload refused, the current model "
-					"stays: %s", err);
+			else
+				reload_models(fraud, "SIGHUP", err, sizeof(err));
 		}
 		int64_t now = wr_mono_us();
 		if (cfg->stats_interval_us && now - last_stats >= cfg->stats_interval_us)
