@@ -52,9 +52,7 @@ rules: {file: $PWD/rules/default.yaml}
 fraud:
   ports: [7000]
   model: $PWD/configs/models/fraud_model.json
-  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
-             amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
-             account_age_days, chargebacks_90d]
+  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   users: 65536
   redis: {host: 127.0.0.1, port: $port, deadline: 2ms}
 run: {stats_interval: 0s}

@@ -20,9 +20,7 @@ rules: {file: rules.yaml}
 fraud:
   ports: [7000]
   model: $PWD/configs/models/fraud_model.json
-  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
-             amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
-             account_age_days, chargebacks_90d]
+  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   queue: 64
   users: 4096
 run: {stats_interval: 0s}

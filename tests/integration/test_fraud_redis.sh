@@ -67,9 +67,7 @@ fraud:
   model: fraud_model.json
   shadow_model: shadow.json
   samples: fraud_samples.csv
-  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h, secs_since_last_txn,
-             amount_to_avg_ratio, new_country, new_merchant, amount, hour_of_day,
-             account_age_days, chargebacks_90d]
+  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   review: 0.5
   block: 0.8
   reasons: 3
