@@ -58,6 +58,7 @@
 	X(txn_in,                "payment transactions parsed") \
 	X(txn_bad,               "payment transactions rejected (invalid JSON, missing or bad field): answered ERROR") \
 	X(txn_overload,          "payment transactions answered ERROR because the fraud thread's queue was full") \
+	X(control_bad_requests,  "weirctl requests refused: unknown command, line too long, or silent past the timeout") \
 	X(fraud_decisions,       "fraud decisions made") \
 	X(fraud_allow,           "decisions ALLOW") \
 	X(fraud_review,          "decisions REVIEW") \

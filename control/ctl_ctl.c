@@ -27,10 +27,11 @@ struct ctl_ctl {
 	char *path;
 	ctl_ctl_fn fn;
 	void *ctx;
+	struct wr_counters *cnt;
 };
 
-int ctl_ctl_open(const char *path, ctl_ctl_fn fn, void *ctx, struct ctl_ctl **out, char *err,
-		 size_t errlen)
+int ctl_ctl_open(const char *path, ctl_ctl_fn fn, void *ctx, struct wr_counters *cnt,
+		 struct ctl_ctl **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -50,6 +51,7 @@ int ctl_ctl_open(const char *path, ctl_ctl_fn fn, void *ctx, struct ctl_ctl **ou
 	c->cfd = -1;
 	c->fn = fn;
 	c->ctx = ctx;
+	c->cnt = cnt;
 	memcpy(a.sun_path, path, strlen(path));
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int rc = 0;
@@ -101,6 +103,8 @@ static int serve(struct ctl_ctl *c)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (wr_mono_us() < c->deadline_us)
 				return 0;
+			if (c->cnt)
+				WR_COUNT(c->cnt, control_bad_requests);
 			const char *e = "error: timed out waiting for a command line\n";
 			reply_and_close(c, e, strlen(e));
 			return 1;
@@ -116,6 +120,8 @@ static int serve(struct ctl_ctl *c)
 		if (!nl && r > 0 && c->n < CTL_CTL_LINE_MAX)
 			continue;
 		if (!nl && c->n >= CTL_CTL_LINE_MAX) {
+			if (c->cnt)
+				WR_COUNT(c->cnt, control_bad_requests);
 			const char *e = "error: command line longer than 1024 bytes\n";
 			reply_and_close(c, e, strlen(e));
 			return 1;

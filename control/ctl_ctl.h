@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "wr_counters.h"
+
 #define CTL_CTL_LINE_MAX 1024
 #define CTL_CTL_TIMEOUT_MS 2000
 #define CTL_CTL_REPLY_MAX 65536
@@ -34,10 +36,13 @@ typedef size_t (*ctl_ctl_fn)(void *ctx, const char *line, char *reply, size_t le
 
 /*
  * Listen on @path (an existing socket file there is replaced; its directory
- * must exist). Returns 0 and *out, or -errno with the path in @err.
+ * must exist). Requests refused here (silent past the timeout, line too
+ * long) count in @cnt's control_bad_requests (@cnt may be NULL; else it must
+ * outlive the socket; the owner counts the commands it does not know there
+ * too). Returns 0 and *out, or -errno with the path in @err.
  */
-int ctl_ctl_open(const char *path, ctl_ctl_fn fn, void *ctx, struct ctl_ctl **out, char *err,
-		 size_t errlen);
+int ctl_ctl_open(const char *path, ctl_ctl_fn fn, void *ctx, struct wr_counters *cnt,
+		 struct ctl_ctl **out, char *err, size_t errlen);
 
 /*
  * Accept and serve what is ready, waiting at most @max_wait_ms for a

@@ -232,6 +232,7 @@ static void print_stats(const struct wr_counters *slots, unsigned n, const struc
 /* What weirctl's commands need from main(). */
 struct ctl_env {
 	const struct wr_counters *slots;
+	struct wr_counters *cnt;       /* the control thread's own slot */
 	unsigned n_slots;
 	const struct stats_view *sv;
 	struct ctl_fraud *fraud;
@@ -304,6 +305,7 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 			     "fraud          the fraud model, decisions and latency\n"
 			     "model reload   load and verify the fraud model files again, then swap\n");
 	} else {
+		WR_COUNT(e->cnt, control_bad_requests);
 		n = snprintf(reply, len, "error: unknown command '%.64s' (try: help)\n", line);
 	}
 	return n < 0 ? 0 : (size_t)n;
@@ -589,10 +591,12 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
 		sv.sessions |= cfg->kafka_topics[i].format == CTL_KAFKA_FMT_CLICK;
 	static struct ctl_env cenv;
-	cenv = (struct ctl_env){ .slots = counters, .n_slots = n_slots, .sv = &sv, .fraud = fraud,
+	cenv = (struct ctl_env){ .slots = counters, .cnt = &counters[n_workers], .n_slots = n_slots,
+				 .sv = &sv, .fraud = fraud,
 				 .last_us = wr_mono_us() };
 	if (cfg->control_socket) {
-		if (ctl_ctl_open(cfg->control_socket, run_command, &cenv, &ctl, err, sizeof(err)))
+		if (ctl_ctl_open(cfg->control_socket, run_command, &cenv, &counters[n_workers], &ctl,
+				 err, sizeof(err)))
 			WR_WARN("main", "%s: weirctl will not reach this process", err);
 		else
 			WR_INFO("main", "control socket %s (weirctl -s %s help)", cfg->control_socket,

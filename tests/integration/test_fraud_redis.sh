@@ -123,6 +123,8 @@ ctl stats > "$TMP/stats.txt"; grep -q "txn $n bad 3 " "$TMP/stats.txt" || { cat 
   || fail "weirctl counters: fraud_decisions"
 rc=0; ctl frobnicate > "$TMP/bad.txt" || rc=$?
 [ "$rc" -eq 1 ] && grep -q "unknown command 'frobnicate'" "$TMP/bad.txt" || fail "bad command: rc $rc"
+[ "$(ctl counters | awk '$1 == "control_bad_requests" { print $2 }')" -eq 1 ] \
+  || fail "the bad command was not counted"
 rc=0; "$BUILD/weirctl" -s "$TMP/nope.sock" stats 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "weirctl without a weir should exit 2, got $rc"
 

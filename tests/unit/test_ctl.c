@@ -77,7 +77,8 @@ static void test_serves_a_line_and_strips_line_ending(void)
 	snprintf(sock, sizeof(sock), "%s/s", path);
 	struct ctl_ctl *c = NULL;
 	char err[256];
-	CU_ASSERT_EQUAL_FATAL(ctl_ctl_open(sock, echo, NULL, &c, err, sizeof(err)), 0);
+	struct wr_counters cnt = { 0 };
+	CU_ASSERT_EQUAL_FATAL(ctl_ctl_open(sock, echo, NULL, &cnt, &c, err, sizeof(err)), 0);
 	struct stat st;
 	CU_ASSERT_EQUAL(stat(sock, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);   /* root only */
@@ -95,6 +96,7 @@ static void test_serves_a_line_and_strips_line_ending(void)
 			       "error: command line longer than 1024 bytes\n");
 	free(big);
 	CU_ASSERT_EQUAL(calls, 2);
+	CU_ASSERT_EQUAL(cnt.v[WR_CNT_control_bad_requests], 1);
 	ctl_ctl_close(c);
 	CU_ASSERT_NOT_EQUAL(stat(sock, &st), 0);     /* close removes the file */
 	rmdir(path);
@@ -104,13 +106,13 @@ static void test_open_errors_name_the_path(void)
 {
 	struct ctl_ctl *c = NULL;
 	char err[256];
-	CU_ASSERT_EQUAL(ctl_ctl_open("/nonexistent-dir/x.sock", echo, NULL, &c, err, sizeof(err)),
+	CU_ASSERT_EQUAL(ctl_ctl_open("/nonexistent-dir/x.sock", echo, NULL, NULL, &c, err, sizeof(err)),
 			-ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/x.sock"));
 	char longp[200];
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = 0;
-	CU_ASSERT_EQUAL(ctl_ctl_open(longp, echo, NULL, &c, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(ctl_ctl_open(longp, echo, NULL, NULL, &c, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NULL(c);
 }
 
