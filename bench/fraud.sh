@@ -6,6 +6,8 @@
 # whose p99 stays under 1 ms; plus weir's own receive-to-answer histogram.
 # Then the evaluator against XGBoost's C API (bench/bench_model).
 # Usage: bench/fraud.sh [BUILD] [RATES] [COUNT_PER_RATE]
+# FRAUD_REDIS=unix: weir reaches Redis on its unix socket instead of TCP
+# loopback (a feature-store replica on the same box).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -40,6 +42,9 @@ for i in $(seq 0 999); do
   echo "HSET user:u$i account_age_days $((30 + i % 2000)) chargebacks_90d $((i % 7 == 0))"
 done | redis-cli -p "$port" > /dev/null
 
+redis_at="host: 127.0.0.1, port: $port"
+[ "${FRAUD_REDIS:-tcp}" = unix ] && redis_at="unix: $tmp/redis/redis.sock"
+echo "Redis: ${redis_at}"
 cat > "$tmp/f.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:error"]}
 ports:
@@ -54,7 +59,7 @@ fraud:
   model: $PWD/configs/models/fraud_model.json
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   users: 65536
-  redis: {host: 127.0.0.1, port: $port, deadline: 2ms}
+  redis: {$redis_at, deadline: 2ms}
 run: {stats_interval: 0s}
 log: {level: warn}
 EOF2

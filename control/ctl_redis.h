@@ -73,6 +73,10 @@ struct ctl_redis_opts {
 	int64_t stall_timeout_us;    /* a connection whose oldest outstanding
 	                              * lookup has waited this long is dropped and
 	                              * re-established; default 2000000 */
+	int64_t write_hold_us;       /* a write-back waits up to this long for the
+	                              * next lookup burst, to go out in the same
+	                              * write(2) and be served in the same Redis
+	                              * wake-up; default 1000 (1 ms) */
 	uint32_t max_pending;        /* requests (lookups, tombstones and writes)
 	                              * in flight at most; default 4096 */
 	const char *key_prefix;      /* prepended to each user to form the hash
@@ -130,8 +134,10 @@ uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_
 
 /*
  * Write back @n fields of one user: HSET key_prefix+user f1 v1 f2 v2 ...
- * (values as "%.17g", exact for doubles). Fire and forget: queued now,
- * written by ctl_redis_poll(); redis_writes counts acknowledged writes and
+ * (values in the shortest of three forms that read back as
+ * exactly the double: "42", "123.45" for multiples of 1e-6, else "%.17g"). Fire and forget: queued now,
+ * written with the next lookup burst or by ctl_redis_poll() once it has
+ * waited write_hold_us, whichever comes first; redis_writes counts acknowledged writes and
  * redis_errors refused or failed ones.
  * Returns 0 when queued, -ENOTCONN when Redis is not connected, -EBUSY
  * when max_pending requests are in flight, -EINVAL for bad arguments

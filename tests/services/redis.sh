@@ -13,7 +13,8 @@
 #   port=$(tests/services/redis.sh start /tmp/r) && redis-cli -p "$port" ping
 #   tests/services/redis.sh stop /tmp/r
 #
-# DIR gets: port, redis.pid, redis.log. Environment: REDIS_SERVER (default
+# DIR gets: port, redis.pid, redis.log, and redis.sock (the same server on a
+# unix socket). Environment: REDIS_SERVER (default
 # redis-server), REDIS_CLI (default redis-cli).
 set -euo pipefail
 
@@ -56,6 +57,7 @@ start_on() {
   local dir=$1 port=$2 deadline
   rm -f "$dir/redis.pid"
   "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     --dir "$dir" >/dev/null || return 1
   deadline=$((SECONDS + START_TIMEOUT))

@@ -588,6 +588,78 @@ static void test_write_back_visible_to_blocking_client(void)
 	srv_stop(&s);
 }
 
+/* Write-back values are stored in their shortest exact text, and each
+ * reads back as the same double. */
+static void test_write_back_text_is_short_and_exact(void)
+{
+	struct srv s;
+	CU_ASSERT_EQUAL_FATAL(srv_start(&s), 0);
+	struct wr_counters cnt = { 0 };
+	struct ctl_redis *r = client(&s, &cnt, WR_US_PER_SEC);
+	const char *f[8] = { "a", "b", "c", "d", "e", "g", "h", "i" };
+	const double v[8] = { 123.45, -0.5, 1700000000.123456, 1e300, 0.1 + 0.2, -0.0, 1e-7,
+			      42 };
+	const char *want[8] = { "123.45", "-0.5", "1700000000.123456", "1.0000000000000001e+300",
+				"0.30000000000000004", "-0", "9.9999999999999995e-08", "42" };
+	CU_ASSERT_EQUAL(ctl_redis_write(r, "erin", f, v, 8), 0);
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_writes) == 1));
+	redisContext *c = blocking_client(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	redisReply *rep = redisCommand(c, "HMGET user:erin a b c d e g h i");
+	CU_ASSERT_FATAL(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 8);
+	for (int i = 0; i < 8; i++) {
+		CU_ASSERT_STRING_EQUAL(rep->element[i]->str, want[i]);
+		double back = strtod(rep->element[i]->str, NULL);
+		CU_ASSERT(memcmp(&back, &v[i], sizeof(back)) == 0);
+	}
+	freeReplyObject(rep);
+	redisFree(c);
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
+/* A write-back alone waits (up to its hold time) for a lookup burst to go
+ * out with; the lookup takes it along at once. */
+static void test_write_back_held_then_sent_with_next_lookup(void)
+{
+	struct srv s;
+	CU_ASSERT_EQUAL_FATAL(srv_start(&s), 0);
+	struct wr_counters cnt = { 0 };
+	struct ctl_redis_opts o = {
+		.host = "127.0.0.1", .port = s.port, .deadline_us = WR_US_PER_SEC,
+		.key_prefix = "user:", .write_hold_us = 60 * WR_US_PER_SEC,
+	};
+	struct ctl_redis *r = NULL;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(ctl_redis_create(&o, &cnt, &r, err, sizeof(err)), 0);
+	CU_ASSERT(POLL_UNTIL(r, ctl_redis_connected(r)));
+	const char *f[1] = { "txn_count_1h" };
+	const double v[1] = { 7 };
+	CU_ASSERT_EQUAL(ctl_redis_write(r, "frank", f, v, 1), 0);
+	int64_t end = wr_mono_us() + 100 * WR_US_PER_MS;
+	while (wr_mono_us() < end)
+		ctl_redis_poll(r, 10 * WR_US_PER_MS);
+	CU_ASSERT_EQUAL(CNT(cnt, redis_writes), 0);     /* still held */
+	redisContext *c = blocking_client(&s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	redisReply *rep = redisCommand(c, "HGET user:frank txn_count_1h");
+	CU_ASSERT(rep && rep->type == REDIS_REPLY_NIL);
+	freeReplyObject(rep);
+
+	static struct got g;
+	memset(&g, 0, sizeof(g));
+	const char *u[1] = { "frank" };
+	CU_ASSERT(ctl_redis_lookup(r, u, 1, f, 1, on_done, &g) > 0);
+	CU_ASSERT(POLL_UNTIL(r, g.calls > 0 && CNT(cnt, redis_writes) == 1));
+	CU_ASSERT_EQUAL(g.vals[0], 7.0);        /* the write went first, same burst */
+	rep = redisCommand(c, "HGET user:frank txn_count_1h");
+	CU_ASSERT(rep && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "7") == 0);
+	freeReplyObject(rep);
+	redisFree(c);
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
 static void test_unix_socket_lookup(void)
 {
 	struct srv s;
@@ -697,6 +769,8 @@ static int reg(void)
 		 WR_TEST(test_lookup_in_flight_when_server_dies_answers_incomplete),
 		 WR_TEST(test_stalled_connection_dropped_and_reconnected),
 		 WR_TEST(test_write_back_visible_to_blocking_client),
+		 WR_TEST(test_write_back_text_is_short_and_exact),
+		 WR_TEST(test_write_back_held_then_sent_with_next_lookup),
 		 WR_TEST(test_unix_socket_lookup),
 		 WR_TEST(test_lookup_from_callback_and_destroy_answers_pending),
 		 WR_TEST(test_burst_of_32_round_trip_time));
