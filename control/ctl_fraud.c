@@ -82,6 +82,9 @@ struct ctl_fraud {
 	struct fr_models *pub;         /* published; the thread reads it at each loop top */
 	struct fr_models *cur;         /* the thread's view for one loop */
 	uint64_t seen_gen;             /* thread: last generation it started a loop with */
+	uint64_t loops;                /* thread: loops completed (ctl_fraud_quiesce) */
+	bool quiet;                    /* thread, at the end of a loop: nothing in the
+				        * rings, waiting on Redis or held for sending */
 	pthread_mutex_t reload_lock;
 
 	pthread_t th;
@@ -772,6 +775,9 @@ static void loop_once(struct ctl_fraud *f, bool may_sleep)
 	}
 	/* Quiescent point: nothing of f->cur is referenced past here. */
 	__atomic_store_n(&f->seen_gen, f->cur->gen, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->quiet, f->in_flight == 0 && f->open == NULL && rings_empty(f),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&f->loops, f->loops + 1, __ATOMIC_RELEASE);
 }
 
 static void *fraud_main(void *arg)
@@ -882,6 +888,28 @@ int ctl_fraud_start(struct ctl_fraud *f)
 	pthread_setname_np(f->th, "weir-fraud");
 	f->started = true;
 	return 0;
+}
+
+int ctl_fraud_quiesce(struct ctl_fraud *f, int64_t timeout_us)
+{
+	if (!f || !f->started)
+		return 0;
+	int64_t until = wr_mono_us() + timeout_us;
+	/* The loop that ends at c0 + 1 may have started before the caller's
+	 * last enqueue; the one ending at c0 + 2 started after it. */
+	uint64_t c0 = __atomic_load_n(&f->loops, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if (__atomic_load_n(&f->loops, __ATOMIC_ACQUIRE) >= c0 + 2 &&
+		    __atomic_load_n(&f->quiet, __ATOMIC_RELAXED))
+			return 0;
+		if (wr_mono_us() >= until)
+			return -ETIMEDOUT;
+		uint64_t one = 1;   /* cut its idle sleep short */
+		ssize_t rc = write(f->efd, &one, sizeof(one));
+		(void)rc;
+		struct timespec ts = { 0, 50 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 void ctl_fraud_stop(struct ctl_fraud *f)

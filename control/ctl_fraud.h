@@ -102,6 +102,15 @@ int ctl_fraud_check_models(const struct ctl_config *cfg, char *version, size_t v
 int ctl_fraud_start(struct ctl_fraud *f);
 
 /*
+ * For a clean stop, once the workers feed no more transactions: wait until
+ * the thread has decided everything in its rings or waiting on Redis and
+ * handed the answers to the workers' answer rings, so that the workers,
+ * still running, send them. Returns 0, or -ETIMEDOUT after @timeout_us
+ * (then ctl_fraud_stop still decides and audits the rest). Main thread.
+ */
+int ctl_fraud_quiesce(struct ctl_fraud *f, int64_t timeout_us);
+
+/*
  * Stop after the workers have stopped: answer everything still in the rings
  * or waiting on Redis (up to the deadline), then join. Idempotent.
  */

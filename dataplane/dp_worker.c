@@ -1030,6 +1030,16 @@ int dp_worker_run(void *arg)
 		drain_xchg(w);
 	while (drain_xchg(w))
 		;
+	/* Transactions handed to the fraud thread before the stop are still
+	 * answered: send its answers until main says it has decided them all. */
+	__atomic_fetch_add(&s->fed, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&s->answers_done, __ATOMIC_ACQUIRE)) {
+		if (send_answers(w) == 0)
+			rte_pause();
+		flush_tx(w);
+	}
+	send_answers(w);
+	flush_tx(w);
 	if (flush) {
 		st_wm_finish(w->wm);
 		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);

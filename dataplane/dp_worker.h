@@ -52,6 +52,11 @@ struct dp_shared {
 						* session closing at or before it is on the
 						* worker's output ring */
 	uint32_t stopped;                      /* workers that stopped rx */
+	uint32_t fed;                          /* workers that handed over their last
+						* transaction to the fraud thread */
+	volatile int answers_done;             /* main sets, after fed: the fraud thread
+						* has answered all it got; workers send
+						* the last answers and go on stopping */
 	uint32_t exited;                       /* workers that returned */
 	uint32_t n_workers;
 	struct rte_ring *xchg[DP_MAX_WORKERS][DP_MAX_WORKERS]; /* [from][to] */

@@ -641,12 +641,19 @@ int main(int argc, char **argv)
 	 * restarts yet, so holding them back would lose them. */
 	__atomic_store_n(&shared.flush, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&shared.stop, 1, __ATOMIC_RELEASE);
+	/* Answers to transactions already received still go out: the workers
+	 * keep sending until the fraud thread has decided what they fed it. */
+	while (__atomic_load_n(&shared.fed, __ATOMIC_ACQUIRE) < n_workers)
+		ctl_output_poll(output, WR_US_PER_MS);
+	if (ctl_fraud_quiesce(fraud, cfg->redis_deadline_us + WR_US_PER_SEC))
+		WR_WARN("main", "fraud thread still busy at stop: some answers are not sent");
+	__atomic_store_n(&shared.answers_done, 1, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&shared.exited, __ATOMIC_ACQUIRE) < n_workers)
 		ctl_output_poll(output, WR_US_PER_MS);
 	rte_eal_mp_wait_lcore();
 	dp_kafka_stop(kafka); /* after the workers: stores the offsets of what they processed */
-	/* After the workers: decides and audits what they handed over (answers
-	 * to those can no longer be sent: the workers own the tx queues). */
+	/* After the workers: only what ctl_fraud_quiesce timed out on is left
+	 * (decided and audited; its answers cannot be sent any more). */
 	ctl_fraud_stop(fraud);
 	uint32_t undelivered = ctl_output_finish(output, 10 * WR_US_PER_SEC);
 	if (undelivered)
