@@ -172,15 +172,17 @@ void ctl_feat_row(const struct ctl_feat_map *m, const struct wr_txn_req *req,
 void ctl_fraud_judge(const struct ctl_model *m, const float *row, float review, float block,
 		     uint32_t max_reasons, struct ctl_verdict *v)
 {
-	v->score = ctl_model_score(m, row);
-	v->decision = ctl_decide(v->score, review, block);
 	v->n_reasons = 0;
-	if (!max_reasons)
+	if (!max_reasons) {
+		v->score = ctl_model_score(m, row);
+		v->decision = ctl_decide(v->score, review, block);
 		return;
+	}
 	uint32_t idx[CTL_MAX_FRAUD_FEATURES];
 	float contrib[CTL_MAX_FRAUD_FEATURES];
 	uint32_t want = max_reasons > CTL_MAX_FRAUD_REASONS ? CTL_MAX_FRAUD_REASONS : max_reasons;
-	uint32_t got = ctl_model_reasons(m, row, idx, contrib, want);
+	uint32_t got = ctl_model_score_reasons(m, row, &v->score, idx, contrib, want);
+	v->decision = ctl_decide(v->score, review, block);
 	for (uint32_t i = 0; i < got; i++)
 		if (contrib[i] > 0)
 			v->reason[v->n_reasons++] = idx[i];

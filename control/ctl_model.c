@@ -698,14 +698,16 @@ float ctl_model_bias(const struct ctl_model *m)
 	return m->bias;
 }
 
-uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t *feat_idx,
-			   float *contrib, uint32_t max)
+/*
+ * Walk every tree to its leaf, adding each split's Saabas contribution to
+ * @acc (n_features doubles, zeroed here) and each leaf's value to the
+ * returned margin, in tree order and in float: the same sum as
+ * ctl_model_margin(), so the same score.
+ */
+static float explain_walk(const struct ctl_model *m, const float *row, double *acc)
 {
-	double acc[CTL_MODEL_MAX_FEATURES];
-	uint32_t order[CTL_MODEL_MAX_FEATURES];
-	uint32_t nf = m->n_features;
-
-	for (uint32_t f = 0; f < nf; f++)
+	float margin = m->base_margin;
+	for (uint32_t f = 0; f < m->n_features; f++)
 		acc[f] = 0.0;
 	for (uint32_t t = 0; t < m->n_trees; t++) {
 		uint32_t i = m->tree_root[t];
@@ -714,7 +716,18 @@ uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t
 			acc[m->feat[i]] += (double)m->value[next] - m->value[i];
 			i = next;
 		}
+		margin += m->value[i];
 	}
+	return margin;
+}
+
+/* The @max largest of @acc, largest first, ties by lower index. */
+static uint32_t top_reasons(const struct ctl_model *m, const double *acc, uint32_t *feat_idx,
+			    float *contrib, uint32_t max)
+{
+	uint32_t order[CTL_MODEL_MAX_FEATURES];
+	uint32_t nf = m->n_features;
+
 	/* Insertion sort: n_features is small (12 in the shipped model). */
 	for (uint32_t k = 0; k < nf; k++) {
 		uint32_t j = k;
@@ -730,6 +743,22 @@ uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t
 		contrib[k] = (float)acc[order[k]];
 	}
 	return n;
+}
+
+uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t *feat_idx,
+			   float *contrib, uint32_t max)
+{
+	double acc[CTL_MODEL_MAX_FEATURES];
+	explain_walk(m, row, acc);
+	return top_reasons(m, acc, feat_idx, contrib, max);
+}
+
+uint32_t ctl_model_score_reasons(const struct ctl_model *m, const float *row, float *score,
+				 uint32_t *feat_idx, float *contrib, uint32_t max)
+{
+	double acc[CTL_MODEL_MAX_FEATURES];
+	*score = 1.0f / (1.0f + expf(-explain_walk(m, row, acc)));
+	return top_reasons(m, acc, feat_idx, contrib, max);
 }
 
 const char *ctl_model_version(const struct ctl_model *m)

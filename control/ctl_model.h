@@ -151,6 +151,14 @@ float ctl_model_margin(const struct ctl_model *m, const float *row);
 uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t *feat_idx,
 			   float *contrib, uint32_t max);
 
+/*
+ * ctl_model_score() and ctl_model_reasons() of @row in one walk of the
+ * trees: *@score and the reasons are exactly what the two calls give, for
+ * about the cost of the reasons alone (one answer path per transaction).
+ */
+uint32_t ctl_model_score_reasons(const struct ctl_model *m, const float *row, float *score,
+				 uint32_t *feat_idx, float *contrib, uint32_t max);
+
 /* Saabas bias: logit(base_score) plus every tree's root expected value. */
 float ctl_model_bias(const struct ctl_model *m);
 

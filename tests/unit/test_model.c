@@ -474,6 +474,14 @@ static void test_reasons_sorted_sum_to_margin_and_match_xgboost_saabas(void)
 		CU_ASSERT(memcmp(c, c3, sizeof(c3)) == 0);
 		CU_ASSERT(fabsf(ctl_model_bias(m) - xc[r * (NF + 1) + NF]) < 1e-4f);
 		CU_ASSERT(fabsf(1.0f / (1.0f + expf(-ctl_model_margin(m, row))) - ctl_model_score(m, row)) == 0);
+		/* one walk for both: bit-identical to the two calls */
+		uint32_t idx1[3];
+		float c1[3], s1 = -1;
+		CU_ASSERT_EQUAL(ctl_model_score_reasons(m, row, &s1, idx1, c1, 3), 3);
+		float s0 = ctl_model_score(m, row);
+		CU_ASSERT(memcmp(&s1, &s0, sizeof(s0)) == 0);
+		CU_ASSERT(memcmp(idx1, idx3, sizeof(idx3)) == 0);
+		CU_ASSERT(memcmp(c1, c3, sizeof(c3)) == 0);
 	}
 	printf("\n    max |weir - XGBoost approx contrib| %g\n", maxd);
 	CU_ASSERT(maxd < 1e-4f);
