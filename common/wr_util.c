@@ -151,6 +151,19 @@ int wr_json_escape(char *buf, size_t len, size_t *pos, const char *s, size_t n)
 	size_t p = *pos;
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
+		/* A run of bytes that stand for themselves goes in one copy: ids,
+		 * names and most text are nothing else. */
+		size_t j = i;
+		while (j < n && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' && u[j] != '\\')
+			j++;
+		if (j > i) {
+			if (p + (j - i) >= len)
+				return -ENOSPC;
+			memcpy(buf + p, s + i, j - i);
+			p += j - i;
+			i = j;
+			continue;
+		}
 		unsigned char c = u[i];
 		char tmp[8];
 		const char *out = tmp;
