@@ -4,7 +4,9 @@
 # UDP answer) at fixed offered rates, measured by bench/fraud_load from a
 # network namespace: round-trip p50/p99/p999 per rate and the highest rate
 # whose p99 stays under 1 ms; plus weir's own receive-to-answer histogram.
-# Then the evaluator against XGBoost's C API (bench/bench_model).
+# Then the CPU the fraud thread and Redis spend per transaction at a fixed
+# rate (CPU_RATE, default 10000/s, CPU_COUNT transactions), and the
+# evaluator against XGBoost's C API (bench/bench_model).
 # Usage: bench/fraud.sh [BUILD] [RATES] [COUNT_PER_RATE]
 # FRAUD_REDIS=unix: weir reaches Redis on its unix socket instead of TCP
 # loopback (a feature-store replica on the same box).
@@ -71,6 +73,25 @@ ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 > /dev/null || { cat "$tmp/weir.er
 echo "== full path: UDP in, features, Redis (2 ms deadline), model, UDP answer (1 worker core)"
 ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --sweep "$rates" \
   --count "$count" --warmup 2000 | tee "$tmp/load.txt"
+
+# CPU cost per transaction, for sizing a box with a core each: CPU time
+# (user + system, from /proc) the fraud thread and redis-server used during
+# a run at a fixed rate, over the transactions of that run. The worker is
+# not counted: it polls, so its CPU is 100 % whatever the rate.
+cpu_ticks() { awk '{ print $14 + $15 }' "$1" 2>/dev/null || echo 0; }
+ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && basename "$t"; done)
+rpid=$(cat "$tmp/redis/redis.pid")
+cpu_rate=${CPU_RATE:-10000}; cpu_n=${CPU_COUNT:-50000}
+f0=$(cpu_ticks "/proc/$wpid/task/$ftid/stat"); r0=$(cpu_ticks "/proc/$rpid/stat")
+ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate "$cpu_rate" \
+  --count "$cpu_n" > "$tmp/cpu.txt"
+f1=$(cpu_ticks "/proc/$wpid/task/$ftid/stat"); r1=$(cpu_ticks "/proc/$rpid/stat")
+hz=$(getconf CLK_TCK)
+awk -v f=$((f1 - f0)) -v r=$((r1 - r0)) -v n="$cpu_n" -v hz="$hz" -v rate="$cpu_rate" 'BEGIN {
+  fu = f / hz * 1e6 / n; ru = r / hz * 1e6 / n
+  printf "CPU per transaction at %d/s (%d transactions): fraud thread %.1f us, redis-server %.1f us", rate, n, fu, ru
+  if (fu > 0) printf " -> one core for the fraud thread alone: ~%.0f k txn/s", 1e3 / fu
+  printf "\n" }'
 kill -INT "$wpid"; wait "$wpid" || true
 wpid=
 grep -a "receive to answer" "$tmp/weir.err" | sed 's/^weir: /weir (inside, all rates): /'
