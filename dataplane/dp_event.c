@@ -1,28 +1,42 @@
 /*
  * dp_event.c - clickstream and payment JSON events on top of jsmn.
  *
- * Flow per event: length check, trailing-byte trim, one SIMD pass over the
- * text (all_plain: is every byte printable ASCII other than '\\'?), one
- * jsmn_parse() into the ctx's token array, one strict walk over the tokens
- * (validate_doc), then the configured fields are read from the tokens the
- * walk recorded and copied (unescaped) into the ctx scratch. No allocation
- * per event.
+ * Flow per event: length check, trailing-byte trim, then one of two ways
+ * to the JSON structure:
+ *  - fast (the usual event: a plain text, i.e. printable ASCII without
+ *    backslashes, whose top level is an object): fast_doc(), one pass over
+ *    64-byte SIMD blocks that classifies the bytes, finds the strings by
+ *    the prefix XOR of the quote bits, walks the positions in a small
+ *    grammar state machine and records where the wanted root keys' values
+ *    are. It answers only when the text is valid and plain and nothing
+ *    about it is in doubt; otherwise
+ *  - checked: all_plain(), one jsmn_parse() into the ctx's token array and
+ *    one strict walk over the tokens (validate_doc). This path words every
+ *    error, so the fast one never has to.
+ * Then the configured fields are read from the recorded value tokens (same
+ * jsmntok_t start/end/type either way) and copied (unescaped) into the ctx
+ * scratch. No allocation per event. dp_event_ctx_set_fast() turns the fast
+ * way off for tests, which check that both give the same result on 120 k
+ * generated and broken texts.
  *
- * Cost (2026-11-24, 108-byte click event, callgrind instructions per event
- * with a fields struct as the worker passes it): 3.8 k, of which jsmn_parse
- * is 2.03 k (~230 ns of the ~335-355 ns in a hot loop here); the former
- * code took 5.9 k (~470-540 ns). Payment event: 5.3 k (was 8.4 k). Where the
- * rest went: a plain text (the usual event) skips the per-string checks,
- * the unescaping and the kept-value byte check, which cannot fail on it;
- * other texts check strings 16 bytes at a time (SSE2) and fall back to the
- * byte loop only at a special byte; root keys are matched by length first
- * and compared inline (no memcmp/memchr calls); value kinds are found once;
- * the walk keeps the innermost container in locals and skips blanks only
- * where a token does not start at once; amounts of <= 15
- * digits without exponent skip strtod (exactly equal, see decimal_fast).
- * jsmn itself is now more than half of the cost: below ~250 ns per event
- * would need a different tokenizer (a single-pass SIMD one), not more work
- * on the checks.
+ * Cost (2026-11-24, dev VM, 107-byte click event as bench_sessions makes
+ * them, a fields struct as the worker passes it; callgrind instructions per
+ * event): 2.02 k, of which the structure (fast_doc) is 1.27 k: 0.25 k
+ * classifying the two blocks, the rest the walk, key matching and the
+ * primitive check; the field readers take ~0.75 k (parse_ts 0.27 k,
+ * strlen of the configured names 0.07 k, copies). The checked path, as
+ * all events took before: 3.8 k, of which jsmn_parse 2.03 k and
+ * validate_doc 0.76 k. Hot loop: ~145 ns (checked path ~400 ns, same
+ * run); bench_sessions "b": ~200 ns (was ~420 ns). Payment event (122 B):
+ * 2.71 k (checked 5.25 k), ~215 ns hot (~680 ns). On the checked path a
+ * plain text still skips the per-string checks, the unescaping and the
+ * kept-value byte check, which cannot fail on it; other texts check
+ * strings 16 bytes at a time (SSE2) and fall back to the byte loop only at
+ * a special byte; root keys are matched by length first and compared
+ * inline (no memcmp/memchr calls); the walk keeps the innermost container
+ * in locals; amounts of <= 15 digits without exponent skip strtod (exactly
+ * equal, see decimal_fast). What is left is spread thin: the walk's ~20
+ * positions and five key matches, parse_ts and the readers.
  *
  * Why jsmn and hand validation: json-c cost 2.1-3.4 us per 120-byte event,
  * most of it in building and freeing its tree (~19 mallocs); jsmn only
@@ -33,7 +47,9 @@
  * here closes those holes: every byte of the input is either JSON
  * whitespace or punctuation checked at its position, or inside a token whose
  * text is checked against the RFC 8259 grammar (numbers, literals, string
- * escapes including surrogate pairs, UTF-8). Measured cost in dp_event.h.
+ * escapes including surrogate pairs, UTF-8). The fast path checks the
+ * same grammar on plain texts without jsmn (see the comment above
+ * fast_doc). Measured cost in dp_event.h.
  */
 #include "dp_event.h"
 
@@ -70,6 +86,8 @@
 struct dp_event_ctx {
 	jsmn_parser p;
 	size_t used;                 /* bytes of scratch taken by this event */
+	bool no_fast;                /* dp_event_ctx_set_fast(ctx, false) */
+	bool last_fast;              /* the last text was read by fast_doc() */
 	char scratch[DP_EVENT_SCRATCH];
 	/* 20 B each, ~640 KiB: calloc maps it lazily, so only the pages small
 	 * events touch (the first few) become resident. */
@@ -122,6 +140,16 @@ int dp_event_ctx_create(struct dp_event_ctx **out)
 void dp_event_ctx_destroy(struct dp_event_ctx *ctx)
 {
 	free(ctx);
+}
+
+void dp_event_ctx_set_fast(struct dp_event_ctx *ctx, bool on)
+{
+	ctx->no_fast = !on;
+}
+
+bool dp_event_ctx_last_was_fast(const struct dp_event_ctx *ctx)
+{
+	return ctx->last_fast;
 }
 
 /* Write a reason into @why (if any) and return @code. */
@@ -858,6 +886,543 @@ member:	/* an element is a value; a member is a key, a colon and a value */
 	goto value;
 }
 
+/* --------------------------------------------------- single-pass scan */
+
+/*
+ * The fast path for plain texts (see all_plain()): one pass that finds the
+ * structure with 64-byte SIMD blocks and checks the grammar, instead of
+ * jsmn_parse() + validate_doc(). It answers only when it is sure: on a
+ * text it accepts, the jsmn path would accept too and record the same
+ * wanted values (same token start/end/type, same kinds), so the field
+ * readers give the same results. On anything else (a special byte, bad
+ * grammar, too deep, too many tokens, a wanted key twice, ...) it says
+ * "not handled" and the jsmn path runs as before and words every error.
+ *
+ * Without backslashes every '"' is a real quote, so the bytes inside
+ * strings are the prefix XOR of the quote bits (carried across blocks).
+ * Per block the walk gets one bit per position it must look at: quotes,
+ * brackets outside strings, and the first byte of and the first byte after
+ * each run of primitive bytes (anything but blank, quote, bracket, ',' and
+ * ':' outside strings). Commas and colons are not positions: where one is
+ * due the walk looks at the byte itself and counts it, and at the end the
+ * count must equal the number of ',' and ':' outside strings in the text,
+ * so there is exactly one at each place where one is due and none
+ * elsewhere. Blanks can only be ' ' here (tab, CR and LF are not plain).
+ */
+
+/* Blocks scanned per call of fscan_chunk(): 1 KiB of text. */
+#define FSCAN_CHUNK 16
+
+/* The scan of the text ahead of the walk. */
+struct fscan {
+	const char *buf;
+	size_t len;
+	size_t next;        /* buffer offset of the next block to scan */
+	uint64_t in_str;    /* all ones when the last block ended inside a string */
+	uint64_t prim;      /* 1 when the last block ended on a primitive byte */
+	size_t seps;        /* ',' and ':' outside strings in the blocks so far */
+	bool bad;           /* a special byte (not plain): the scan gave up */
+	unsigned n;         /* blocks in @bits */
+	uint64_t bits[FSCAN_CHUNK]; /* positions, 64 bytes per word */
+};
+
+/* Byte classes of 64 bytes, bit i for byte i. */
+struct fblock {
+	uint64_t quote;     /* '"' */
+	uint64_t brack;     /* { } [ ] */
+	uint64_t sep;       /* , : */
+	uint64_t stop;      /* any of those or ' ': ends a primitive */
+};
+
+#if defined(__AVX2__)
+/*
+ * Byte classes by two nibble lookups (a byte's class is lo[low nibble] &
+ * hi[high nibble]), one bit each: 0x80 '"', 0x40 a bracket, 0x20 ',',
+ * 0x10 ':', 0x08 ' ', and the special bytes 0x04 '\\', 0x02 DEL, 0x01
+ * below 0x20 or above 0x7f. ',' and ':' need a bit each, else '*' (0x2a)
+ * and '<' (0x3c) would match.
+ */
+#define CL_LO 0x09, 0x01, (char)0x81, 0x01, 0x01, 0x01, 0x01, 0x01, \
+	      0x01, 0x01, 0x11, 0x41, 0x25, 0x41, 0x01, 0x03
+#define CL_HI 0x01, 0x01, (char)0xa8, 0x10, 0x00, 0x44, 0x00, 0x42, \
+	      0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01
+
+static inline __m256i classes32(__m256i x)
+{
+	const __m256i lo = _mm256_setr_epi8(CL_LO, CL_LO), hi = _mm256_setr_epi8(CL_HI, CL_HI);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+
+	return _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(x, nib)),
+				_mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)));
+}
+
+/* Masks of the 32 bytes of classes @c into bits @sh.. of @m. */
+static inline void classify32(__m256i c, struct fblock *m, unsigned sh)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	/* the quote bit is the sign bit that movemask takes; a 16-bit shift
+	 * by one moves each byte's bracket bit there */
+	uint32_t q = (uint32_t)_mm256_movemask_epi8(c);
+	uint32_t b = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(c, 1));
+	uint32_t s = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+		_mm256_and_si256(c, _mm256_set1_epi8(0x30)), zero));
+	uint32_t t = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+		_mm256_and_si256(c, _mm256_set1_epi8((char)0xf8)), zero));
+
+	m->quote |= (uint64_t)q << sh;
+	m->brack |= (uint64_t)b << sh;
+	m->sep |= (uint64_t)s << sh;
+	m->stop |= (uint64_t)t << sh;
+}
+#elif defined(__SSE2__)
+static inline void classify16(__m128i x, struct fblock *m, unsigned sh)
+{
+	__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
+	__m128i vq = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+	__m128i vb = _mm_or_si128(_mm_cmpeq_epi8(y, _mm_set1_epi8('{')),
+				  _mm_cmpeq_epi8(y, _mm_set1_epi8('}')));
+	__m128i vs = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')),
+				  _mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+	__m128i vt = _mm_or_si128(_mm_or_si128(vq, vb),
+				  _mm_or_si128(vs, _mm_cmpeq_epi8(x, _mm_set1_epi8(' '))));
+
+	m->quote |= (uint64_t)(uint32_t)_mm_movemask_epi8(vq) << sh;
+	m->brack |= (uint64_t)(uint32_t)_mm_movemask_epi8(vb) << sh;
+	m->sep |= (uint64_t)(uint32_t)_mm_movemask_epi8(vs) << sh;
+	m->stop |= (uint64_t)(uint32_t)_mm_movemask_epi8(vt) << sh;
+}
+#endif
+
+/*
+ * Classify the 64 bytes at @p into @m; false when one of them is special
+ * (below 0x20, '\\', 0x7f or above). Without AVX2, x | 0x20 is '{' only
+ * for '[' and '{', '}' only for ']' and '}'.
+ */
+static inline bool classify64(const char *p, struct fblock *m)
+{
+	*m = (struct fblock){ 0, 0, 0, 0 };
+#if defined(__AVX2__)
+	__m256i c0 = classes32(_mm256_loadu_si256((const __m256i *)(const void *)p));
+	__m256i c1 = classes32(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)));
+
+	if (!_mm256_testz_si256(_mm256_or_si256(c0, c1), _mm256_set1_epi8(0x07)))
+		return false;
+	classify32(c0, m, 0);
+	classify32(c1, m, 32);
+	return true;
+#elif defined(__SSE2__)
+	for (unsigned h = 0; h < 4; h++) {
+		if (special16_del(p + 16 * h))
+			return false;
+		classify16(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * h)), m, 16 * h);
+	}
+	return true;
+#else
+	for (unsigned i = 0; i < 64; i++) {
+		unsigned char c = (unsigned char)p[i];
+		uint64_t bit = UINT64_C(1) << i;
+
+		if (is_special(c))
+			return false;
+		if (c == '"')
+			m->quote |= bit;
+		else if ((c | 0x20) == '{' || (c | 0x20) == '}')
+			m->brack |= bit;
+		else if (c == ',' || c == ':')
+			m->sep |= bit;
+		else if (c != ' ')
+			continue;
+		m->stop |= bit;
+	}
+	return true;
+#endif
+}
+
+/* Bit i of the result = XOR of bits 0..i of @x: with @x the quote bits, the
+ * bytes from an opening quote up to (not including) its closing one. */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+#if defined(__PCLMUL__)
+	/* carry-less multiply by all ones: bit i collects bits 0..i */
+	__m128i r = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)x),
+					 _mm_set1_epi8(-1), 0);
+
+	return (uint64_t)_mm_cvtsi128_si64(r);
+#else
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+#endif
+}
+
+/*
+ * Scan up to FSCAN_CHUNK blocks from s->next into s->bits / s->n (word i
+ * for the 64 bytes from s->next + 64 i); false at the end of the text or
+ * on a special byte (then s->bad). The last partial block is the 64 bytes
+ * ending at len, shifted so that bit 0 is its first new byte, or for a text
+ * under 64 bytes a copy padded with blanks: nothing outside the text is read.
+ */
+static __attribute__((noinline)) bool fscan_chunk(struct fscan *s)
+{
+	char pad[64];
+	struct fblock m;
+	uint64_t in_str = s->in_str, prim_c = s->prim;
+	size_t seps = s->seps, at = s->next;
+	unsigned n = 0;
+
+	if (at >= s->len)
+		return false;
+	while (at < s->len && n < FSCAN_CHUNK) {
+		const char *p = s->buf + at;
+		size_t rem = s->len - at;
+		unsigned shift = 0;
+		uint64_t instr, prim, bits;
+
+		if (rem < 64) {
+			if (s->len >= 64) {
+				p = s->buf + s->len - 64;
+				shift = (unsigned)(64 - rem);
+			} else {
+				memset(pad, ' ', sizeof(pad));
+				memcpy(pad, p, rem);
+				p = pad;
+			}
+		}
+		if (!classify64(p, &m)) {
+			s->bad = true;
+			s->next = s->len;
+			return false;
+		}
+		m.quote >>= shift;
+		instr = prefix_xor(m.quote) ^ in_str;
+		/* ~stop shifted (not stop): the vacated top bits are no primitive */
+		prim = (~m.stop >> shift) & ~instr;
+		bits = m.quote | ((m.brack >> shift) & ~instr) |
+		       (prim & ~(prim << 1 | prim_c)) |    /* primitive starts */
+		       (~prim & (prim << 1 | prim_c));      /* bytes after one */
+		if (rem < 64)
+			bits &= (UINT64_C(1) << rem) - 1;
+		seps += (size_t)__builtin_popcountll((m.sep >> shift) & ~instr);
+		in_str = (uint64_t)((int64_t)instr >> 63);
+		prim_c = prim >> 63;
+		s->bits[n++] = bits;
+		at += rem < 64 ? rem : 64;
+	}
+	s->in_str = in_str;
+	s->prim = prim_c;
+	s->seps = seps;
+	s->next = at;
+	s->n = n;
+	return true;
+}
+
+/*
+ * The next position of the scan: *@bits holds the untaken positions of the
+ * word at *@base, *@wi the next word of s->bits. Returns s->len when there
+ * is none (end of text, or the scan gave up). Inlined, these three stay in
+ * registers.
+ */
+static inline __attribute__((always_inline))
+size_t fscan_next(struct fscan *s, uint64_t *bits, size_t *base, unsigned *wi)
+{
+	size_t p;
+
+	while (unlikely(*bits == 0)) {
+		if (*wi >= s->n) {
+			*base = s->next;
+			if (*base >= s->len || !fscan_chunk(s))
+				return s->len;
+			*wi = 1;
+			*bits = s->bits[0];
+			continue;   /* *base is right: the chunk starts there */
+		}
+		*base += 64;
+		*bits = s->bits[(*wi)++];
+	}
+	p = *base + (size_t)__builtin_ctzll(*bits);
+	*bits &= *bits - 1;
+	return p;
+}
+
+/* Room for the wanted keys of the largest event shape. */
+#define DP_EVENT_WANT_MAX 8
+
+/*
+ * A cheap fingerprint of a key or name @s[0..@n): the length (mod 2^24)
+ * and the first byte (0 for an empty one). Equal texts have equal ones; a
+ * match is then confirmed bytewise.
+ */
+static inline uint32_t key_sig(const char *s, size_t n)
+{
+	return (uint32_t)n << 8 | (n ? (unsigned char)s[0] : 0u);
+}
+
+/* Fingerprints of the wanted names; unused lanes are all ones, which no
+ * plain key has (its first byte would be 0xff). */
+struct keysigs {
+	uint32_t sig[DP_EVENT_WANT_MAX];
+};
+
+static inline void keysigs_fill(struct keysigs *ks, const struct want *w, unsigned nw)
+{
+	memset(ks->sig, 0xff, sizeof(ks->sig));
+	for (unsigned k = 0; k < nw; k++)
+		ks->sig[k] = key_sig(w[k].name, w[k].nlen);
+}
+
+/* Bit k set when wanted name k has the fingerprint @sig. */
+static inline unsigned keysigs_find(const struct keysigs *ks, uint32_t sig)
+{
+#if defined(__AVX2__)
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)ks->sig);
+
+	return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(
+		_mm256_cmpeq_epi32(v, _mm256_set1_epi32((int)sig))));
+#else
+	unsigned m = 0;
+
+	for (unsigned k = 0; k < DP_EVENT_WANT_MAX; k++)
+		m |= (unsigned)(ks->sig[k] == sig) << k;
+	return m;
+#endif
+}
+
+/*
+ * A root key @s[0..@n) of a plain text: the first wanted field it names
+ * gets value slot k (its own index) and k is returned; -1 when it names
+ * none, -2 when that field was already seen (the duplicate error is left
+ * to the jsmn path). A second field configured with the same name is
+ * given the same slot by fast_aliases() at the end, as match_key() records
+ * both; since the first one is always found first, its second occurrence
+ * is still a duplicate.
+ */
+static inline int fast_key(const struct keysigs *ks, const char *s, size_t n, struct want *w)
+{
+	for (unsigned m = keysigs_find(ks, key_sig(s, n)); m; m &= m - 1) {
+		unsigned k = (unsigned)__builtin_ctz(m);
+
+		if (n != w[k].nlen || !same_bytes(s, w[k].name, n))
+			continue;
+		if (w[k].tok >= 0)
+			return -2;
+		w[k].tok = (int)k;
+		return (int)k;
+	}
+	return -1;
+}
+
+/* Wanted fields not found whose name equals that of an earlier field that
+ * was share its value (see fast_key()). */
+static inline void fast_aliases(const struct keysigs *ks, struct want *w, unsigned nw)
+{
+	for (unsigned k = 1; k < nw; k++) {
+		if (w[k].tok >= 0)
+			continue;
+		for (unsigned j = 0; j < k; j++) {
+			if (w[j].tok < 0 || ks->sig[j] != ks->sig[k] || w[j].nlen != w[k].nlen ||
+			    !same_bytes(w[j].name, w[k].name, w[k].nlen))
+				continue;
+			w[k].tok = w[j].tok;
+			w[k].kind = w[j].kind;
+			break;
+		}
+	}
+}
+
+static inline size_t skip_blanks(const char *b, size_t pos, size_t len)
+{
+	while (pos < len && b[pos] == ' ')
+		pos++;
+	return pos;
+}
+
+/* Record a root value for the wanted field @k (the readers use type,
+ * start and end only). */
+static inline void fast_keep(jsmntok_t *tok, struct want *w, int k, jsmntype_t type,
+			     size_t start, size_t end, enum jkind kind)
+{
+	tok[k].type = type;
+	tok[k].start = (int)start;
+	tok[k].end = (int)end;
+	w[k].kind = kind;
+}
+
+/*
+ * Longest text for the fast path: an n-token text has at least 2n - 1
+ * bytes, so a shorter one cannot exceed DP_EVENT_TOKENS_MAX and the walk
+ * need not count tokens (any default-sized event qualifies).
+ */
+#define FAST_LEN_MAX (2 * (size_t)DP_EVENT_TOKENS_MAX - 1)
+
+/*
+ * The fast path of parse_doc() for a text of at most FAST_LEN_MAX bytes
+ * whose first non-blank byte, at @p0, is '{'. Returns true when it parsed
+ * the whole text: then the text is plain and valid, and the values of the
+ * wanted keys present are in @tok[w[k].tok] with their kinds in w[k].kind,
+ * as the jsmn path would give them. Returns false ("not handled")
+ * otherwise, with w[k].tok reset. Writes no message: every error is left
+ * to the jsmn path.
+ *
+ * A goto state machine like validate_doc(). @objs is the stack of open
+ * containers, one bit each (1: object) under a leading 1, so the depth is
+ * its bit length - 1: the root object alone is 0b11. @hit: the wanted
+ * field named by the current root key (its value slot), or -1.
+ */
+static bool fast_doc(jsmntok_t *tok, const char *buf, size_t len, size_t p0,
+		     struct want *w, unsigned nw)
+{
+	struct fscan s;
+	struct keysigs ks;
+	uint64_t objs = 3, bits = 0;
+	unsigned wi = 0;
+	size_t p, e, a, base = 0, nsep = 0;
+	int hit = -1;
+	enum jkind k;
+	char c;
+
+	s.buf = buf;
+	s.len = len;
+	s.next = 0;
+	s.in_str = 0;
+	s.prim = 0;
+	s.seps = 0;
+	s.bad = false;
+	s.n = 0;
+#define NEXT() fscan_next(&s, &bits, &base, &wi)
+#define AT_ROOT() (objs < 4)
+	keysigs_fill(&ks, w, nw);
+	if (NEXT() != p0)
+		goto no;
+
+obj_open:	/* after '{': a key or '}' */
+	p = NEXT();
+	if (p >= len)
+		goto no;
+	if (buf[p] == '}') {
+		a = p + 1;
+		goto close;
+	}
+	goto key_at_p;
+
+key:		/* after ',' in an object */
+	p = NEXT();
+key_at_p:
+	if (p >= len || buf[p] != '"')
+		goto no;
+	e = NEXT();     /* the closing quote: nothing else lies between */
+	if (e >= len)
+		goto no;
+	if (AT_ROOT()) {
+		hit = fast_key(&ks, buf + p + 1, e - p - 1, w);
+		if (hit == -2)
+			goto no;
+	}
+	a = e + 1;
+	if (a < len && buf[a] == ' ')
+		a = skip_blanks(buf, a, len);
+	if (a >= len || buf[a] != ':')
+		goto no;
+	nsep++;
+
+value:		/* after ':', or ',' in an array */
+	p = NEXT();
+	if (p >= len)
+		goto no;
+value_at_p:
+	c = buf[p];
+	if (c == '"') {
+		e = NEXT();
+		if (e >= len)
+			goto no;
+		if (AT_ROOT() && hit >= 0)
+			fast_keep(tok, w, hit, JSMN_STRING, p + 1, e, JK_STRING);
+		a = e + 1;
+		goto after;
+	}
+	if ((c | 0x20) == '{') {
+		if (objs >> DP_EVENT_NESTING_MAX)
+			goto no;        /* DP_EVENT_NESTING_MAX open already */
+		/* the end is set when it closes */
+		if (AT_ROOT() && hit >= 0)
+			fast_keep(tok, w, hit, c == '{' ? JSMN_OBJECT : JSMN_ARRAY, p, 0,
+				  c == '{' ? JK_OBJECT : JK_ARRAY);
+		objs = objs << 1 | (c == '{');
+		if (c == '{')
+			goto obj_open;
+		goto arr_open;
+	}
+	if ((c | 0x20) == '}' || c == ',' || c == ':')
+		goto no;
+	/* a primitive: the next position is the byte after it */
+	e = NEXT();
+	if (e >= len || check_primitive(buf + p, e - p, p, &k, NULL, 0) != DP_EVENT_OK)
+		goto no;
+	if (AT_ROOT() && hit >= 0)
+		fast_keep(tok, w, hit, JSMN_PRIMITIVE, p, e, k);
+	a = e;
+	c = buf[a];
+	if (c == ',')
+		goto comma;
+	if (c == ' ')
+		goto after;
+	goto closer;    /* the position taken was the closer's */
+
+arr_open:	/* after '[': a value or ']' */
+	p = NEXT();
+	if (p >= len)
+		goto no;
+	if (buf[p] != ']')
+		goto value_at_p;
+	a = p + 1;
+	goto close;
+
+after:		/* @a: the byte after a value, its position not taken */
+	if (a < len && buf[a] == ' ')
+		a = skip_blanks(buf, a, len);
+	if (a >= len)
+		goto no;
+	if (buf[a] == ',')
+		goto comma;
+	if (NEXT() != a)
+		goto no;
+	goto closer;
+
+comma:
+	nsep++;
+	if (objs & 1)
+		goto key;
+	goto value;
+
+closer:		/* @a: a taken position that must close the innermost container */
+	if (buf[a] != ((objs & 1) ? '}' : ']'))
+		goto no;
+	a++;
+close:		/* the innermost container ended before @a */
+	objs >>= 1;
+	if (objs > 1) {
+		if (AT_ROOT() && hit >= 0)
+			tok[hit].end = (int)a;
+		goto after;
+	}
+
+	/* the root closed: nothing may follow (trailing blanks were trimmed),
+	 * every block must have been plain, no ',' or ':' out of place */
+	if (NEXT() < len || s.bad || s.seps != nsep)
+		goto no;
+	fast_aliases(&ks, w, nw);
+	return true;
+#undef AT_ROOT
+#undef NEXT
+no:
+	for (unsigned i = 0; i < nw; i++)
+		w[i].tok = -1;
+	return false;
+}
+
 /* Kind of a validated token of @buf. */
 static enum jkind tok_kind(const char *buf, const jsmntok_t *t)
 {
@@ -916,6 +1481,11 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 			return rc;
 		return fail(why, whylen, DP_EVENT_ETYPE, "top-level value is %s, want object",
 			    jkind_name[k]);
+	}
+	if (buf[p0] == '{' && len <= FAST_LEN_MAX && !ctx->no_fast && fast_doc(ctx->tok, buf, len, p0, w, nw)) {
+		ctx->last_fast = true;
+		*plain = true;
+		return DP_EVENT_OK;
 	}
 	jsmn_init(&ctx->p);
 	r = jsmn_parse(&ctx->p, buf, len, ctx->tok, DP_EVENT_TOKENS_MAX);
@@ -1208,6 +1778,7 @@ static int take_currency(const struct doc *d, const struct want *w, char cur[4],
 static void start(struct dp_event_ctx *ctx, char *why, size_t whylen)
 {
 	ctx->used = 0;
+	ctx->last_fast = false;
 	if (why && whylen)
 		why[0] = '\0';
 }

@@ -12,7 +12,9 @@
  * name) or, for invalid JSON, the byte offset and what is wrong there.
  *
  * JSON library: jsmn (header-only tokenizer, no allocation; Debian
- * libjsmn-dev), with the validation it does not do written here: the input
+ * libjsmn-dev), with the validation it does not do written here, and for
+ * plain texts a single-pass SIMD scan that checks the same grammar without
+ * jsmn (see dp_event_ctx_set_fast()): the input
  * must be one RFC 8259 JSON text, strictly:
  *  - numbers follow the JSON grammar: NaN, Infinity, leading zeros, "1.",
  *    ".5", "+1" and trailing junk are EJSON;
@@ -156,6 +158,26 @@ int dp_event_ctx_create(struct dp_event_ctx **out);
 void dp_event_ctx_destroy(struct dp_event_ctx *ctx);
 
 /*
+ * Choose how @ctx reads the JSON structure of plain texts (printable ASCII
+ * without backslashes, the usual event): @on (the default after create)
+ * lets a single-pass SIMD scan answer them; false sends every text through
+ * the jsmn tokenizer and the checks after it. Results (return code, @why,
+ * every output field) are the same either way: the scan only answers when
+ * it is sure and otherwise leaves the text, and the wording of every error,
+ * to the jsmn path. For tests and measurements. @ctx must not be NULL;
+ * same thread rules as the parsers.
+ */
+void dp_event_ctx_set_fast(struct dp_event_ctx *ctx, bool on);
+
+/*
+ * True when the last parse call on @ctx had its JSON read by the SIMD scan
+ * (whatever the field checks after it returned); false when the jsmn path
+ * read it or the text was refused before (length, empty input). For tests
+ * that must know the fast path was taken. @ctx must not be NULL.
+ */
+bool dp_event_ctx_last_was_fast(const struct dp_event_ctx *ctx);
+
+/*
  * Parse one clickstream event from @buf[0..@len) into @out.
  * @f may be NULL (defaults); @ctx and @out must not be NULL; @buf may be NULL
  * only when @len is 0. Trailing '\n', '\r', '\0', ' ' and '\t' are ignored;
@@ -164,12 +186,14 @@ void dp_event_ctx_destroy(struct dp_event_ctx *ctx);
  * truncated to @whylen, e.g. `missing field "uid"` or
  * `invalid JSON at byte 17: unexpected character`; "" on success.
  * Returns DP_EVENT_OK (0) or a positive enum dp_event_err; on error @out is
- * unspecified. Cost on the 2-core dev VM, 108-byte event (2026-11-24):
- * ~0.33-0.35 us in a hot loop (3.8 k instructions, 2.0 k of them jsmn's
- * tokenizer), ~0.36 us in bench_sessions; before: ~0.5 us hot, 0.6-0.8 us
- * in the bench (5.9 k instructions); json-c took 2.1-3.4 us. Texts of
- * printable ASCII without backslashes take the fastest path; escapes, UTF-8
- * or control bytes anywhere take the checked one (same results).
+ * unspecified. Cost on the 2-core dev VM, 107-byte event (2026-11-24):
+ * ~0.145 us in a hot loop (2.0 k instructions), ~0.20 us in bench_sessions;
+ * before the single-pass scan: ~0.40 us hot, ~0.42 us in the bench
+ * (3.8 k instructions, 2.0 k of them jsmn's tokenizer); json-c took
+ * 2.1-3.4 us. Texts of printable ASCII without backslashes whose top level
+ * is an object take the fast path (one SIMD pass, no jsmn); escapes, UTF-8,
+ * control bytes or invalid JSON anywhere take the checked one (same
+ * results, every error message comes from it).
  */
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *f,
 			 struct dp_event_ctx *ctx, struct dp_click *out,

@@ -1064,6 +1064,760 @@ static void test_why_buffer_optional_and_truncated(void)
 	CU_ASSERT_STRING_EQUAL(small, "missing");
 }
 
+/* ------------------------------------------------ fast path vs jsmn path */
+
+/* A text under construction; bytes past the room are dropped (the
+ * generators stay well inside it). */
+struct sb {
+	char b[8192];
+	size_t n;
+};
+
+static void sb_put(struct sb *s, const char *p, size_t n)
+{
+	if (n > sizeof(s->b) - s->n)
+		n = sizeof(s->b) - s->n;
+	memmove(s->b + s->n, p, n);   /* @p may lie in s->b (mutate()) */
+	s->n += n;
+}
+
+static void sb_str(struct sb *s, const char *p)
+{
+	sb_put(s, p, strlen(p));
+}
+
+static void sb_ch(struct sb *s, char c)
+{
+	sb_put(s, &c, 1);
+}
+
+/* False for one generated event in four: that one may get tabs, newlines,
+ * escapes and UTF-8 (texts the jsmn path answers). */
+static bool gen_plain;
+
+/* Blanks between tokens: mostly none, sometimes spaces, in a not-plain
+ * event sometimes a tab or newline. */
+static void gen_ws(struct sb *s, uint64_t *seed)
+{
+	unsigned r = (unsigned)(rng_next(seed) % 16);
+
+	if (r < 11)
+		return;
+	if (r < 15 || gen_plain) {
+		r = r < 15 ? r : 14;
+		for (unsigned i = 0; i <= r - 11; i++)
+			sb_ch(s, ' ');
+		return;
+	}
+	sb_str(s, (rng_next(seed) & 1) ? "\t" : "\n ");
+}
+
+/* A string body: printable ASCII, rarely an escape or UTF-8. */
+static void gen_str_body(struct sb *s, uint64_t *seed, size_t maxlen)
+{
+	static const char plain[] = "abcxyzABC0129 _-./:,{}[]tnu";
+	size_t n = maxlen ? rng_next(seed) % (maxlen + 1) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = gen_plain ? 200 : (unsigned)(rng_next(seed) % 50);
+
+		if (r == 0)
+			sb_str(s, "\\n");
+		else if (r == 1)
+			sb_str(s, "\\u00e9");
+		else if (r == 2)
+			sb_str(s, "\xc3\xa9");
+		else if (r == 3)
+			sb_str(s, "\\\"");
+		else
+			sb_ch(s, plain[rng_next(seed) % (sizeof(plain) - 1)]);
+	}
+}
+
+static void gen_number(struct sb *s, uint64_t *seed)
+{
+	static const char *const nums[] = {
+		"0", "-0", "1", "-1", "7", "42", "19.99", "-0.5", "0.000001", "1e3", "1E+10",
+		"2.5e-3", "-1.5E-07", "123456789012345678901234567890", "1795467600123",
+		"9007199254740993", "0.1", "1e400", "100", "3.14159265358979",
+	};
+	sb_str(s, nums[rng_next(seed) % (sizeof(nums) / sizeof(nums[0]))]);
+}
+
+static void gen_value(struct sb *s, uint64_t *seed, int depth);
+
+static void gen_container(struct sb *s, uint64_t *seed, int depth, bool obj)
+{
+	unsigned n = (unsigned)(rng_next(seed) % 4);
+
+	sb_ch(s, obj ? '{' : '[');
+	gen_ws(s, seed);
+	for (unsigned i = 0; i < n; i++) {
+		if (i) {
+			sb_ch(s, ',');
+			gen_ws(s, seed);
+		}
+		if (obj) {
+			sb_ch(s, '"');
+			/* nested keys sometimes spell a wanted root key */
+			if (rng_next(seed) % 3 == 0)
+				sb_str(s, (rng_next(seed) & 1) ? "user_id" : "ts");
+			else
+				gen_str_body(s, seed, 6);
+			sb_ch(s, '"');
+			gen_ws(s, seed);
+			sb_ch(s, ':');
+			gen_ws(s, seed);
+		}
+		gen_value(s, seed, depth + 1);
+		gen_ws(s, seed);
+	}
+	sb_ch(s, obj ? '}' : ']');
+}
+
+/* Any JSON value, containers to a few levels. */
+static void gen_value(struct sb *s, uint64_t *seed, int depth)
+{
+	unsigned r = (unsigned)(rng_next(seed) % (depth < 4 ? 8 : 6));
+
+	switch (r) {
+	case 0: sb_str(s, "null"); break;
+	case 1: sb_str(s, (rng_next(seed) & 1) ? "true" : "false"); break;
+	case 2: case 3: gen_number(s, seed); break;
+	case 4: case 5:
+		sb_ch(s, '"');
+		/* now and then a long one, so that texts cross several blocks
+		 * and the 1 KiB scan chunk */
+		gen_str_body(s, seed, rng_next(seed) % 32 == 0 ? 1500 : 12);
+		sb_ch(s, '"');
+		break;
+	case 6: gen_container(s, seed, depth, true); break;
+	default: gen_container(s, seed, depth, false); break;
+	}
+}
+
+/* Key names per field for the configurations the differential test uses:
+ * defaults, renamed (short, long, > 63 bytes), and two fields sharing one
+ * key (page and type, session_hint and user_id). */
+enum { DF_USER, DF_TS, DF_TYPE, DF_PAGE, DF_HINT, DF_TXN, DF_AMOUNT, DF_CUR,
+       DF_MERCHANT, DF_COUNTRY, DF_N };
+
+static const char *const diff_names[4][DF_N] = {
+	{ "user_id", "ts", "type", "page", "session_hint", "txn_id", "amount", "currency",
+	  "merchant", "country" },
+	{ "u", "t", "ty", "p", "s", "tx", "a", "c", "m", "co" },
+	{ "the_user_identifier", "event_timestamp_ms", "x", "",
+	  "a_key_name_that_is_longer_than_sixty_three_bytes_to_pass_the_fingerprint_x",
+	  "transaction", "amt", "cur", "merch", "cc" },
+	{ "user_id", "ts", "type", "type", "user_id", "id", "amount", "currency", "id",
+	  "country" },
+};
+
+static void fields_of(int cfg, struct dp_event_fields *f)
+{
+	dp_event_fields_default(f);
+	f->user_id = diff_names[cfg][DF_USER];
+	f->ts = diff_names[cfg][DF_TS];
+	f->type = diff_names[cfg][DF_TYPE];
+	f->page = diff_names[cfg][DF_PAGE];
+	f->session_hint = diff_names[cfg][DF_HINT];
+	f->txn_id = diff_names[cfg][DF_TXN];
+	f->amount = diff_names[cfg][DF_AMOUNT];
+	f->currency = diff_names[cfg][DF_CUR];
+	f->merchant = diff_names[cfg][DF_MERCHANT];
+	f->country = diff_names[cfg][DF_COUNTRY];
+}
+
+/* True when field @df of configuration @cfg has the key of an earlier
+ * field of the event shape: the event has that key once, for both. */
+static bool shares_key(int cfg, int df, bool is_txn)
+{
+	static const int click_f[] = { DF_USER, DF_TS, DF_TYPE, DF_PAGE, DF_HINT };
+	static const int txn_f[] = { DF_TXN, DF_USER, DF_AMOUNT, DF_CUR, DF_MERCHANT,
+				     DF_COUNTRY, DF_TS };
+	const int *fl = is_txn ? txn_f : click_f;
+	int nf = is_txn ? 7 : 5;
+
+	for (int i = 0; i < nf && fl[i] != df; i++)
+		if (strcmp(diff_names[cfg][fl[i]], diff_names[cfg][df]) == 0)
+			return true;
+	return false;
+}
+
+/* A good value for field @df most of the time, else any value. */
+static void gen_field_value(struct sb *s, uint64_t *seed, int df)
+{
+	char tmp[64];
+
+	if (rng_next(seed) % 10 == 0) {
+		gen_value(s, seed, 1);
+		return;
+	}
+	switch (df) {
+	case DF_TS:
+		switch (rng_next(seed) % 4) {
+		case 0: sb_str(s, "\"2026-11-23T21:00:00.123Z\""); break;
+		case 1: sb_str(s, "1795467600123"); break;
+		case 2: sb_str(s, "\"1795467600123\""); break;
+		default: sb_str(s, "\"2026-11-23 22:00:00+01:00\""); break;
+		}
+		break;
+	case DF_AMOUNT:
+		snprintf(tmp, sizeof(tmp), "%u.%02u", (unsigned)(rng_next(seed) % 100000),
+			 (unsigned)(rng_next(seed) % 100));
+		sb_str(s, rng_next(seed) % 4 ? tmp : "7");
+		break;
+	case DF_CUR:
+		sb_str(s, (rng_next(seed) & 1) ? "\"EUR\"" : "\"usd\"");
+		break;
+	case DF_TYPE:
+		sb_str(s, (rng_next(seed) & 1) ? "\"page_view\"" : "\"click\"");
+		break;
+	case DF_PAGE: case DF_HINT: case DF_MERCHANT: case DF_COUNTRY:
+		if (rng_next(seed) % 4 == 0) {
+			sb_str(s, "null");
+			break;
+		}
+		/* fall through */
+	default:
+		sb_ch(s, '"');
+		gen_str_body(s, seed, 20);
+		sb_ch(s, '"');
+		break;
+	}
+}
+
+/*
+ * A click (@is_txn false) or payment event for key configuration @cfg: the
+ * fields in random order (one sometimes left out), extra keys of every
+ * type between them, random blanks; then padded with blanks before the
+ * closing brace to a length around a block edge now and then.
+ */
+static void gen_event(struct sb *s, uint64_t *seed, int cfg, bool is_txn)
+{
+	static const int click_f[] = { DF_USER, DF_TS, DF_TYPE, DF_PAGE, DF_HINT };
+	static const int txn_f[] = { DF_TXN, DF_USER, DF_AMOUNT, DF_CUR, DF_MERCHANT,
+				     DF_COUNTRY, DF_TS };
+	static const size_t edges[] = { 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 192, 193 };
+	const int *fl = is_txn ? txn_f : click_f;
+	int order[8], nf = is_txn ? 7 : 5, skip = -1;
+	bool first = true;
+
+	for (int i = 0; i < nf; i++)
+		order[i] = fl[i];
+	for (int i = nf - 1; i > 0 && rng_next(seed) % 2; i--) {
+		int j = (int)(rng_next(seed) % (uint64_t)(i + 1)), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	if (rng_next(seed) % 8 == 0)
+		skip = (int)(rng_next(seed) % (uint64_t)nf);
+	gen_plain = rng_next(seed) % 4 != 0;
+	s->n = 0;
+	if (rng_next(seed) % 8 == 0)
+		sb_str(s, "  ");
+	sb_ch(s, '{');
+	gen_ws(s, seed);
+	for (int i = 0; i <= nf; i++) {
+		unsigned extra = (unsigned)(rng_next(seed) % 5 == 0);
+
+		for (unsigned x = 0; x < extra; x++) {
+			if (!first)
+				sb_ch(s, ',');
+			first = false;
+			gen_ws(s, seed);
+			/* '_' first: no configured name has it */
+			sb_str(s, "\"_");
+			gen_str_body(s, seed, 5);
+			sb_ch(s, '"');
+			gen_ws(s, seed);
+			sb_ch(s, ':');
+			gen_ws(s, seed);
+			gen_value(s, seed, 1);
+			gen_ws(s, seed);
+		}
+		if (i == nf || i == skip || shares_key(cfg, order[i], is_txn))
+			continue;
+		if (!first)
+			sb_ch(s, ',');
+		first = false;
+		gen_ws(s, seed);
+		sb_ch(s, '"');
+		sb_str(s, diff_names[cfg][order[i]]);
+		sb_ch(s, '"');
+		gen_ws(s, seed);
+		sb_ch(s, ':');
+		gen_ws(s, seed);
+		gen_field_value(s, seed, order[i]);
+		gen_ws(s, seed);
+	}
+	if (rng_next(seed) % 3 == 0) {
+		size_t want = edges[rng_next(seed) % (sizeof(edges) / sizeof(edges[0]))];
+
+		while (s->n + 1 < want)
+			sb_ch(s, ' ');
+	}
+	sb_ch(s, '}');
+	if (rng_next(seed) % 16 == 0)
+		sb_str(s, "\n");
+}
+
+/* Break @s the ways a hand-written scanner can get wrong. */
+static void mutate(struct sb *s, uint64_t *seed)
+{
+	static const char alphabet[] = "{}[]\",: \\0123456789.eE+-ntfalsru\t\n\x01\x7f\xc3\x80";
+	static const char *const bare[] = { "1", "null", "\"x\"", "[1]", "[]", "true", "-",
+					    "{", "}", "{}", "{\"a\":1}x", "{\"a\":1},", " " };
+	size_t at = s->n ? rng_next(seed) % s->n : 0;
+	char c = alphabet[rng_next(seed) % (sizeof(alphabet) - 1)];
+	char *hit;
+
+	switch (rng_next(seed) % 10) {
+	case 0: /* delete a byte */
+		if (s->n) {
+			memmove(s->b + at, s->b + at + 1, s->n - at - 1);
+			s->n--;
+		}
+		break;
+	case 1: /* insert a byte */
+		if (s->n < sizeof(s->b)) {
+			memmove(s->b + at + 1, s->b + at, s->n - at);
+			s->b[at] = c;
+			s->n++;
+		}
+		break;
+	case 2: /* replace a byte */
+		if (s->n)
+			s->b[at] = c;
+		break;
+	case 3: /* truncate */
+		s->n = at;
+		break;
+	case 4: /* trailing comma before a closer */
+		for (size_t i = at; i < s->n; i++) {
+			if (s->b[i] == '}' || s->b[i] == ']') {
+				memmove(s->b + i + 1, s->b + i, s->n - i);
+				s->b[i] = ',';
+				s->n++;
+				break;
+			}
+		}
+		break;
+	case 5: /* lose a comma or colon */
+		for (size_t i = at; i < s->n; i++) {
+			if (s->b[i] == ',' || s->b[i] == ':') {
+				memmove(s->b + i, s->b + i + 1, s->n - i - 1);
+				s->n--;
+				break;
+			}
+		}
+		break;
+	case 6: /* a key again: copy the first member to the end */
+		hit = memchr(s->b, ',', s->n);
+		if (hit && s->n > 2 && s->n + (size_t)(hit - s->b) < sizeof(s->b)) {
+			size_t m = (size_t)(hit - s->b) - 1, end = s->n;
+
+			while (end > 0 && s->b[end - 1] != '}')
+				end--;
+			if (end > 0) {
+				char tail[16];
+				size_t tl = s->n - (end - 1);
+
+				if (tl <= sizeof(tail)) {
+					memcpy(tail, s->b + end - 1, tl);
+					s->n = end - 1;
+					sb_ch(s, ',');
+					sb_put(s, s->b + 1 + (s->b[0] == ' ' ? 2 : 0), m);
+					sb_put(s, tail, tl);
+				}
+			}
+		}
+		break;
+	case 7: /* a bare or odd top-level text */
+		s->n = 0;
+		sb_str(s, bare[rng_next(seed) % (sizeof(bare) / sizeof(bare[0]))]);
+		break;
+	case 8: /* an unbalanced bracket */
+		if (s->n < sizeof(s->b)) {
+			static const char br[] = "{}[]";
+
+			memmove(s->b + at + 1, s->b + at, s->n - at);
+			s->b[at] = br[rng_next(seed) % 4];
+			s->n++;
+		}
+		break;
+	default: /* two of the above */
+		mutate(s, seed);
+		mutate(s, seed);
+		break;
+	}
+}
+
+static bool same_str(const char *a, uint32_t al, const char *b, uint32_t bl)
+{
+	return al == bl && a && b && memcmp(a, b, al) == 0 && a[al] == '\0' && b[bl] == '\0';
+}
+
+static bool same_click(const struct dp_click *a, const struct dp_click *b)
+{
+	return a->ts_us == b->ts_us && a->kind == b->kind &&
+	       same_str(a->user_id, a->user_id_len, b->user_id, b->user_id_len) &&
+	       same_str(a->type, a->type_len, b->type, b->type_len) &&
+	       same_str(a->page, a->page_len, b->page, b->page_len) &&
+	       a->has_page == b->has_page &&
+	       same_str(a->session_hint, a->session_hint_len, b->session_hint,
+			b->session_hint_len) &&
+	       a->has_session_hint == b->has_session_hint;
+}
+
+static bool same_txn(const struct dp_txn *a, const struct dp_txn *b)
+{
+	return a->ts_us == b->ts_us && memcmp(&a->amount, &b->amount, sizeof(a->amount)) == 0 &&
+	       a->amount_micros == b->amount_micros && strcmp(a->currency, b->currency) == 0 &&
+	       same_str(a->txn_id, a->txn_id_len, b->txn_id, b->txn_id_len) &&
+	       same_str(a->user_id, a->user_id_len, b->user_id, b->user_id_len) &&
+	       same_str(a->merchant, a->merchant_len, b->merchant, b->merchant_len) &&
+	       same_str(a->country, a->country_len, b->country, b->country_len);
+}
+
+/* Tallies of one differential run. */
+struct diff_stats {
+	size_t docs, mismatches, fast, fast_ok, ok, fast_missed;
+};
+
+/*
+ * Parse @buf[0..@len) (a heap copy of exactly that size) as a click and as
+ * a payment event with the fast path on (@fa) and off (@sl); count any
+ * difference in return code, message or output. @must_fast: a valid plain
+ * event that the fast path has to answer.
+ */
+static void diff_one(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const char *buf,
+		     size_t len, const struct dp_event_fields *f, bool must_fast,
+		     struct diff_stats *st)
+{
+	char *p = malloc(len ? len : 1), wf[256], ws[256];
+	struct dp_click cf, cs;
+	struct dp_txn tf, ts;
+	int rf, rs;
+	bool any_fast = false;
+
+	CU_ASSERT_FATAL(p != NULL);
+	memcpy(p, buf, len);
+	st->docs++;
+	memset(&cf, 0, sizeof(cf));
+	memset(&cs, 0, sizeof(cs));
+	rf = dp_event_parse_click(p, len, f, fa, &cf, wf, sizeof(wf));
+	any_fast |= dp_event_ctx_last_was_fast(fa);
+	rs = dp_event_parse_click(p, len, f, sl, &cs, ws, sizeof(ws));
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(sl));
+	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_click(&cf, &cs))) {
+		if (st->mismatches++ < 5)
+			printf("\nclick mismatch %d/%d \"%s\" / \"%s\" on [%.*s]\n", rf, rs, wf, ws,
+			       (int)len, buf);
+	}
+	st->ok += rf == DP_EVENT_OK;
+	st->fast_ok += rf == DP_EVENT_OK && dp_event_ctx_last_was_fast(fa);
+	rf = dp_event_parse_txn(p, len, f, fa, &tf, wf, sizeof(wf));
+	any_fast |= dp_event_ctx_last_was_fast(fa);
+	rs = dp_event_parse_txn(p, len, f, sl, &ts, ws, sizeof(ws));
+	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_txn(&tf, &ts))) {
+		if (st->mismatches++ < 5)
+			printf("\ntxn mismatch %d/%d \"%s\" / \"%s\" on [%.*s]\n", rf, rs, wf, ws,
+			       (int)len, buf);
+	}
+	st->ok += rf == DP_EVENT_OK;
+	st->fast_ok += rf == DP_EVENT_OK && dp_event_ctx_last_was_fast(fa);
+	st->fast += any_fast;
+	if (must_fast && !any_fast && st->fast_missed++ < 5)
+		printf("\nfast path not taken on [%.*s]\n", (int)len, buf);
+	free(p);
+}
+
+/* True when @b[0..@n) is printable ASCII without backslashes. */
+static bool plain_text(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)b[i] < 0x20 || (unsigned char)b[i] >= 0x7f || b[i] == '\\')
+			return false;
+	return true;
+}
+
+static void test_fast_path_equals_jsmn_path_on_generated_and_mutated_events(void)
+{
+	uint64_t seed = 0x0123456789abcdefull;
+	struct dp_event_ctx *fa = NULL, *sl = NULL;
+	struct dp_event_fields fcfg[4];
+	struct diff_stats st = { 0 };
+	struct sb s;
+
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
+	dp_event_ctx_set_fast(sl, false);
+	for (int c = 0; c < 4; c++)
+		fields_of(c, &fcfg[c]);
+	for (int i = 0; i < 60000; i++) {
+		int cfg = (int)(rng_next(&seed) % 4);
+		bool is_txn = rng_next(&seed) & 1;
+		const struct dp_event_fields *f = cfg == 0 && (i & 1) ? NULL : &fcfg[cfg];
+		size_t n0;
+		/* trailing blanks are trimmed first, so plain up to them */
+		bool plain;
+
+		gen_event(&s, &seed, cfg, is_txn);
+		n0 = s.n;
+		while (n0 > 0 && (s.b[n0 - 1] == '\n' || s.b[n0 - 1] == ' '))
+			n0--;
+		plain = plain_text(s.b, n0);
+		/* a generated event is valid JSON with no configured key twice:
+		 * when plain, the fast path must answer it */
+		diff_one(fa, sl, s.b, s.n, f, plain, &st);
+		mutate(&s, &seed);
+		diff_one(fa, sl, s.b, s.n, f, false, &st);
+	}
+	printf("\n  %zu texts, %zu read by the fast path, %zu OK results (%zu fast)\n",
+	       st.docs, st.fast, st.ok, st.fast_ok);
+	CU_ASSERT_EQUAL(st.docs, 120000);
+	CU_ASSERT_EQUAL(st.mismatches, 0);
+	CU_ASSERT_EQUAL(st.fast_missed, 0);
+	/* not vacuous: most generated events are plain, and many parse OK */
+	CU_ASSERT(st.fast > st.docs / 3);
+	CU_ASSERT(st.fast_ok > st.docs / 8);
+	dp_event_ctx_destroy(fa);
+	dp_event_ctx_destroy(sl);
+}
+
+/* Parse with the fast path on and off and expect the same; returns the code
+ * and whether the fast path answered (*@fast). */
+static int click_both(const char *buf, size_t len, const struct dp_event_fields *f,
+		      bool *fast)
+{
+	struct dp_event_ctx *fa = NULL, *sl = NULL;
+	struct dp_click cf, cs;
+	char ws[256];
+	int rf, rs;
+
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
+	dp_event_ctx_set_fast(sl, false);
+	rf = dp_event_parse_click(buf, len, f, fa, &cf, why, sizeof(why));
+	*fast = dp_event_ctx_last_was_fast(fa);
+	rs = dp_event_parse_click(buf, len, f, sl, &cs, ws, sizeof(ws));
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(sl));
+	CU_ASSERT_EQUAL(rf, rs);
+	CU_ASSERT_STRING_EQUAL(why, ws);
+	if (rf == DP_EVENT_OK && rs == DP_EVENT_OK)
+		CU_ASSERT_TRUE(same_click(&cf, &cs));
+	dp_event_ctx_destroy(fa);
+	dp_event_ctx_destroy(sl);
+	return rf;
+}
+
+static void test_fast_path_taken_for_plain_events_only(void)
+{
+	static const char ev[] = "{\"user_id\":\"u42\",\"ts\":\"2026-11-23T21:00:00.123Z\","
+				 "\"type\":\"page_view\",\"page\":\"/p/17\",\"session_hint\":null}";
+	static const char tx[] = "{\"txn_id\":\"t1\",\"user_id\":\"u42\",\"amount\":19.99,"
+				 "\"currency\":\"EUR\",\"merchant\":\"m7\",\"country\":\"DE\","
+				 "\"ts\":1795467600123}";
+	struct dp_event_ctx *c = get_ctx();
+	struct dp_click cl;
+	struct dp_txn t;
+	bool fast;
+
+	CU_ASSERT_EQUAL(click(S(ev), NULL, &cl), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_STRING_EQUAL(cl.page, "/p/17");
+	CU_ASSERT_EQUAL(txn(S(tx), NULL, &t), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_EQUAL(t.amount_micros, 19990000);
+	/* a field error after a fast read: still the fast path */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"type\":\"t\"}"), NULL, &cl),
+			DP_EVENT_EMISSING);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_fast(c));
+	/* switched off: the jsmn path, same result */
+	dp_event_ctx_set_fast(c, false);
+	CU_ASSERT_EQUAL(click(S(ev), NULL, &cl), DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_STRING_EQUAL(cl.page, "/p/17");
+	dp_event_ctx_set_fast(c, true);
+	/* an escape, a tab, UTF-8, DEL: not plain, the jsmn path answers */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\\u0041\",\"ts\":0,\"type\":\"t\"}"), NULL, &cl),
+			DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_STRING_EQUAL(cl.user_id, "uA");
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\t\"ts\":0,\"type\":\"t\"}"), NULL, &cl),
+			DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"\xc3\xa9\",\"ts\":0,\"type\":\"t\"}"), NULL, &cl),
+			DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\x7f\",\"ts\":0,\"type\":\"t\"}"), NULL, &cl),
+			DP_EVENT_EVALUE);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	/* invalid JSON and a repeated field: the jsmn path words the error */
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",}"), NULL, &cl),
+			DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(c));
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: unexpected character");
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"ts\":1}"), NULL,
+				   &fast), DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: duplicate field \"ts\"");
+	/* a top level that is not an object */
+	CU_ASSERT_EQUAL(click_both(S("[1]"), NULL, &fast), DP_EVENT_ETYPE);
+	CU_ASSERT_FALSE(fast);
+}
+
+/* A click event padded with a string value to exactly @len bytes. */
+static size_t padded_click(char *buf, size_t len, char fill)
+{
+	static const char head[] = "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":\"";
+	size_t h = sizeof(head) - 1;
+
+	memcpy(buf, head, h);
+	memset(buf + h, fill, len - h - 2);
+	memcpy(buf + len - 2, "\"}", 2);
+	return len;
+}
+
+static void test_fast_path_every_length_and_block_edge(void)
+{
+	char buf[3000];
+	size_t slow = 0, bad = 0;
+	bool fast;
+
+	/* 40..2999 bytes: the last block is partial at every offset, strings
+	 * cross the 64-byte blocks and the 1 KiB chunks */
+	for (size_t len = 40; len < sizeof(buf); len++) {
+		int rc = click_both(buf, padded_click(buf, len, 'a'), NULL, &fast);
+
+		bad += rc != DP_EVENT_OK;
+		slow += !fast;
+	}
+	/* a primitive that ends exactly at a block edge, then at every byte */
+	for (size_t pad = 0; pad < 140; pad++) {
+		int n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u\",\"type\":\"t\",\"z\":\"%.*s\","
+				 "\"ts\":1795467600123}", (int)pad,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				 "xxxx");
+
+		bad += click_both(buf, (size_t)n, NULL, &fast) != DP_EVENT_OK;
+		slow += !fast;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(slow, 0);
+	/* brackets and commas inside strings are text, at any offset */
+	for (size_t len = 40; len < 200; len++) {
+		CU_ASSERT_EQUAL(click_both(buf, padded_click(buf, len, ','), NULL, &fast),
+				DP_EVENT_OK);
+		CU_ASSERT_TRUE(fast);
+		CU_ASSERT_EQUAL(click_both(buf, padded_click(buf, len, '}'), NULL, &fast),
+				DP_EVENT_OK);
+		CU_ASSERT_TRUE(fast);
+	}
+}
+
+static void test_fast_path_nesting_limit_and_short_texts(void)
+{
+	char buf[256];
+	bool fast;
+	int n;
+
+	/* 32 open containers (root included) are fine, 33 are not; arrays,
+	 * since objects would need keys */
+	for (int depth = 30; depth <= 34; depth++) {
+		n = snprintf(buf, sizeof(buf), "{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":");
+		for (int d = 1; d < depth; d++)
+			buf[n++] = '[';
+		for (int d = 1; d < depth; d++)
+			buf[n++] = ']';
+		buf[n++] = '}';
+		CU_ASSERT_EQUAL(click_both(buf, (size_t)n, NULL, &fast),
+				depth <= 32 ? DP_EVENT_OK : DP_EVENT_EJSON);
+		CU_ASSERT_EQUAL(fast, depth <= 32);
+	}
+	/* texts shorter than one block, with blanks around */
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}"), NULL, &fast),
+			DP_EVENT_OK);
+	CU_ASSERT_TRUE(fast);
+	CU_ASSERT_EQUAL(click_both(S("   { \"user_id\" : \"u\" , \"ts\" : 0 , \"type\" : \"t\" }  "),
+				   NULL, &fast), DP_EVENT_OK);
+	CU_ASSERT_TRUE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{}"), NULL, &fast), DP_EVENT_EMISSING);
+	CU_ASSERT_TRUE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"} {}"), NULL, &fast),
+			DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0:1,\"type\":\"t\"}"), NULL, &fast),
+			DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{\"a\":[:],\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}"), NULL,
+				   &fast), DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{\"a\":[1 2],\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}"), NULL,
+				   &fast), DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"a\":[1,,2]}"), NULL,
+				   &fast), DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+}
+
+static void test_fast_path_every_byte_value_in_strings_and_between_tokens(void)
+{
+	/* each byte value in the first and the second half of a block, inside
+	 * a string, as a value and right after one: the byte classes of the
+	 * scan must agree with the jsmn path on all 256 */
+	static const char *const fmt[] = {
+		"{\"x\":\"a%cb\",\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}",
+		"{\"x\":%c,\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}",
+		"{\"x\":1%c,\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}",
+		"{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":\"a%cb\"}",
+		"{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":%c}",
+		"{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":1%c}",
+		"{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"x\":[1%c2]}",
+	};
+	size_t fast_ok = 0;
+	bool fast;
+	char buf[128];
+
+	for (size_t f = 0; f < sizeof(fmt) / sizeof(fmt[0]); f++) {
+		for (int v = 1; v < 256; v++) {
+			int n = snprintf(buf, sizeof(buf), fmt[f], v);
+			int rc = click_both(buf, (size_t)n, NULL, &fast);
+
+			fast_ok += rc == DP_EVENT_OK && fast;
+		}
+	}
+	/* parsed OK by the fast path: in a string every printable byte but '"'
+	 * and '\\' (93); as a value a digit (10); after "1" in the object a
+	 * digit or ' ' (11); in "[1?2]" a digit, ',', '.', 'e' or 'E' (14) */
+	CU_ASSERT_EQUAL(fast_ok, 2 * 93 + 2 * 10 + 2 * 11 + 14);
+}
+
+static void test_fast_path_two_fields_with_one_key(void)
+{
+	struct dp_event_fields f;
+	struct dp_click c;
+	bool fast;
+
+	dp_event_fields_default(&f);
+	f.page = "type";        /* page and type read the same key */
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}"), &f, &fast),
+			DP_EVENT_OK);
+	CU_ASSERT_TRUE(fast);
+	CU_ASSERT_EQUAL(click(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\"}"), &f, &c), DP_EVENT_OK);
+	CU_ASSERT_TRUE(c.has_page);
+	CU_ASSERT_STRING_EQUAL(c.page, "t");
+	CU_ASSERT_STRING_EQUAL(c.type, "t");
+	/* the shared key twice is a duplicate */
+	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"type\":\"v\"}"), &f,
+				   &fast), DP_EVENT_EJSON);
+	CU_ASSERT_FALSE(fast);
+	CU_ASSERT_STRING_EQUAL(why, "invalid JSON at byte 33: duplicate field \"type\"");
+}
+
 static void test_ctx_create_destroy(void)
 {
 	struct dp_event_ctx *c2 = NULL;
@@ -1115,6 +1869,12 @@ static int reg(void)
 		 WR_TEST(test_txn_amount_fast_path_equals_strtod),
 		 WR_TEST(test_strerror_names_every_code),
 		 WR_TEST(test_why_buffer_optional_and_truncated),
+		 WR_TEST(test_fast_path_equals_jsmn_path_on_generated_and_mutated_events),
+		 WR_TEST(test_fast_path_taken_for_plain_events_only),
+		 WR_TEST(test_fast_path_every_length_and_block_edge),
+		 WR_TEST(test_fast_path_nesting_limit_and_short_texts),
+		 WR_TEST(test_fast_path_two_fields_with_one_key),
+		 WR_TEST(test_fast_path_every_byte_value_in_strings_and_between_tokens),
 		 WR_TEST(test_ctx_create_destroy));
 	return 0;
 }
