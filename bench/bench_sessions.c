@@ -85,7 +85,7 @@ static const char *const types[] = { "page_view", "page_view", "page_view", "pag
 enum mode { M_TABLE_BURST, M_TABLE_SINGLE, M_PARSE, M_BOTH, M_N };
 static const char *const mode_name[M_N] = {
 	"a. session table (add_burst)   ", "a'. session table (single add) ",
-	"b. JSON parse alone (jsmn)     ", "c. JSON parse + session table  ",
+	"b. JSON parse alone             ", "c. JSON parse + session table  ",
 };
 
 struct gen {
