@@ -5,7 +5,7 @@
  * Usage: build/bench/bench_sessions [USERS] [EVENTS]
  *
  * One synthetic stream (users drawn uniformly, event time advancing 1 ms
- * per event, 30 % funnel steps, 60 % page views), produced in bursts of 32
+ * per event, 40 % funnel steps, 60 % page views), produced in bursts of 32
  * like the worker's rx bursts. Only the work under test is timed (the
  * generator runs between the timed bursts):
  *   a. session table alone: st_sess_add_burst of 32 events + st_sess_advance

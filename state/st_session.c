@@ -156,6 +156,8 @@ struct st_sess {
 	int64_t gap_us, max_len_us, lateness_us;
 	int64_t hold_us;            /* gap + lateness: end + hold_us is the close time */
 	int64_t adv_wm_us;          /* highest watermark given to advance */
+	bool funnel_fast_ok;        /* !params.general_funnel_only */
+	uint64_t funnel_fast;       /* steps done by funnel_add_last */
 	struct st_sidx *idx;
 	struct st_suser *usr;
 	struct st_spool *pool;
@@ -231,21 +233,46 @@ static inline const char *user_id(const struct st_sess *t, const struct st_suser
 	return u->c.len <= ID_INL ? u->id : arena_blk(t, user_blk(u));
 }
 
-/* @len bytes equal; inline word compares (ids are short, a libc call costs more). */
+/* Unaligned loads (ids have any alignment). */
+static inline uint64_t ld64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t ld32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t ld16(const char *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * @len bytes equal. Ids are short and a libc call costs more: word compares,
+ * the last (partial) word read as an overlapping word ending at @len, so no
+ * byte loop and no read past either id.
+ */
 static inline bool bytes_eq(const char *a, const char *b, size_t len)
 {
-	uint64_t x = 0, y = 0;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return false;
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8)
+			if (ld64(a + i) != ld64(b + i))
+				return false;
+		return ld64(a + len - 8) == ld64(b + len - 8);
 	}
-	for (; i < len; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
+	if (len >= 4)
+		return ((ld32(a) ^ ld32(b)) | (ld32(a + len - 4) ^ ld32(b + len - 4))) == 0;
+	if (len >= 2)
+		return ((ld16(a) ^ ld16(b)) | (ld16(a + len - 2) ^ ld16(b + len - 2))) == 0;
+	return len == 0 || a[0] == b[0];
 }
 
 static inline bool user_is(const struct st_sess *t, const struct st_suser *u, const char *id,
@@ -256,7 +283,7 @@ static inline bool user_is(const struct st_sess *t, const struct st_suser *u, co
 	if (len <= ID_INL)
 		return bytes_eq(u->id, id, len);
 	return bytes_eq(u->id, id, ID_PFX) &&
-	       memcmp(arena_blk(t, user_blk(u)) + ID_PFX, id + ID_PFX, len - ID_PFX) == 0;
+	       bytes_eq(arena_blk(t, user_blk(u)) + ID_PFX, id + ID_PFX, len - ID_PFX);
 }
 
 /* ---- user index -------------------------------------------------------- */
@@ -274,16 +301,22 @@ static inline uint32_t idx_next(const struct st_sess *t, uint32_t pos)
 	return pos + 1 == t->idx_n ? 0 : pos + 1;
 }
 
-static uint32_t idx_find(const struct st_sess *t, uint64_t hash, const char *id, size_t len)
+/* Index slot of user @id with hash tag @tag and home slot @home, or SS_NONE. */
+static inline __attribute__((always_inline)) uint32_t
+idx_find_at(const struct st_sess *t, uint32_t tag, uint32_t home, const char *id, size_t len)
 {
-	uint32_t tag = (uint32_t)hash;
-	for (uint32_t pos = idx_home(t, tag);; pos = idx_next(t, pos)) {
+	for (uint32_t pos = home;; pos = idx_next(t, pos)) {
 		const struct st_sidx *x = &t->idx[pos];
 		if (x->ent1 == 0)
 			return SS_NONE;
 		if (x->tag == tag && user_is(t, &t->usr[x->ent1 - 1], id, len))
 			return pos;
 	}
+}
+
+static uint32_t idx_find(const struct st_sess *t, uint64_t hash, const char *id, size_t len)
+{
+	return idx_find_at(t, (uint32_t)hash, idx_home(t, (uint32_t)hash), id, len);
 }
 
 static void idx_insert(struct st_sess *t, uint32_t uid, uint32_t tag)
@@ -659,8 +692,85 @@ static void hist_drop(struct st_sess *t, uint32_t h, struct st_score *c)
 	c->flags &= (uint8_t)~(F_HIST | F_WIDE);
 }
 
-/* Add one occurrence of step @k at @ts to the history of session @h. */
-static void funnel_add(struct st_sess *t, uint32_t h, struct st_score *s, uint32_t k, int64_t ts)
+_Static_assert(SS_K == 2, "funnel_add_last reads exactly two words per step");
+
+/*
+ * funnel_add's fast path, on the narrow words in place, for the usual case:
+ * @ts is the session's end (after the event was counted), so no stored time
+ * is later (all lie in [start, end]), and the history is empty or narrow with
+ * @ts's offset narrow too. Returns false (nothing touched) otherwise.
+ * The stored history is what fwork_store left, i.e. a fixed point of it, so
+ * only step k and the chain up to it need a look; what fwork_store would
+ * make of it with @ts added (ts >= every stored time):
+ *  - the chain reaches step k and t(k) exists: ts is a repeat or later than
+ *    t(k), dropped for good: no change;
+ *  - the chain reaches step k, t(k) does not exist and ts > t(k-1): ts
+ *    becomes t(k) after at most one waiting time (a second one is dropped,
+ *    ovf bit k); later steps then hold only times <= ts: unchanged;
+ *  - otherwise (chain broken before k, or ts == t(k-1)) ts waits: appended
+ *    when there is room and it is no repeat, else dropped with ovf bit k.
+ * tests/unit/test_session.c checks this against the general path word for
+ * word on random streams (st_sess_params.general_funnel_only).
+ */
+static inline bool funnel_add_last(struct st_sess *t, uint32_t h, struct st_score *s, uint32_t k,
+				   int64_t ts)
+{
+	if (ts != s->end_us || (s->flags & F_WIDE) || span(s->start_us, ts) > SS_NARROW_MAX)
+		return false;
+	uint32_t o = (uint32_t)span(s->start_us, ts);
+	uint32_t *w = hist32(t, h);
+	t->funnel_fast++;
+	if (!(s->flags & F_HIST)) {
+		for (uint32_t i = 0; i < t->hn; i++)
+			w[i] = SS_EMPTY32;
+		w[k * SS_K] = o;
+		s->flags |= F_HIST;
+		return true;
+	}
+	/* chain over steps 0 .. k-1 in offsets; -1 is before every offset, and
+	 * an empty word (UINT32_MAX) is above every real one */
+	int64_t prev = -1;
+	uint32_t j = 0;
+	for (; j < k; j++) {
+		int64_t a = w[j * SS_K], b = w[j * SS_K + 1];
+		int64_t tj = a > prev ? a : b;
+		if (tj <= prev || tj == SS_EMPTY32)
+			break;
+		prev = tj;
+	}
+	uint32_t *wk = &w[k * SS_K];
+	uint32_t a = wk[0], b = wk[1];
+	if (j == k) {
+		int64_t tk = (int64_t)a > prev ? a : b;
+		if (tk > prev && tk != SS_EMPTY32)
+			return true;            /* t(k) exists: ts can never be chosen */
+		/* every stored time of step k is <= t(k-1) <= ts */
+		if ((int64_t)o > prev) {
+			if (b != SS_EMPTY32) {
+				s->ovf |= (uint16_t)(1u << k);  /* two waiting: the later goes */
+				wk[1] = o;
+			} else {
+				wk[a != SS_EMPTY32] = o;
+			}
+			return true;
+		}
+	}
+	if (b != SS_EMPTY32) {
+		if (b != o)
+			s->ovf |= (uint16_t)(1u << k);
+	} else if (a != SS_EMPTY32) {
+		if (a != o)
+			wk[1] = o;
+	} else {
+		wk[0] = o;
+	}
+	return true;
+}
+
+/* funnel_add's general path: any event time, narrow or wide history. */
+static __attribute__((noinline)) void funnel_add_general(struct st_sess *t, uint32_t h,
+							 struct st_score *s, uint32_t k,
+							 int64_t ts)
 {
 	int64_t buf[HN_MAX];
 	hist_load(t, h, s, buf);
@@ -679,6 +789,15 @@ static void funnel_add(struct st_sess *t, uint32_t h, struct st_score *s, uint32
 	w.m[k] = (uint8_t)(m + 1);
 	fwork_store(&w, buf, t->n_steps, &s->ovf);
 	hist_save(t, h, s, buf);
+}
+
+/* Add one occurrence of step @k at @ts to the history of session @h. */
+static inline void funnel_add(struct st_sess *t, uint32_t h, struct st_score *s, uint32_t k,
+			      int64_t ts)
+{
+	if (likely(t->funnel_fast_ok) && funnel_add_last(t, h, s, k, ts))
+		return;
+	funnel_add_general(t, h, s, k, ts);
 }
 
 /* Merge history @b into @a (both sorted per step, absolute form). */
@@ -945,6 +1064,7 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 	t->lateness_us = p->lateness_us;
 	t->hold_us = st_sat_add(p->gap_us, p->lateness_us);
 	t->adv_wm_us = INT64_MIN;
+	t->funnel_fast_ok = !p->general_funnel_only;
 	/* a tick of about hold / 2048: one wheel turn covers about two holds,
 	 * so a session is visited about once before it is due */
 	t->wshift = 0;
@@ -1026,6 +1146,11 @@ uint32_t st_sess_active(const struct st_sess *t)
 	return t->slots_used;
 }
 
+uint64_t st_sess_funnel_fast(const struct st_sess *t)
+{
+	return t->funnel_fast;
+}
+
 /* Consider open session @h of a user for the last one starting at or
  * before @ts (*p) and the first one starting after it (*n). */
 static inline void pick(const struct st_sess *t, uint32_t h, int64_t ts, uint32_t *p, uint32_t *n)
@@ -1040,21 +1165,23 @@ static inline void pick(const struct st_sess *t, uint32_t h, int64_t ts, uint32_
 }
 
 /*
- * One event, its user's hash already computed (st_sess_add's contract).
- * Measured cost: see st_sess_add_burst() and docs/benchmarks.md.
+ * One event, its user's hash and home index slot already computed (st_sess_add's
+ * contract). Measured cost: see st_sess_add_burst() and docs/benchmarks.md.
  */
-static int add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t hash,
-		      int64_t ts_us, int32_t step, bool is_page_view, int64_t wm_us,
-		      const struct st_sess_emit *emit)
+static inline __attribute__((always_inline)) int
+add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t hash, uint32_t home,
+	   int64_t ts_us, int32_t step, bool is_page_view, int64_t wm_us,
+	   const struct st_sess_emit *emit)
 {
 	if (wm_us < t->adv_wm_us)
 		wm_us = t->adv_wm_us;
 	/* a new session at ts_us would close at once: late */
 	bool too_old = st_sat_add(ts_us, t->hold_us) <= wm_us;
 
-	uint32_t pos = idx_find(t, hash, user, ulen);
+	uint32_t pos = idx_find_at(t, (uint32_t)hash, home, user, ulen);
 	uint32_t uid, h;
 	struct st_suser *u;
+	struct st_score *s;         /* core(t, h) */
 	if (pos == SS_NONE) {
 		if (too_old) {
 			report_late(t, user, ulen, ts_us, step, is_page_view, wm_us, emit);
@@ -1066,6 +1193,7 @@ static int add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t
 		}
 		uid = user_new(t, user, ulen, hash);
 		h = session_open(t, uid, ts_us);
+		s = core(t, h);
 		goto count;
 	}
 	uid = t->idx[pos].ent1 - 1;
@@ -1073,20 +1201,24 @@ static int add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t
 
 	/* p: last session starting at or before ts (may contain it), n: the one after */
 	uint32_t p = SS_NONE, n = SS_NONE;
+	struct st_score *sp = NULL, *sn = NULL;
 	if (likely(u->c.next == SS_NONE)) {
 		/* the inline session is the only one (a live user has one open) */
-		if (u->c.start_us <= ts_us)
+		if (u->c.start_us <= ts_us) {
 			p = uid | H_INL;
-		else
+			sp = &u->c;
+		} else {
 			n = uid | H_INL;
+			sn = &u->c;
+		}
 	} else {
 		if (u->c.flags & F_LIVE)
 			pick(t, uid | H_INL, ts_us, &p, &n);
 		for (uint32_t sid = u->c.next; sid != SS_NONE; sid = t->pool[sid].c.next)
 			pick(t, sid, ts_us, &p, &n);
+		sp = p != SS_NONE ? core(t, p) : NULL;
+		sn = n != SS_NONE ? core(t, n) : NULL;
 	}
-	struct st_score *sp = p != SS_NONE ? core(t, p) : NULL;
-	struct st_score *sn = n != SS_NONE ? core(t, n) : NULL;
 	bool p_ok = sp != NULL && alive(t, sp, wm_us) &&
 		(ts_us <= sp->end_us || span(sp->end_us, ts_us) <= (uint64_t)t->gap_us);
 	bool n_ok = sn != NULL && alive(t, sn, wm_us) &&
@@ -1099,15 +1231,19 @@ static int add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t
 	}
 	if (p_ok && ts_us <= sp->end_us) {
 		h = p;                          /* inside: the span does not change */
+		s = sp;
 	} else if (p_ok && n_ok && len_ok(t, sp->start_us, sn->end_us)) {
 		session_merge(t, u, p, n);
 		h = p;
+		s = sp;
 	} else if (p_ok && len_ok(t, sp->start_us, ts_us)) {
 		sp->end_us = ts_us;             /* timer stale-low: fine (lazy) */
 		h = p;
+		s = sp;
 	} else if (n_ok && len_ok(t, ts_us, sn->end_us)) {
 		session_set_start(t, n, sn, ts_us);
 		h = n;
+		s = sn;
 	} else {
 		if (too_old) {
 			report_late(t, user, ulen, ts_us, step, is_page_view, wm_us, emit);
@@ -1120,10 +1256,10 @@ static int add_hashed(struct st_sess *t, const char *user, size_t ulen, uint64_t
 		if (p_ok || n_ok)
 			WR_COUNT(t->cnt, sessions_split);
 		h = session_open(t, uid, ts_us);
+		s = core(t, h);
 	}
 
-count:;
-	struct st_score *s = core(t, h);
+count:
 	s->events = sat_add32(s->events, 1);
 	s->page_views = sat_add32(s->page_views, is_page_view ? 1 : 0);
 	if (step >= 0)
@@ -1133,8 +1269,9 @@ count:;
 
 static inline bool args_ok(const struct st_sess *t, size_t ulen, int64_t ts_us, int32_t step)
 {
-	return !(ulen == 0 || ulen > ST_SESS_USER_MAX || step < -1 ||
-		 step >= (int32_t)t->n_steps || ts_us == INT64_MIN || ts_us == INT64_MAX);
+	/* unsigned wrap-around: ulen 1 .. MAX, step -1 .. n_steps-1, ts not an extreme */
+	return ulen - 1 < ST_SESS_USER_MAX && (uint32_t)step + 1u <= t->n_steps &&
+	       (uint64_t)ts_us + (uint64_t)INT64_MAX < UINT64_MAX - 1;
 }
 
 int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us, int32_t step,
@@ -1142,8 +1279,9 @@ int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us,
 {
 	if (unlikely(!args_ok(t, ulen, ts_us, step)))
 		return -EINVAL;
-	return add_hashed(t, user, ulen, user_hash(user, ulen), ts_us, step, is_page_view,
-			  wm_us, emit);
+	uint64_t hash = user_hash(user, ulen);
+	return add_hashed(t, user, ulen, hash, idx_home(t, (uint32_t)hash), ts_us, step,
+			  is_page_view, wm_us, emit);
 }
 
 /*
@@ -1154,27 +1292,34 @@ int st_sess_add(struct st_sess *t, const char *user, size_t ulen, int64_t ts_us,
  * then add in order. The prefetches are hints only: each add looks
  * everything up again, so an earlier event of the burst that changes the
  * table is seen by later ones.
- * Measured (bench_sessions, 1 M users, 30 % funnel steps, advance per 32,
- * shared 2-vCPU VM, best of 3): ~210-260 ns per event, single adds ~420 ns.
+ * Measured (bench_sessions, 1 M users, 40 % funnel steps, advance per 32,
+ * shared 2-vCPU VM, best of 3): warm ~180-195 ns per event (cold ~125),
+ * single adds ~280-330 ns; 10 k users (in cache) ~37 ns, ~270 instructions.
  */
 uint32_t st_sess_add_burst(struct st_sess *t, const struct st_sess_ev *ev, uint32_t n,
 			   const struct st_sess_emit *emit, int *rc)
 {
 	uint64_t h[ST_SESS_BURST];
+	uint32_t home[ST_SESS_BURST];
 	uint32_t ok = 0;
+	_Static_assert(ST_SESS_BURST <= 32, "bad is a 32-bit mask");
 
 	while (n > 0) {
 		uint32_t m = n < ST_SESS_BURST ? n : ST_SESS_BURST;
+		uint32_t bad = 0;         /* bit i: event i has bad arguments */
 		for (uint32_t i = 0; i < m; i++) {
-			if (unlikely(!args_ok(t, ev[i].user_len, ev[i].ts_us, ev[i].step)))
+			if (unlikely(!args_ok(t, ev[i].user_len, ev[i].ts_us, ev[i].step))) {
+				bad |= 1u << i;
 				continue;
+			}
 			h[i] = user_hash(ev[i].user, ev[i].user_len);
-			__builtin_prefetch(&t->idx[idx_home(t, (uint32_t)h[i])]);
+			home[i] = idx_home(t, (uint32_t)h[i]);
+			__builtin_prefetch(&t->idx[home[i]]);
 		}
 		for (uint32_t i = 0; i < m; i++) {
-			if (unlikely(!args_ok(t, ev[i].user_len, ev[i].ts_us, ev[i].step)))
+			if (unlikely(bad & (1u << i)))
 				continue;
-			const struct st_sidx *x = &t->idx[idx_home(t, (uint32_t)h[i])];
+			const struct st_sidx *x = &t->idx[home[i]];
 			if (x->ent1 != 0 && x->tag == (uint32_t)h[i]) {
 				__builtin_prefetch(&t->usr[x->ent1 - 1], 1);
 				if (ev[i].step >= 0)
@@ -1183,8 +1328,8 @@ uint32_t st_sess_add_burst(struct st_sess *t, const struct st_sess_ev *ev, uint3
 		}
 		for (uint32_t i = 0; i < m; i++) {
 			int r = -EINVAL;
-			if (likely(args_ok(t, ev[i].user_len, ev[i].ts_us, ev[i].step)))
-				r = add_hashed(t, ev[i].user, ev[i].user_len, h[i], ev[i].ts_us,
+			if (likely(!(bad & (1u << i))))
+				r = add_hashed(t, ev[i].user, ev[i].user_len, h[i], home[i], ev[i].ts_us,
 					       ev[i].step, ev[i].is_page_view, ev[i].wm_us, emit);
 			ok += r == 0;
 			if (rc != NULL)
@@ -1287,6 +1432,43 @@ uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_
 	if (t->run_head == t->run_n)
 		t->run_head = t->run_n = 0;
 	return closed;
+}
+
+static uint64_t digest_mix(uint64_t d, uint64_t v)
+{
+	return st_fmix64(d ^ (v + 0x9e3779b97f4a7c15ULL + (d << 6)));
+}
+
+/* One session's fields and stored history words, narrow or wide, as they are. */
+static uint64_t digest_session(const struct st_sess *t, uint32_t h, uint64_t d)
+{
+	const struct st_score *c = core(t, h);
+	d = digest_mix(d, h);
+	d = digest_mix(d, (uint64_t)c->start_us);
+	d = digest_mix(d, (uint64_t)c->end_us);
+	d = digest_mix(d, (uint64_t)c->events << 32 | c->page_views);
+	d = digest_mix(d, (uint64_t)c->next << 32 | c->seq);
+	d = digest_mix(d, (uint64_t)c->ovf << 16 | (uint64_t)c->flags << 8 | c->len);
+	if (!(c->flags & F_LIVE) || !(c->flags & F_HIST))
+		return d;
+	const uint32_t *w = hist32(t, h);
+	if (c->flags & F_WIDE)
+		for (uint32_t i = 0; i < t->hn; i++)
+			d = digest_mix(d, (uint64_t)t->wide[(size_t)w[0] * t->hn + i]);
+	else
+		for (uint32_t i = 0; i < t->hn; i++)
+			d = digest_mix(d, w[i]);
+	return d;
+}
+
+uint64_t st_sess_digest(const struct st_sess *t)
+{
+	uint64_t d = digest_mix(0, (uint64_t)t->user_bump << 32 | t->slot_bump);
+	for (uint32_t uid = 0; uid < t->user_bump; uid++)
+		d = digest_session(t, uid | H_INL, d);
+	for (uint32_t sid = 0; sid < t->slot_bump; sid++)
+		d = digest_session(t, sid, d);
+	return d;
 }
 
 /* Check one live session @h of user @uid; 0 or -EFAULT. */

@@ -124,6 +124,9 @@ struct st_sess_params {
 	int64_t max_len_us;          /* max end - start, >= 0; 0 = unbounded */
 	int64_t lateness_us;         /* allowed lateness, >= 0 */
 	uint32_t n_steps;            /* funnel steps, 0 .. ST_SESS_STEPS_MAX */
+	bool general_funnel_only;    /* for tests only: never take the in-place fast path
+				      * for funnel steps (results are the same either way;
+				      * differential tests compare the two); false in use */
 };
 
 /* One event for st_sess_add_burst(); the arguments of st_sess_add(). */
@@ -219,6 +222,22 @@ uint32_t st_sess_used(const struct st_sess *t);
 
 /* Open sessions (fill-level gauge of the pool; also the sessions_active counter). */
 uint32_t st_sess_active(const struct st_sess *t);
+
+/*
+ * Funnel steps added by the in-place fast path (an event at its session's
+ * end with a narrow history: the usual in-order case), since create. For
+ * tests and profiling; the general path gives the same results.
+ */
+uint64_t st_sess_funnel_fast(const struct st_sess *t);
+
+/*
+ * A digest of the table's state: every user entry's and overflow slot's
+ * session fields (times, counts, links, flags, overflow marks) and the
+ * stored funnel history words of open sessions, as stored (narrow offsets
+ * or wide times). Two tables given the same calls have equal digests. For
+ * tests (the fast path against the general one); O(users + slots touched).
+ */
+uint64_t st_sess_digest(const struct st_sess *t);
 
 /*
  * Check internal invariants (index, free lists, each user's inline session

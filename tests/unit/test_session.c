@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_pvt.h"
 #include "st_session.h"
 #include "wr_test.h"
 
@@ -1301,6 +1302,246 @@ static void test_random_max_len_matches_arrival_order_model(void)
 	fix_free(f);
 }
 
+/* ---- funnel fast path against the general path ------------------------ */
+
+/*
+ * Step-heavy users: within a burst events are 0-20 min apart (sometimes
+ * exactly the same time, gap or gap + 1), 70 % of them a step (any step, so
+ * steps recur several times per session and come before their
+ * predecessors), repeats of the previous event's step and time; bursts last
+ * up to @burst_len_max (beyond 71 min: wide histories) and are 31-150 min
+ * apart. Arrival key: ts plus up to @disorder.
+ */
+static size_t gen_step_events(struct ev **out, uint32_t n_users, int64_t burst_len_max,
+			      int64_t disorder)
+{
+	size_t size = 1024, n = 0;
+	struct ev *e = malloc(size * sizeof(*e));
+	CU_ASSERT_FATAL(e != NULL);
+	for (uint32_t u = 0; u < n_users; u++) {
+		int64_t ts = T0 + rnd_range(0, 6 * 60) * MIN + rnd_range(0, 59) * SEC;
+		int bursts = (int)rnd_range(1, 4);
+		for (int b = 0; b < bursts; b++) {
+			int64_t burst_end = ts + rnd_range(0, burst_len_max);
+			int32_t last_step = NONE;
+			do {
+				if (n == size) {
+					size *= 2;
+					e = realloc(e, size * sizeof(*e));
+					CU_ASSERT_FATAL(e != NULL);
+				}
+				struct ev *x = &e[n++];
+				x->user = u;
+				x->ts = ts;
+				x->key = ts + rnd_range(0, disorder - 1);
+				x->pv = rnd() % 2 != 0;
+				uint64_t d = rnd() % 10;
+				x->step = d < 3 ? NONE : d < 5 ? last_step
+					: (int32_t)rnd_range(0, 3);
+				last_step = x->step;
+				uint64_t g = rnd() % 20;
+				int64_t step_gap = g < 3 ? 0 : g == 3 ? GAP : g == 4 ? GAP + 1
+					: g < 12 ? rnd_range(1, 120) * SEC
+					: rnd_range(1, 20 * 60) * SEC + rnd_range(0, 999);
+				ts += step_gap;
+			} while (ts <= burst_end);
+			ts += rnd_range(31, 150) * MIN;
+		}
+	}
+	*out = e;
+	return n;
+}
+
+/*
+ * Feed the same stream to a table with the funnel fast path and one forced
+ * onto the general path (bursts of 32, advance after each): the same return
+ * codes, table digests (stored history words, flags, overflow marks) at
+ * every burst, records in the same order, counters. Returns the number of
+ * funnel steps the fast table took the fast path for.
+ */
+static uint64_t fast_vs_general_run(uint64_t seed, int64_t max_len, int64_t burst_len_max,
+				    uint64_t *steps_out)
+{
+	rng_state = seed;
+	const uint32_t n_users = 1500;
+	const int64_t disorder = 10 * MIN;
+	struct ev *e;
+	size_t n = gen_step_events(&e, n_users, burst_len_max, disorder);
+	qsort(e, n, sizeof(*e), ev_by_key);
+	struct fix *a = fix_new(n_users, 0, max_len, 4);
+	struct fix *b = calloc(1, sizeof(*b));
+	CU_ASSERT_FATAL(b != NULL);
+	struct st_sess_params p = {
+		.capacity = n_users, .gap_us = GAP, .max_len_us = max_len, .lateness_us = LATE,
+		.n_steps = 4, .general_funnel_only = true,
+	};
+	CU_ASSERT_FATAL(st_sess_create(&p, &b->cnt, &b->t) == 0);
+	b->cap.order_ok = true;
+	b->emit = (struct st_sess_emit){ cap_session, cap_late, &b->cap };
+
+	char (*ids)[72] = malloc(n * sizeof(*ids));
+	struct st_sess_ev *bev = malloc(n * sizeof(*bev));
+	CU_ASSERT_FATAL(ids != NULL && bev != NULL);
+	int64_t max_ts = INT64_MIN;
+	uint64_t steps = 0;
+	for (size_t i = 0; i < n; i++) {
+		int len = user_name(ids[i], sizeof(ids[i]), e[i].user);
+		if (e[i].ts > max_ts)
+			max_ts = e[i].ts;
+		/* a few events too old to place (the capture keeps 16 late records) */
+		int64_t ts = i % 97 == 96 && i < 1400 ? e[i].ts - 3 * HOLD : e[i].ts;
+		bev[i] = (struct st_sess_ev){ ids[i], (uint32_t)len, e[i].step, ts,
+					      max_ts - disorder, e[i].pv };
+		steps += e[i].step >= 0;
+	}
+	size_t rc_mism = 0, dig_mism = 0;
+	for (size_t i = 0; i < n; i += 32) {
+		uint32_t m = n - i < 32 ? (uint32_t)(n - i) : 32;
+		int rca[32], rcb[32];
+		st_sess_add_burst(a->t, bev + i, m, &a->emit, rca);
+		st_sess_add_burst(b->t, bev + i, m, &b->emit, rcb);
+		for (uint32_t k = 0; k < m; k++)
+			rc_mism += rca[k] != rcb[k];
+		dig_mism += st_sess_digest(a->t) != st_sess_digest(b->t);
+		st_sess_advance(a->t, bev[i + m - 1].wm_us, &a->emit);
+		st_sess_advance(b->t, bev[i + m - 1].wm_us, &b->emit);
+		if (i % 4096 == 0) {
+			CU_ASSERT_EQUAL(st_sess_verify(a->t), 0);
+			CU_ASSERT_EQUAL(st_sess_verify(b->t), 0);
+		}
+	}
+	CU_ASSERT_EQUAL(st_sess_verify(a->t), 0);
+	CU_ASSERT_EQUAL(st_sess_verify(b->t), 0);
+	st_sess_advance(a->t, INT64_MAX, &a->emit);
+	st_sess_advance(b->t, INT64_MAX, &b->emit);
+	CU_ASSERT_EQUAL(st_sess_verify(a->t), 0);
+	CU_ASSERT_EQUAL(st_sess_verify(b->t), 0);
+	CU_ASSERT_EQUAL(rc_mism, 0);
+	CU_ASSERT_EQUAL(dig_mism, 0);
+	CU_ASSERT_EQUAL_FATAL(a->cap.n, b->cap.n);
+	size_t rec_mism = 0;
+	for (size_t i = 0; i < a->cap.n; i++)
+		rec_mism += memcmp(&a->cap.r[i], &b->cap.r[i], sizeof(a->cap.r[i])) != 0;
+	CU_ASSERT_EQUAL(rec_mism, 0);
+	CU_ASSERT_EQUAL(a->cap.nl, b->cap.nl);
+	CU_ASSERT_EQUAL(memcmp(a->cap.l, b->cap.l, sizeof(a->cap.l)), 0);
+	CU_ASSERT_EQUAL(memcmp(&a->cnt, &b->cnt, sizeof(a->cnt)), 0);
+	CU_ASSERT_TRUE(a->cap.order_ok && b->cap.order_ok);
+	/* the stream covers what the fast path must leave to the general one */
+	CU_ASSERT_TRUE(CNT(a, sessions_merged) > 0);
+	CU_ASSERT_TRUE(CNT(a, session_events_late) > 0);
+	CU_ASSERT_TRUE(CNT(a, sessions_funnel_inexact) > 0);
+	if (max_len > 0)
+		CU_ASSERT_TRUE(CNT(a, sessions_split) > 0);
+	size_t conv = 0;
+	for (size_t i = 0; i < a->cap.n; i++)
+		conv += a->cap.r[i].conv;
+	CU_ASSERT_TRUE(conv > 0 && conv < a->cap.n);
+	uint64_t fast = st_sess_funnel_fast(a->t);
+	CU_ASSERT_EQUAL(st_sess_funnel_fast(b->t), 0);
+	printf("\n    %zu events, %llu steps (%llu fast), %zu sessions, %llu merges, %llu splits, "
+	       "%llu inexact ", n, (unsigned long long)steps, (unsigned long long)fast,
+	       a->cap.n, (unsigned long long)CNT(a, sessions_merged),
+	       (unsigned long long)CNT(a, sessions_split),
+	       (unsigned long long)CNT(a, sessions_funnel_inexact));
+	*steps_out = steps;
+	free(ids);
+	free(bev);
+	free(e);
+	fix_free(a);
+	fix_free(b);
+	return fast;
+}
+
+/* Unbounded sessions: merges by bridging events, histories beyond 71 min (wide). */
+static void test_funnel_fast_path_equals_general_with_merges(void)
+{
+	uint64_t steps, fast = fast_vs_general_run(11, 0, 3 * 60 * MIN, &steps);
+	/* most steps arrive at their session's end: the fast path is the usual case */
+	CU_ASSERT_TRUE(fast * 2 > steps);
+	CU_ASSERT_TRUE(fast < steps);
+}
+
+/* max_len splits (and events joining the later of two split sessions). */
+static void test_funnel_fast_path_equals_general_with_max_len(void)
+{
+	uint64_t steps, fast = fast_vs_general_run(23, 40 * MIN, 90 * MIN, &steps);
+	CU_ASSERT_TRUE(fast * 2 > steps);
+	CU_ASSERT_TRUE(fast < steps);
+}
+
+/* In-order steps take the fast path (and give the defined funnel); an
+ * earlier one, or a table forced onto the general path, does not. */
+static void test_funnel_fast_path_taken_for_in_order_steps(void)
+{
+	struct fix *f = fix_new(4, 0, 0, 4);
+	int64_t wm = T0 - HOLD;
+	CU_ASSERT_EQUAL(add(f, "a", T0, LAND, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + MIN, VIEW, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + MIN, VIEW, false, wm), 0);    /* repeat */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 2 * MIN, NONE, false, wm), 0);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 3 * MIN, BUY, false, wm), 0);  /* waits for CART */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 4 * MIN, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_funnel_fast(f->t), 5);
+	/* earlier than the session's end: general path */
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 3 * MIN + 30 * SEC, CART, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_funnel_fast(f->t), 5);
+	CU_ASSERT_EQUAL(add(f, "a", T0 + 5 * MIN, BUY, false, wm), 0);
+	CU_ASSERT_EQUAL(st_sess_funnel_fast(f->t), 6);
+	CU_ASSERT_EQUAL(adv(f, INT64_MAX), 1);
+	CU_ASSERT_EQUAL_FATAL(f->cap.n, 1);
+	CU_ASSERT_EQUAL(f->cap.r[0].reached, 4);
+	CU_ASSERT_TRUE(f->cap.r[0].conv);
+	CU_ASSERT_EQUAL(f->cap.r[0].ttc, 5 * MIN);   /* the BUY at +3 min is before CART */
+	CU_ASSERT_TRUE(f->cap.r[0].exact);
+	fix_free(f);
+
+	struct wr_counters cnt = { 0 };
+	struct st_sess *t;
+	struct st_sess_params p = { .capacity = 4, .gap_us = GAP, .n_steps = 4,
+				    .general_funnel_only = true };
+	CU_ASSERT_FATAL(st_sess_create(&p, &cnt, &t) == 0);
+	CU_ASSERT_EQUAL(st_sess_add(t, "a", 1, T0, LAND, false, wm, NULL), 0);
+	CU_ASSERT_EQUAL(st_sess_add(t, "a", 1, T0 + MIN, VIEW, false, wm, NULL), 0);
+	CU_ASSERT_EQUAL(st_sess_funnel_fast(t), 0);
+	st_sess_destroy(t);
+}
+
+/* The hash's short-tail load (two overlapping loads) gives what a plain
+ * memcpy of the tail into a zeroed word gives: user hashes are unchanged. */
+static void test_hash_tail_load_matches_memcpy(void)
+{
+	char buf[80];
+	rng_state = 5;
+	for (int rep = 0; rep < 50; rep++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (char)rnd();
+		for (size_t len = 0; len <= ST_SESS_USER_MAX; len++) {
+			/* the former tail: memcpy of len % 8 bytes after the full words */
+			const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xbf58476d1ce4e5b9ULL;
+			uint64_t h = (uint64_t)len * k1;
+			size_t i = 0;
+			for (; i + 8 <= len; i += 8) {
+				uint64_t w;
+				memcpy(&w, buf + 3 + i, 8);
+				h ^= w * k2;
+				h = ((h << 31) | (h >> 33)) * k1;
+			}
+			if (i < len) {
+				uint64_t w = 0;
+				memcpy(&w, buf + 3 + i, len - i);
+				CU_ASSERT_EQUAL(st_load_tail(buf + 3 + i, len - i), w);
+				h ^= w * k2;
+				h = ((h << 31) | (h >> 33)) * k1;
+			}
+			CU_ASSERT_EQUAL(st_hash_bytes(0, buf + 3, len), st_fmix64(h));
+		}
+	}
+	/* only the @len bytes count: nothing past them is read into the hash */
+	CU_ASSERT_EQUAL(st_hash_bytes(0, "u1234", 5), st_hash_bytes(0, "u1234xyz", 5));
+	CU_ASSERT_NOT_EQUAL(st_hash_bytes(0, "u1234", 5), st_hash_bytes(0, "u1235", 5));
+}
+
 static int reg(void)
 {
 	WR_SUITE("st_session",
@@ -1327,7 +1568,11 @@ static int reg(void)
 		 WR_TEST(test_funnel_times_beyond_32_bit_offsets_exact),
 		 WR_TEST(test_random_matches_offline_gap_grouping),
 		 WR_TEST(test_random_long_ids_match_offline_gap_grouping),
-		 WR_TEST(test_random_max_len_matches_arrival_order_model));
+		 WR_TEST(test_random_max_len_matches_arrival_order_model),
+		 WR_TEST(test_hash_tail_load_matches_memcpy),
+		 WR_TEST(test_funnel_fast_path_taken_for_in_order_steps),
+		 WR_TEST(test_funnel_fast_path_equals_general_with_merges),
+		 WR_TEST(test_funnel_fast_path_equals_general_with_max_len));
 	return 0;
 }
 
