@@ -5,7 +5,7 @@
 # network namespace: round-trip p50/p99/p999 per rate and the highest rate
 # whose p99 stays under 1 ms; plus weir's own receive-to-answer histogram.
 # Then the CPU the fraud thread and Redis spend per transaction at a fixed
-# rate (CPU_RATE, default 10000/s, CPU_COUNT transactions), and the
+# rate (CPU_RATE, default 50000/s, CPU_COUNT transactions), and the
 # evaluator against XGBoost's C API (bench/bench_model).
 # Usage: bench/fraud.sh [BUILD] [RATES] [COUNT_PER_RATE]
 # FRAUD_REDIS=unix: weir reaches Redis on its unix socket instead of TCP
@@ -81,7 +81,7 @@ ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --swe
 cpu_ticks() { awk '{ print $14 + $15 }' "$1" 2>/dev/null || echo 0; }
 ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && basename "$t"; done)
 rpid=$(cat "$tmp/redis/redis.pid")
-cpu_rate=${CPU_RATE:-10000}; cpu_n=${CPU_COUNT:-50000}
+cpu_rate=${CPU_RATE:-50000}; cpu_n=${CPU_COUNT:-100000}
 f0=$(cpu_ticks "/proc/$wpid/task/$ftid/stat"); r0=$(cpu_ticks "/proc/$rpid/stat")
 ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate "$cpu_rate" \
   --count "$cpu_n" > "$tmp/cpu.txt"
