@@ -1144,6 +1144,12 @@ static const struct cf_key fraud_keys[] = {
 	K_UINT("queue", struct ctl_config, fraud_queue, "4096", 64, 1u << 20,
 	       "Transactions in flight from each worker to the fraud thread; when full, a "
 	       "transaction is answered ERROR (overloaded) at once."),
+	K_UINT("realtime_priority", struct ctl_config, fraud_rt_priority, "0", 0, 99,
+	       "Run the fraud thread with real-time scheduling (SCHED_FIFO) at this priority, "
+	       "1..99; 0 = normal scheduling. On a CPU shared with other work, normal scheduling "
+	       "can delay the thread's wake-ups by milliseconds, which shows in the tail "
+	       "latency. The thread sleeps when idle, and the kernel leaves other tasks 5 % of a "
+	       "CPU even when it is busy. Needs CAP_SYS_NICE; without it weir warns and goes on."),
 	{ .key = "txn_id_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_id),
 	  .def = "txn_id", .doc = "JSON key of the transaction id." },
 	{ .key = "user_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_user),

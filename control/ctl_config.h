@@ -100,6 +100,7 @@ struct ctl_config {
 	int64_t fraud_disorder_us;   /* out-of-order bound of the feature windows */
 	bool fraud_evict;            /* full feature table: evict the least recent user */
 	uint32_t fraud_queue;        /* transactions in flight per worker to the fraud thread */
+	uint32_t fraud_rt_priority;  /* SCHED_FIFO priority of the fraud thread, 0 = normal */
 	char *redis_host;            /* NULL = no feature store */
 	uint16_t redis_port;
 	char *redis_unix;            /* unix socket instead of host/port */

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -888,6 +889,17 @@ int ctl_fraud_start(struct ctl_fraud *f)
 	if (rc)
 		return -rc;
 	pthread_setname_np(f->th, "weir-fraud");
+	if (f->cfg->fraud_rt_priority) {
+		struct sched_param sp = { .sched_priority = (int)f->cfg->fraud_rt_priority };
+		rc = pthread_setschedparam(f->th, SCHED_FIFO, &sp);
+		if (rc)
+			WR_WARN("fraud", "fraud.realtime_priority %u: cannot use SCHED_FIFO (%s); "
+				"the thread runs with normal scheduling", f->cfg->fraud_rt_priority,
+				strerror(rc));
+		else
+			WR_INFO("fraud", "fraud thread runs SCHED_FIFO at priority %u",
+				f->cfg->fraud_rt_priority);
+	}
 	f->started = true;
 	return 0;
 }

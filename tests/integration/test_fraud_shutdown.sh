@@ -4,7 +4,8 @@
 # by a test hook (20 ms per drained batch), 600 transactions arrive at
 # 50 000/s from a namespace over a veth pair, and weir is stopped as soon as
 # it has received them all (its counters, read over the control socket, show
-# a backlog at that moment: otherwise the test proves nothing).
+# a backlog at that moment: otherwise the test proves nothing). The fraud
+# thread runs with fraud.realtime_priority (checked: SCHED_FIFO).
 source "$(dirname "$0")/lib.sh"
 veth_ns fs
 
@@ -24,10 +25,16 @@ fraud:
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   queue: 2048
   users: 4096
+  realtime_priority: 5
 run: {stats_interval: 0s, control_socket: $TMP/weir.sock}
 EOF2
 WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/s.yaml"
 ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
+# fraud.realtime_priority: the thread runs SCHED_FIFO (policy 1 in /proc's stat, field 41)
+ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && basename "$t"; done)
+[ -n "$ftid" ] || fail "no weir-fraud thread"
+[ "$(awk '{ print $41 }' "/proc/$wpid/task/$ftid/stat")" = 1 ] || fail "the fraud thread is not SCHED_FIFO"
+grep -q "fraud thread runs SCHED_FIFO at priority 5" "$TMP/weir.err" || fail "no SCHED_FIFO log line"
 
 ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 50000 \
   --count 600 > "$TMP/load.txt" &

@@ -283,6 +283,8 @@ static void test_out_of_range_names_key_value_and_bounds(void)
 		   "w.yaml:2: key 'event_time.out_of_orderness': value 2h out of range [0s, 1h]");
 	expect_err(MIN_RULES "syslog: {ports: [514, 0]}\n", -EINVAL,
 		   "w.yaml:2: key 'syslog.ports': port '0' out of range [1, 65535]");
+	expect_err(MIN_RULES "fraud: {realtime_priority: 100}\n", -EINVAL,
+		   "w.yaml:2: key 'fraud.realtime_priority': value 100 out of range [0, 99]");
 }
 
 static void test_type_errors_name_key_and_line(void)
