@@ -74,3 +74,26 @@ weir_start() {
   for _ in $(seq 100); do grep -q "running:" "$TMP/weir.err" && break; sleep 0.1; done
   grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
 }
+
+# fraud_yaml_head FRAMECNT MBUFS: the start of a weir config for the fraud
+# tests: EAL on lcores 0-1, the veth port ($va, from veth_ns) on
+# net_af_packet with FRAMECNT frames, MBUFS mbufs, a syslog port, the default
+# rules (copied to $TMP/rules.yaml) and a fraud section serving UDP 7000 with
+# the demo model's feature vector. The caller appends the model and further
+# fraud keys (indented two spaces), then any other sections.
+fraud_yaml_head() {
+  cp rules/default.yaml "$TMP/rules.yaml"
+  cat <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+ports:
+  - name: veth
+    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=$1"
+    ipv4: 192.0.2.10/24
+mbufs: $2
+syslog: {ports: [514]}
+rules: {file: rules.yaml}
+fraud:
+  ports: [7000]
+  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
+EOF2
+}

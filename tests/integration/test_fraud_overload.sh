@@ -7,24 +7,15 @@
 source "$(dirname "$0")/lib.sh"
 veth_ns fo
 
-cp rules/default.yaml "$TMP/rules.yaml"
-cat > "$TMP/o.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: veth
-    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=1024"
-    ipv4: 192.0.2.10/24
-mbufs: 8191
-syslog: {ports: [514]}
-rules: {file: rules.yaml}
-fraud:
-  ports: [7000]
+{
+  fraud_yaml_head 1024 8191
+  cat <<EOF2
   model: $PWD/configs/models/fraud_model.json
-  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   queue: 64
   users: 4096
 run: {stats_interval: 0s}
 EOF2
+} > "$TMP/o.yaml"
 WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/o.yaml"
 ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
 

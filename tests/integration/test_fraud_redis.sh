@@ -50,24 +50,14 @@ sed -n "$((p3 + 1)),\$p" "$TMP/gen.jsonl" > "$TMP/phase4.jsonl"
 # scheduling hiccup of this shared 2-vCPU VM does not degrade a decision
 # while Redis is up; answers must come within it plus a margin.
 deadline_ms=40
-cp rules/default.yaml "$TMP/rules.yaml"
 cp configs/models/fraud_model.json configs/models/fraud_samples.csv "$TMP/"
 cp configs/models/fraud_model.json "$TMP/shadow.json"
-cat > "$TMP/fraud.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: veth
-    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=512"
-    ipv4: 192.0.2.10/24
-mbufs: 4095
-syslog: {ports: [514]}
-rules: {file: rules.yaml}
-fraud:
-  ports: [7000]
+{
+  fraud_yaml_head 512 4095
+  cat <<EOF2
   model: fraud_model.json
   shadow_model: shadow.json
   samples: fraud_samples.csv
-  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   review: 0.5
   block: 0.8
   reasons: 3
@@ -78,6 +68,7 @@ outputs:
   decisions: {jsonl: decisions.jsonl}
 run: {stats_interval: 0s, control_socket: weir.sock}
 EOF2
+} > "$TMP/fraud.yaml"
 "$WEIR" -c "$TMP/fraud.yaml" --check-config | grep -q "fraud model fraud_model.json@" \
   || fail "--check-config did not verify the model"
 

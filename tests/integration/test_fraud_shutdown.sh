@@ -9,25 +9,16 @@
 source "$(dirname "$0")/lib.sh"
 veth_ns fs
 
-cp rules/default.yaml "$TMP/rules.yaml"
-cat > "$TMP/s.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: veth
-    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=1024"
-    ipv4: 192.0.2.10/24
-mbufs: 8191
-syslog: {ports: [514]}
-rules: {file: rules.yaml}
-fraud:
-  ports: [7000]
+{
+  fraud_yaml_head 1024 8191
+  cat <<EOF2
   model: $PWD/configs/models/fraud_model.json
-  features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   queue: 2048
   users: 4096
   realtime_priority: 5
 run: {stats_interval: 0s, control_socket: $TMP/weir.sock}
 EOF2
+} > "$TMP/s.yaml"
 WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/s.yaml"
 ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
 # fraud.realtime_priority: the thread runs SCHED_FIFO (policy 1 in /proc's stat, field 41)
