@@ -91,12 +91,15 @@
  * per session (32-bit offsets from the session start; a session whose
  * funnel times lie more than 2^32 us (71 min) from its start keeps them
  * exactly in a 64 B side block instead), 4 B of sequence number per
- * session, 8 B index slot at load <= 0.75 (about 11 - 14 B per user). A
+ * session, 8 B index slot at load <= 0.75 (about 11 - 14 B per user), and
+ * a 4 B handle in the close-time wheel (64 B chunks of 15; plus at most
+ * 2 partly filled chunks per wheel bucket, 0.5 MB in all). A
  * user's second and later open sessions take a 48 B overflow slot plus
  * their 32 B history. Reserved (mapped) at create, but handed out from the
  * start of each array, so only what the peak in use touched becomes
- * resident: about 116 B + huge-page rounding per open session with one
- * session per user (measured 120-126 B at 0.84 M users; docs/benchmarks.md).
+ * resident: about 120 B + huge-page rounding per open session with one
+ * session per user (measured 117-118 B after a warm-up of 1 M users,
+ * 124-128 B at 0.84 M users at the end of a cold run; docs/benchmarks.md).
  *
  * Thread safety: not thread-safe; one table per worker lcore. Each table
  * writes its own wr_counters (sessions_active is a gauge of that table:
@@ -244,8 +247,9 @@ uint64_t st_sess_digest(const struct st_sess *t);
  * disjoint from its sorted, disjoint overflow chain, user / pool / arena /
  * wide-history / sequence-number accounting, parked entries, every live or
  * merged-away session linked exactly once in the close-time wheel or the
- * sorted run, none of them overdue, funnel history sorted and within the
- * session). For tests; O(capacity), allocates scratch bitmaps.
+ * sorted run, none of them overdue, each wheel chunk in one bucket or the
+ * free stack, funnel history sorted and within the session). For tests;
+ * O(capacity), allocates scratch bitmaps.
  * Returns 0, -ENOMEM, or -EFAULT: a failure is a bug in st_session.c.
  */
 int st_sess_verify(const struct st_sess *t);

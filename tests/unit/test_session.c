@@ -2,9 +2,11 @@
  * test_session.c - st_session: gap extension, new sessions, merges by a
  * bridging late event, max-length splits, lateness, idle close, the funnel
  * (repeats, out-of-order steps, out-of-arrival-order steps, time to
- * convert, history overflow), table limits, and two randomized runs checked
+ * convert, history overflow), table limits, randomized runs checked
  * against brute-force reference models written from the definitions in
- * st_session.h (offline gap grouping; arrival-order rules with max_len).
+ * st_session.h (offline gap grouping; arrival-order rules with max_len),
+ * and long random streams whose output digests were recorded from an
+ * earlier implementation (the exact emission order must not change).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -1542,6 +1544,295 @@ static void test_hash_tail_load_matches_memcpy(void)
 	CU_ASSERT_NOT_EQUAL(st_hash_bytes(0, "u1234", 5), st_hash_bytes(0, "u1235", 5));
 }
 
+/* ---- recorded digests of long random streams -------------------------- */
+
+/*
+ * Everything the table emits, folded into one 64-bit digest per stream in
+ * emission order: every session record (all fields, user bytes), every
+ * late record, every return code of add and advance, the table's state
+ * digest and gauges after every advance, and the session counters at the
+ * end. The expected values were recorded from the linked-list wheel
+ * (buckets threaded through the sessions, git f3ccb89) on 2026-11-24; any
+ * change to the wheel must leave them (and so every result and its order)
+ * unchanged.
+ */
+struct dg_cfg {
+	uint64_t seed;
+	uint32_t users, capacity, session_capacity;
+	int64_t gap, max_len, lateness;
+	uint32_t n_steps, n_events;
+	int64_t mean_dt;            /* mean event-time step of the stream */
+	int64_t disorder;           /* usual arrival disorder, 0 .. disorder */
+	int64_t slide;              /* > 0: users active in a sliding window of 40
+				     * (for slide * 40 us each), else half the events
+				     * from a hot twentieth of the users */
+	uint64_t expect;
+};
+
+struct dg_state {
+	uint64_t d, recs, lates;
+};
+
+static uint64_t dg_rng;
+
+static uint64_t dg_rnd(void)
+{
+	uint64_t z = (dg_rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t dg_range(int64_t lo, int64_t hi)      /* [lo, hi] */
+{
+	return lo + (int64_t)(dg_rnd() % (uint64_t)(hi - lo + 1));
+}
+
+static void dg_mix(struct dg_state *s, uint64_t v)
+{
+	s->d = st_fmix64(s->d ^ (v + 0x9e3779b97f4a7c15ULL + (s->d << 6)));
+}
+
+static void dg_bytes(struct dg_state *s, const char *p, uint32_t n)
+{
+	dg_mix(s, n);
+	for (uint32_t i = 0; i < n; i++)
+		dg_mix(s, (uint8_t)p[i]);
+}
+
+static void dg_session(void *ctx, const struct st_session_rec *r)
+{
+	struct dg_state *s = ctx;
+	s->recs++;
+	dg_mix(s, 1);
+	dg_bytes(s, r->user, r->user_len);
+	dg_mix(s, (uint64_t)r->start_us);
+	dg_mix(s, (uint64_t)r->end_us);
+	dg_mix(s, (uint64_t)r->duration_us);
+	dg_mix(s, r->events);
+	dg_mix(s, r->page_views);
+	dg_mix(s, (uint64_t)r->reached << 2 | (uint64_t)r->converted << 1 | r->funnel_exact);
+	dg_mix(s, (uint64_t)r->time_to_convert_us);
+}
+
+static void dg_late(void *ctx, const struct st_session_late_rec *r)
+{
+	struct dg_state *s = ctx;
+	s->lates++;
+	dg_mix(s, 2);
+	dg_bytes(s, r->user, r->user_len);
+	dg_mix(s, (uint64_t)r->event_us);
+	dg_mix(s, (uint64_t)r->watermark_us);
+	dg_mix(s, (uint64_t)(uint32_t)r->step << 1 | r->is_page_view);
+}
+
+/* User @u's id: 1 .. 64 bytes, about a third longer than ST_SESS_ID_INLINE
+ * (some sharing their first 24 bytes), a few exactly 24 or 25 bytes. */
+static uint32_t dg_user_name(char *buf, uint32_t u)
+{
+	uint64_t h = st_fmix64(u + 1);
+	uint32_t len;
+	switch (h % 6) {
+	case 0: case 1:
+		len = 1 + (uint32_t)(h >> 8) % ST_SESS_ID_INLINE;
+		break;
+	case 2:
+		len = ST_SESS_ID_INLINE + (uint32_t)(h >> 8) % 2;
+		break;
+	case 3:
+		len = ST_SESS_ID_INLINE + 1 + (uint32_t)(h >> 8) % (ST_SESS_USER_MAX - ST_SESS_ID_INLINE);
+		break;
+	default:
+		len = 8 + (uint32_t)(h >> 8) % 8;
+		break;
+	}
+	/* a shared 26-byte prefix for long ids: told apart only in the arena */
+	const char *pfx = "user-id-with-shared-prefix";
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = len > 26 && i < 26 ? pfx[i] : (char)('a' + (st_fmix64(h + i) % 26));
+	/* the user number itself, so distinct users have distinct ids */
+	for (uint32_t i = 0, v = u; i < 4 && i < len; i++, v >>= 6)
+		buf[len - 1 - i] = (char)('0' + (v & 63));
+	return len;
+}
+
+/* A user active at event time @at. */
+static uint32_t dg_user(const struct dg_cfg *c, int64_t at)
+{
+	if (c->slide > 0)
+		return (uint32_t)(((uint64_t)(at / c->slide) + dg_rnd() % 40) % c->users);
+	return (uint32_t)(dg_rnd() % 2 ? dg_rnd() % (c->users / 20 + 1) : dg_rnd() % c->users);
+}
+
+static uint64_t dg_run(const struct dg_cfg *c, uint64_t *merged, uint64_t *split,
+		       uint64_t *late, uint64_t *full, uint64_t *jumps)
+{
+	dg_rng = c->seed;
+	struct wr_counters cnt = { 0 };
+	struct st_sess *t;
+	struct st_sess_params p = {
+		.capacity = c->capacity, .session_capacity = c->session_capacity,
+		.gap_us = c->gap, .max_len_us = c->max_len, .lateness_us = c->lateness,
+		.n_steps = c->n_steps,
+	};
+	CU_ASSERT_FATAL(st_sess_create(&p, &cnt, &t) == 0);
+	struct dg_state s = { 0 };
+	struct st_sess_emit emit = { dg_session, dg_late, &s };
+	int64_t *last = malloc(c->users * sizeof(*last));
+	CU_ASSERT_FATAL(last != NULL);
+	for (uint32_t u = 0; u < c->users; u++)
+		last[u] = T0;
+	int64_t hold = c->gap + c->lateness;
+	int64_t tick = 1;           /* the table's wheel tick: about hold / 2048 */
+	while (tick < hold / 2048)
+		tick *= 2;
+	int64_t now = T0, adv_wm = INT64_MIN;
+	char ids[ST_SESS_BURST][ST_SESS_USER_MAX];
+	struct st_sess_ev ev[ST_SESS_BURST];
+	uint32_t verify_fail = 0;
+	*jumps = 0;
+	for (uint32_t done = 0; done < c->n_events;) {
+		uint32_t m = (uint32_t)dg_range(1, ST_SESS_BURST);
+		for (uint32_t i = 0; i < m; i++) {
+			now += dg_range(0, 2 * c->mean_dt);
+			uint32_t u = dg_user(c, now);
+			int64_t ts;
+			uint64_t k = dg_rnd() % 100;
+			if (k < (c->slide > 0 ? 25u : 5u) && adv_wm != INT64_MIN) {
+				/* at the sessions closing in the current tick (bridges
+				 * there kill sessions already in the sorted run) */
+				ts = adv_wm - hold + dg_range(-tick, 2 * tick);
+				u = dg_user(c, ts);
+			} else if (k < 70)   /* usual disorder */
+				ts = now - dg_range(0, c->disorder);
+			else if (k < 80)     /* near the user's last event: joins, bridges */
+				ts = last[u] + dg_range(-2 * c->gap, 2 * c->gap);
+			else if (k < 85)     /* exactly gap away from it */
+				ts = last[u] + (dg_rnd() % 2 ? c->gap : -c->gap);
+			else if (k < 92)     /* beyond the lateness: late or joins an old one */
+				ts = now - dg_range(c->lateness, 3 * hold);
+			else                 /* in order */
+				ts = now;
+			if (ts > now)
+				ts = now;
+			last[u] = ts;
+			ev[i] = (struct st_sess_ev){
+				.user = ids[i], .user_len = dg_user_name(ids[i], u),
+				.step = c->n_steps > 0 && dg_rnd() % 5 < 2
+					? (int32_t)(dg_rnd() % c->n_steps) : -1,
+				.ts_us = ts, .wm_us = now - c->lateness - dg_range(0, c->disorder),
+				.is_page_view = dg_rnd() % 5 < 3,
+			};
+		}
+		int rc[ST_SESS_BURST];
+		if (dg_rnd() % 4 == 0) {
+			for (uint32_t i = 0; i < m; i++)
+				rc[i] = st_sess_add(t, ev[i].user, ev[i].user_len, ev[i].ts_us,
+						    ev[i].step, ev[i].is_page_view, ev[i].wm_us, &emit);
+		} else {
+			st_sess_add_burst(t, ev, m, &emit, rc);
+		}
+		for (uint32_t i = 0; i < m; i++)
+			dg_mix(&s, (uint64_t)(int64_t)rc[i]);
+		done += m;
+		/* advance at irregular moments, watermarks in irregular jumps
+		 * (sometimes backwards: the table keeps the highest) */
+		uint64_t a = dg_rnd() % 64;
+		if (a < 24) {
+			int64_t wm;
+			if (a == 0) {            /* idle time: up to 3 holds, often a whole wheel turn */
+				now += dg_range(0, 3 * hold);
+				wm = now - c->lateness;
+				++*jumps;
+			} else if (a < 4) {
+				wm = now - dg_range(0, 2 * hold);
+			} else {
+				wm = now - c->lateness - dg_range(0, c->disorder);
+			}
+			if (wm > adv_wm)
+				adv_wm = wm;
+			dg_mix(&s, 3);
+			dg_mix(&s, st_sess_advance(t, wm, &emit));
+			dg_mix(&s, st_sess_digest(t));
+			dg_mix(&s, (uint64_t)st_sess_used(t) << 32 | st_sess_active(t));
+			verify_fail += st_sess_verify(t) != 0;
+		}
+	}
+	dg_mix(&s, st_sess_advance(t, INT64_MAX, &emit));
+	verify_fail += st_sess_verify(t) != 0;
+	CU_ASSERT_EQUAL(verify_fail, 0);
+	CU_ASSERT_EQUAL(st_sess_active(t), 0);
+	CU_ASSERT_EQUAL(st_sess_used(t), 0);
+	static const enum wr_counter_id ids_cnt[] = {
+		WR_CNT_sessions_opened, WR_CNT_sessions_closed, WR_CNT_sessions_merged,
+		WR_CNT_sessions_split, WR_CNT_sessions_funnel_inexact, WR_CNT_session_events_late,
+		WR_CNT_session_table_full, WR_CNT_sessions_active,
+	};
+	for (size_t i = 0; i < sizeof(ids_cnt) / sizeof(ids_cnt[0]); i++)
+		dg_mix(&s, cnt.v[ids_cnt[i]]);
+	CU_ASSERT_EQUAL(cnt.v[WR_CNT_sessions_closed], s.recs);
+	CU_ASSERT_EQUAL(cnt.v[WR_CNT_session_events_late], s.lates);
+	*merged = cnt.v[WR_CNT_sessions_merged];
+	*split = cnt.v[WR_CNT_sessions_split];
+	*late = cnt.v[WR_CNT_session_events_late];
+	*full = cnt.v[WR_CNT_session_table_full];
+	printf("\n    seed %llu: %llu sessions, %llu late, %llu merged, %llu split, %llu full, "
+	       "%llu jumps, digest 0x%016llx ", (unsigned long long)c->seed,
+	       (unsigned long long)s.recs, (unsigned long long)s.lates,
+	       (unsigned long long)*merged, (unsigned long long)*split,
+	       (unsigned long long)*full,
+	       (unsigned long long)*jumps, (unsigned long long)s.d);
+	free(last);
+	st_sess_destroy(t);
+	return s.d;
+}
+
+static void test_random_streams_match_recorded_digests(void)
+{
+	static const struct dg_cfg cfg[] = {
+		/* many users, default session capacity, funnel, no max_len */
+		{ 101, 20000, 20000, 0, GAP, 0, LATE, 4, 400000, 100 * 1000, 2 * MIN, 0,
+		  0xf37f62adca7c2b6aULL },
+		/* max_len splits, 3-step funnel */
+		{ 202, 8000, 8000, 0, GAP, 40 * MIN, LATE, 3, 300000, 200 * 1000, 4 * MIN, 0,
+		  0x32f1b442361cdfa0ULL },
+		/* small session capacity: table full, sweeps of dead sessions */
+		{ 303, 3000, 3000, 1200, GAP, 0, LATE, 4, 200000, 300 * 1000, 3 * MIN, 0,
+		  0x858132d2da0a4ae3ULL },
+		/* small user table (full too), max_len */
+		{ 404, 200, 120, 150, GAP, 90 * MIN, LATE, 2, 100000, 10 * 1000 * 1000, 3 * MIN,
+		  0, 0x211e3b756606e16dULL },
+		/* huge session capacity, no funnel, long lateness */
+		{ 505, 5000, 6000, 1u << 18, GAP, 0, 20 * MIN, 0, 300000, 150 * 1000, 15 * MIN,
+		  0, 0x6406f603bf41054eULL },
+		/* gap shorter than a tick (100 ms gap, 5 min lateness: ticks of
+		 * 262 ms): parked user entries, several closes per tick */
+		{ 606, 20000, 20000, 0, 100 * 1000, 0, 5 * MIN, 4, 300000, 2500, SEC, 50 * 1000,
+		  0xb47a03c137e9ef06ULL },
+		/* the same with max_len and a small session capacity */
+		{ 707, 20000, 20000, 3000, 100 * 1000, 300 * 1000, 5 * MIN, 4, 300000, 2500, SEC,
+		  50 * 1000, 0x399c76d40db2338cULL },
+		/* 2 s gap, 2 h lateness: sessions of many users per tick */
+		{ 808, 400, 400, 0, 2 * SEC, 0, 120 * MIN, 4, 200000, 5 * 1000, 30 * SEC, 0,
+		  0x316f8b4d6d2724b0ULL },
+		/* 10 ms gap, 1 min lateness (ticks of 33 ms), users active for
+		 * 80 ms each: bridges inside the sorted run, parked entries */
+		{ 909, 100000, 40000, 0, 10 * 1000, 0, 60 * SEC, 4, 300000, 375, 50 * 1000,
+		  2 * 1000, 0x89f39cb004a8f5beULL },
+	};
+	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+		uint64_t merged, split, late, full, jumps;
+		uint64_t d = dg_run(&cfg[i], &merged, &split, &late, &full, &jumps);
+		CU_ASSERT_EQUAL(d, cfg[i].expect);
+		/* the stream covers what it is meant to */
+		CU_ASSERT_TRUE(merged > 0 && late > 0 && jumps > 0);
+		if (cfg[i].max_len > 0)
+			CU_ASSERT_TRUE(split > 0);
+		if (cfg[i].session_capacity > 0 && cfg[i].session_capacity < 1000)
+			CU_ASSERT_TRUE(full > 0);
+	}
+}
+
 static int reg(void)
 {
 	WR_SUITE("st_session",
@@ -1572,7 +1863,8 @@ static int reg(void)
 		 WR_TEST(test_hash_tail_load_matches_memcpy),
 		 WR_TEST(test_funnel_fast_path_taken_for_in_order_steps),
 		 WR_TEST(test_funnel_fast_path_equals_general_with_merges),
-		 WR_TEST(test_funnel_fast_path_equals_general_with_max_len));
+		 WR_TEST(test_funnel_fast_path_equals_general_with_max_len),
+		 WR_TEST(test_random_streams_match_recorded_digests));
 	return 0;
 }
 
