@@ -794,13 +794,18 @@ static void *fraud_main(void *arg)
 	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
 		loop_once(f, true);
 	/* Workers have stopped: answer what is left, waiting for Redis up to
-	 * its deadline (bounded: every lookup ends by its deadline). */
+	 * its deadline (bounded: every lookup ends by its deadline), and send
+	 * the write-backs still held, waiting for their acknowledgements. */
 	int64_t until = wr_mono_us() + f->cfg->redis_deadline_us + 100 * WR_US_PER_MS;
 	do {
 		loop_once(f, false);
-		if (f->redis && f->in_flight)
+		if (f->redis && (f->in_flight || ctl_redis_in_flight(f->redis))) {
+			ctl_redis_flush(f->redis);   /* held write-backs go now */
 			ctl_redis_poll(f->redis, 200);
-	} while ((!rings_empty(f) || f->in_flight) && wr_mono_us() < until);
+		}
+	} while ((!rings_empty(f) || f->in_flight || (f->redis && ctl_redis_in_flight(f->redis) &&
+						      ctl_redis_connected(f->redis))) &&
+		 wr_mono_us() < until);
 	flush_tx(f);
 	ctl_jsonl_flush(f->audit);
 	rte_thread_unregister();

@@ -778,6 +778,12 @@ int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
 	return r->answered_now;
 }
 
+void ctl_redis_flush(struct ctl_redis *r)
+{
+	if (r && r->want_write)
+		r->urgent = true;
+}
+
 bool ctl_redis_connected(const struct ctl_redis *r)
 {
 	return r && usable(r);

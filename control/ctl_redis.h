@@ -158,6 +158,12 @@ int ctl_redis_write(struct ctl_redis *r, const char *user, const char *const *fi
  */
 int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us);
 
+/*
+ * Stop holding buffered write-backs: the next ctl_redis_poll() writes them
+ * (for a stop: held ones would otherwise go with the client).
+ */
+void ctl_redis_flush(struct ctl_redis *r);
+
 /* True when the connection is established and usable for lookups. */
 bool ctl_redis_connected(const struct ctl_redis *r);
 

@@ -655,6 +655,15 @@ static void test_write_back_held_then_sent_with_next_lookup(void)
 	rep = redisCommand(c, "HGET user:frank txn_count_1h");
 	CU_ASSERT(rep && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "7") == 0);
 	freeReplyObject(rep);
+
+	/* At a stop, ctl_redis_flush() lets the next poll write a held one at once. */
+	const double v2[1] = { 8 };
+	CU_ASSERT_EQUAL(ctl_redis_write(r, "frank", f, v2, 1), 0);
+	ctl_redis_poll(r, 0);
+	CU_ASSERT_EQUAL(CNT(cnt, redis_writes), 1);     /* held */
+	ctl_redis_flush(r);
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_writes) == 2));
+	CU_ASSERT_EQUAL(ctl_redis_in_flight(r), 0);
 	redisFree(c);
 	ctl_redis_destroy(r);
 	srv_stop(&s);
