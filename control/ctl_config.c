@@ -572,6 +572,55 @@ static int parse_udp_ports(struct cf_ctx *cx, const struct cf_key *k, const char
 }
 
 /* A list of distinct names (or one string split on spaces): funnel steps. */
+/*
+ * The words of @v, which is either one string split at any byte of @seps or
+ * a list of strings (one word each, so a word may hold a separator). At most
+ * @max words go to @words (with their lines in @lines); *@copy owns the
+ * split string, and the caller frees it. A map, a list item that is not a
+ * string, or more than @max words is reported in @cx naming @path (@noun
+ * says what the words are, e.g. "names"). Returns the count, -EINVAL, or
+ * -ENOMEM.
+ */
+static long cf_words(struct cf_ctx *cx, const char *path, const struct wr_yaml_node *v,
+		     const char *seps, size_t max, const char *noun, const char **words,
+		     unsigned *lines, char **copy)
+{
+	size_t n = 0;
+	*copy = NULL;
+	if (v->kind == WR_YAML_MAP) {
+		cf_err(cx, v->line, "key '%s': want a string or a list of %s, got a map", path, noun);
+		return -EINVAL;
+	}
+	if (v->kind == WR_YAML_SCALAR) {
+		*copy = strdup(v->scalar);
+		if (!*copy) {
+			cf_err(cx, v->line, "out of memory");
+			return -ENOMEM;
+		}
+		char *save = NULL;
+		for (char *w = strtok_r(*copy, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
+			if (n == max)
+				goto too_many;
+			lines[n] = v->line;
+			words[n++] = w;
+		}
+		return (long)n;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const char *w = want_scalar(cx, path, v->items[i]);
+		if (!w)
+			return -EINVAL;
+		if (n == max)
+			goto too_many;
+		lines[n] = v->items[i]->line;
+		words[n++] = w;
+	}
+	return (long)n;
+too_many:
+	cf_err(cx, v->line, "key '%s': more than %zu %s", path, max, noun);
+	return -EINVAL;
+}
+
 static int parse_name_list(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 			   const struct wr_yaml_node *v, void *base)
 {
@@ -579,37 +628,16 @@ static int parse_name_list(struct cf_ctx *cx, const struct cf_key *k, const char
 	uint32_t *count = field(base, k->off2);
 	/* Sized for the longest name list (fraud.features); k->max never exceeds it. */
 	_Static_assert(CTL_MAX_FRAUD_FEATURES >= CTL_MAX_FUNNEL_STEPS, "name list buffer");
-	const char *items[CTL_MAX_FRAUD_FEATURES + 1];
-	unsigned lines[CTL_MAX_FRAUD_FEATURES + 1];
-	size_t n = 0;
+	const char *items[CTL_MAX_FRAUD_FEATURES];
+	unsigned lines[CTL_MAX_FRAUD_FEATURES];
 	char *copy = NULL;
 	int rc = -EINVAL;
-	if (v->kind == WR_YAML_MAP) {
-		cf_err(cx, v->line, "key '%s': want a list of names, got a map", path);
-		return -EINVAL;
+	long got = cf_words(cx, path, v, " \t,", (size_t)k->max, "names", items, lines, &copy);
+	if (got < 0) {
+		rc = (int)got;
+		goto out;
 	}
-	if (v->kind == WR_YAML_SCALAR) {
-		copy = strdup(v->scalar);
-		if (!copy)
-			return -ENOMEM;
-		char *save = NULL;
-		for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-			if (n == (size_t)k->max)
-				goto too_many;
-			lines[n] = v->line;
-			items[n++] = w;
-		}
-	} else {
-		for (size_t i = 0; i < v->n; i++) {
-			const char *s = want_scalar(cx, path, v->items[i]);
-			if (!s)
-				goto out;
-			if (n == (size_t)k->max)
-				goto too_many;
-			lines[n] = v->items[i]->line;
-			items[n++] = s;
-		}
-	}
+	size_t n = (size_t)got;
 	if (n < (size_t)k->min) {
 		cf_err(cx, v->line, "key '%s': want at least %lld name(s)", path, (long long)k->min);
 		goto out;
@@ -640,9 +668,6 @@ static int parse_name_list(struct cf_ctx *cx, const struct cf_key *k, const char
 		*count = (uint32_t)i + 1;
 	}
 	rc = 0;
-	goto out;
-too_many:
-	cf_err(cx, v->line, "key '%s': more than %lld names", path, (long long)k->max);
 out:
 	free(copy);
 	return rc;
@@ -654,41 +679,22 @@ static int parse_eal_args(struct cf_ctx *cx, const struct cf_key *k, const char 
 {
 	char **argv = field(base, k->off);
 	int *argc = field(base, k->off2);
-	char *words[CTL_MAX_EAL_ARGS];
-	size_t nw = 0;
+	const char *words[CTL_MAX_EAL_ARGS];
+	unsigned lines[CTL_MAX_EAL_ARGS];
 	char *copy = NULL;
 	int rc = -EINVAL;
 	const size_t max = CTL_MAX_EAL_ARGS - 2; /* argv[0] and the NULL end */
-	if (v->kind == WR_YAML_MAP) {
-		cf_err(cx, v->line, "key '%s': want a string or a list, got a map", path);
-		return -EINVAL;
+	long got = cf_words(cx, path, v, " \t", max, "arguments", words, lines, &copy);
+	if (got < 0) {
+		rc = (int)got;
+		goto out;
 	}
-	if (v->kind == WR_YAML_SCALAR) {
-		copy = strdup(v->scalar);
-		if (!copy) {
-			cf_err(cx, v->line, "out of memory");
-			return -ENOMEM;
+	size_t nw = (size_t)got;
+	for (size_t i = 0; i < nw; i++)
+		if (!*words[i]) {
+			cf_err(cx, lines[i], "key '%s': empty argument", path);
+			goto out;
 		}
-		char *save = NULL;
-		for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-			if (nw == max)
-				goto too_many;
-			words[nw++] = w;
-		}
-	} else {
-		for (size_t i = 0; i < v->n; i++) {
-			const char *s = want_scalar(cx, path, v->items[i]);
-			if (!s)
-				goto out;
-			if (!*s) {
-				cf_err(cx, v->items[i]->line, "key '%s': empty argument", path);
-				goto out;
-			}
-			if (nw == max)
-				goto too_many;
-			words[nw++] = v->items[i]->scalar;
-		}
-	}
 	for (int i = 0; i < *argc; i++) {
 		free(argv[i]);
 		argv[i] = NULL;
@@ -706,9 +712,6 @@ static int parse_eal_args(struct cf_ctx *cx, const struct cf_key *k, const char 
 	}
 	argv[*argc] = NULL;
 	rc = 0;
-	goto out;
-too_many:
-	cf_err(cx, v->line, "key '%s': more than %zu arguments", path, max);
 	goto out;
 nomem:
 	cf_err(cx, v->line, "out of memory");

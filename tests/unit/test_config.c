@@ -285,6 +285,10 @@ static void test_out_of_range_names_key_value_and_bounds(void)
 		   "w.yaml:2: key 'syslog.ports': port '0' out of range [1, 65535]");
 	expect_err(MIN_RULES "fraud: {realtime_priority: 100}\n", -EINVAL,
 		   "w.yaml:2: key 'fraud.realtime_priority': value 100 out of range [0, 99]");
+	expect_err(MIN_RULES "clickstream: {funnel: a b c d e f g h i}\n", -EINVAL,
+		   "w.yaml:2: key 'clickstream.funnel': more than 8 names");
+	expect_err(MIN_RULES "clickstream:\n  funnel: {a: b}\n", -EINVAL,
+		   "w.yaml:3: key 'clickstream.funnel': want a string or a list of names, got a map");
 }
 
 static void test_type_errors_name_key_and_line(void)
