@@ -564,18 +564,28 @@ static void test_bad_input_rejected(void)
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
+/* splitmix64 over *@state: fixed seeds give the same sequence everywhere */
+static uint64_t splitmix(uint64_t *state)
 {
-	/* splitmix64: fixed seed, same sequence everywhere */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
 
+static int64_t splitmix_range(uint64_t *state, int64_t lo, int64_t hi)   /* [lo, hi] */
+{
+	return lo + (int64_t)(splitmix(state) % (uint64_t)(hi - lo + 1));
+}
+
+static uint64_t rnd(void)
+{
+	return splitmix(&rng_state);
+}
+
 static int64_t rnd_range(int64_t lo, int64_t hi)      /* [lo, hi] */
 {
-	return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+	return splitmix_range(&rng_state, lo, hi);
 }
 
 struct ev {
@@ -1577,15 +1587,12 @@ static uint64_t dg_rng;
 
 static uint64_t dg_rnd(void)
 {
-	uint64_t z = (dg_rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix(&dg_rng);
 }
 
 static int64_t dg_range(int64_t lo, int64_t hi)      /* [lo, hi] */
 {
-	return lo + (int64_t)(dg_rnd() % (uint64_t)(hi - lo + 1));
+	return splitmix_range(&dg_rng, lo, hi);
 }
 
 static void dg_mix(struct dg_state *s, uint64_t v)
