@@ -596,6 +596,23 @@ struct ev {
 	bool pv;
 };
 
+/* Append an event of user @u at @ts arriving in @key order to the growing
+ * array *@e (*@n used of *@size); the caller sets step and pv. */
+static struct ev *ev_push(struct ev **e, size_t *n, size_t *size, uint32_t u, int64_t ts,
+			  int64_t key)
+{
+	if (*n == *size) {
+		*size *= 2;
+		*e = realloc(*e, *size * sizeof(**e));
+		CU_ASSERT_FATAL(*e != NULL);
+	}
+	struct ev *x = &(*e)[(*n)++];
+	x->user = u;
+	x->ts = ts;
+	x->key = key;
+	return x;
+}
+
 static int ev_by_key(const void *a, const void *b)
 {
 	const struct ev *x = a, *y = b;
@@ -675,15 +692,8 @@ static size_t gen_events(struct ev **out, uint32_t n_users, int64_t burst_len_ma
 			int64_t burst_end = ts + rnd_range(0, burst_len_max);
 			int next_step = 0;
 			do {
-				if (n == size) {
-					size *= 2;
-					e = realloc(e, size * sizeof(*e));
-					CU_ASSERT_FATAL(e != NULL);
-				}
-				struct ev *x = &e[n++];
-				x->user = u;
-				x->ts = ts;
-				x->key = ts + rnd_range(0, disorder - 1);
+				struct ev *x = ev_push(&e, &n, &size, u, ts,
+						       ts + rnd_range(0, disorder - 1));
 				x->pv = rnd() % 3 != 0;
 				uint64_t d = rnd() % 10;
 				if (d < 4) {
@@ -1337,15 +1347,8 @@ static size_t gen_step_events(struct ev **out, uint32_t n_users, int64_t burst_l
 			int64_t burst_end = ts + rnd_range(0, burst_len_max);
 			int32_t last_step = NONE;
 			do {
-				if (n == size) {
-					size *= 2;
-					e = realloc(e, size * sizeof(*e));
-					CU_ASSERT_FATAL(e != NULL);
-				}
-				struct ev *x = &e[n++];
-				x->user = u;
-				x->ts = ts;
-				x->key = ts + rnd_range(0, disorder - 1);
+				struct ev *x = ev_push(&e, &n, &size, u, ts,
+						       ts + rnd_range(0, disorder - 1));
 				x->pv = rnd() % 2 != 0;
 				uint64_t d = rnd() % 10;
 				x->step = d < 3 ? NONE : d < 5 ? last_step
