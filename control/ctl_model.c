@@ -698,26 +698,65 @@ float ctl_model_bias(const struct ctl_model *m)
 	return m->bias;
 }
 
+#define EXPLAIN_DEPTH_MAX 32   /* deeper groups take the one-tree-at-a-time walk */
+
+/* One tree of explain_walk(), alone. */
+static float explain_tree(const struct ctl_model *m, uint32_t t, const float *row, double *acc,
+			  float margin)
+{
+	uint32_t i = m->tree_root[t];
+	while (m->left[i] != i) {
+		uint32_t next = step(m, i, row);
+		acc[m->feat[i]] += (double)m->value[next] - m->value[i];
+		i = next;
+	}
+	return margin + m->value[i];
+}
+
 /*
  * Walk every tree to its leaf, adding each split's Saabas contribution to
  * @acc (n_features doubles, zeroed here) and each leaf's value to the
  * returned margin, in tree order and in float: the same sum as
  * ctl_model_margin(), so the same score.
+ * Four trees are walked in lock step first, as in ctl_model_margin(), with
+ * their paths recorded; then the contributions are added tree by tree in
+ * path order, which is the order of a walk of one tree at a time, so the
+ * sums are bit for bit what that walk gives. A leaf steps to itself, and
+ * its step adds (double)v - v = +0.0 to acc[0] (leaves have feature 0),
+ * which changes nothing (acc never holds -0.0), so no branch on the depth.
  */
 static float explain_walk(const struct ctl_model *m, const float *row, double *acc)
 {
 	float margin = m->base_margin;
+	uint32_t t = 0;
 	for (uint32_t f = 0; f < m->n_features; f++)
 		acc[f] = 0.0;
-	for (uint32_t t = 0; t < m->n_trees; t++) {
-		uint32_t i = m->tree_root[t];
-		while (m->left[i] != i) {
-			uint32_t next = step(m, i, row);
-			acc[m->feat[i]] += (double)m->value[next] - m->value[i];
-			i = next;
+	for (; t + 4 <= m->n_trees; t += 4) {
+		uint32_t depth = m->group_depth[t / 4];
+		if (depth > EXPLAIN_DEPTH_MAX) {
+			for (uint32_t k = 0; k < 4; k++)
+				margin = explain_tree(m, t + k, row, acc, margin);
+			continue;
 		}
-		margin += m->value[i];
+		uint32_t p[4][EXPLAIN_DEPTH_MAX + 1];
+		for (uint32_t l = 0; l < 4; l++)
+			p[l][0] = m->tree_root[t + l];
+		for (uint32_t k = 0; k < depth; k++) {
+			p[0][k + 1] = step(m, p[0][k], row);
+			p[1][k + 1] = step(m, p[1][k], row);
+			p[2][k + 1] = step(m, p[2][k], row);
+			p[3][k + 1] = step(m, p[3][k], row);
+		}
+		for (uint32_t l = 0; l < 4; l++) {
+			for (uint32_t k = 0; k < depth; k++) {
+				uint32_t i = p[l][k];
+				acc[m->feat[i]] += (double)m->value[p[l][k + 1]] - m->value[i];
+			}
+			margin += m->value[p[l][depth]];
+		}
 	}
+	for (; t < m->n_trees; t++)
+		margin = explain_tree(m, t, row, acc, margin);
 	return margin;
 }
 
