@@ -1357,6 +1357,12 @@ static const struct cf_key run_keys[] = {
 	      "How often counters are printed; 0 = never."),
 	K_DUR("exit_after_idle", struct ctl_config, exit_after_idle_us, "0s", 0, SEC(86400),
 	      "Flush and exit when no packet came for this long; 0 = run until signalled."),
+	K_BOOL("lock_memory", struct ctl_config, lock_memory, "false",
+	       "Lock all memory (mlockall) once the tables are made: every page of the reserved "
+	       "state is touched at start instead of on the data path, where a first touch "
+	       "costs a page fault (a 2 MB page is zeroed then), and nothing is swapped out. "
+	       "Resident memory is then the full reservation. Start fails if the memory cannot "
+	       "be locked (CAP_IPC_LOCK or RLIMIT_MEMLOCK)."),
 	{ .key = "control_socket", .type = &t_path,
 	  .off = offsetof(struct ctl_config, control_socket), .example = "/run/weir/weir.sock",
 	  .ref_off = true,
