@@ -507,6 +507,13 @@ static uint32_t chunk_alloc(struct st_sess *t)
 		t->chunk_free = ch_next(&t->chunk[c]);
 	else
 		c = t->chunk_bump++;
+	/* Cannot happen by the sizing in st_sess_create (checked by
+	 * st_sess_verify); if it ever did, stop loudly rather than write past
+	 * the array. One compare per 15 scheduled sessions. */
+	if (unlikely(c >= t->chunk_cap)) {
+		WR_ERR("sessions", "close-time wheel out of chunks (%u): sizing bug", t->chunk_cap);
+		abort();
+	}
 	t->chunks_used++;
 	return c;
 }
