@@ -66,6 +66,20 @@ int64_t wr_days_from_civil(int year, unsigned month, unsigned day);
  */
 int wr_json_escape(char *buf, size_t len, size_t *pos, const char *s, size_t n);
 
+/*
+ * Decimal text of @v at @dst, without a NUL: at most 20 bytes. Returns the
+ * length. For hot paths that format integers without printf.
+ */
+size_t wr_fmt_u64(char *dst, uint64_t v);
+
+/*
+ * @micros millionths as a decimal at @dst, without a NUL: "<int>.<6 digits>"
+ * (at most 27 bytes), or with @trim the trailing zeros of the fraction
+ * dropped, and the point too when nothing is left ("123.45", "42").
+ * Returns the length.
+ */
+size_t wr_fmt_micros(char *dst, uint64_t micros, bool trim);
+
 /* Log levels, in order of importance. */
 enum wr_log_level { WR_LOG_ERR, WR_LOG_WARN, WR_LOG_INFO, WR_LOG_DEBUG };
 

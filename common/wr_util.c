@@ -146,6 +146,38 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
 	return need;
 }
 
+size_t wr_fmt_u64(char *dst, uint64_t v)
+{
+	char t[20];
+	size_t k = sizeof(t);
+	do
+		t[--k] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(dst, t + k, sizeof(t) - k);
+	return sizeof(t) - k;
+}
+
+size_t wr_fmt_micros(char *dst, uint64_t micros, bool trim)
+{
+	size_t n = wr_fmt_u64(dst, micros / 1000000u);
+	uint32_t frac = (uint32_t)(micros % 1000000u);
+	int digits = 6;
+	if (trim) {
+		if (frac == 0)
+			return n;
+		while (frac % 10 == 0) {
+			frac /= 10;
+			digits--;
+		}
+	}
+	dst[n++] = '.';
+	for (int d = digits - 1; d >= 0; d--) {
+		dst[n + (size_t)d] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	return n + (size_t)digits;
+}
+
 int wr_json_escape(char *buf, size_t len, size_t *pos, const char *s, size_t n)
 {
 	size_t p = *pos;

@@ -353,12 +353,8 @@ static void jb_put(struct jbuf *j, const char *s, size_t n)
 
 static void jb_u64(struct jbuf *j, uint64_t v)
 {
-	char t[24];
-	size_t k = sizeof(t);
-	do
-		t[--k] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	jb_put(j, t + k, sizeof(t) - k);
+	char t[20];
+	jb_put(j, t, wr_fmt_u64(t, v));
 }
 
 /*
@@ -374,17 +370,10 @@ static void jb_f6(struct jbuf *j, float x)
 		jb_raw(j, "%.6f", (double)x);
 		return;
 	}
-	uint64_t u = (uint64_t)m;
-	uint32_t frac = (uint32_t)(u % 1000000u);
-	char t[8] = { '.' };
-	for (int d = 6; d >= 1; d--) {
-		t[d] = (char)('0' + frac % 10);
-		frac /= 10;
-	}
+	char t[28];
 	if (signbit(x))
 		jb_lit(j, "-");
-	jb_u64(j, u / 1000000u);
-	jb_put(j, t, 7);
+	jb_put(j, t, wr_fmt_micros(t, (uint64_t)m, false));
 }
 
 static void jb_str(struct jbuf *j, const char *s, size_t n)

@@ -428,47 +428,14 @@ static int format_value(char *v, double x)
 	if (x == 0 && signbit(x))
 		return snprintf(v, REDIS_VAL_LEN, "%.17g", x);
 	if (fabs(m) < 0x1p53 && m / 1e6 == x) {
-		uint64_t u = (uint64_t)fabs(m), ip = u / 1000000u;
-		uint32_t frac = (uint32_t)(u % 1000000u);
-		char tmp[24];
-		int n = 0, k = 0;
-		do
-			tmp[k++] = (char)('0' + ip % 10);
-		while ((ip /= 10) != 0);
+		size_t n = 0;
 		if (m < 0)
 			v[n++] = '-';
-		while (k)
-			v[n++] = tmp[--k];
-		if (frac) {
-			int digits = 6;
-			while (frac % 10 == 0) {
-				frac /= 10;
-				digits--;
-			}
-			v[n++] = '.';
-			for (int d = digits - 1; d >= 0; d--) {
-				v[n + d] = (char)('0' + frac % 10);
-				frac /= 10;
-			}
-			n += digits;
-		}
+		n += wr_fmt_micros(v + n, (uint64_t)fabs(m), true);
 		v[n] = 0;
-		return n;
+		return (int)n;
 	}
 	return snprintf(v, REDIS_VAL_LEN, "%.17g", x);
-}
-
-/* Decimal digits of @v at @p; returns the end. */
-static char *put_uint(char *p, size_t v)
-{
-	char t[24];
-	int k = 0;
-	do
-		t[k++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (k)
-		*p++ = t[--k];
-	return p;
 }
 
 /*
@@ -493,12 +460,12 @@ static int send_argv(struct ctl_redis *r, redisCallbackFn *fn, void *priv, int a
 	}
 	char *p = r->cmdbuf;
 	*p++ = '*';
-	p = put_uint(p, (size_t)argc);
+	p += wr_fmt_u64(p, (uint64_t)argc);
 	*p++ = '\r';
 	*p++ = '\n';
 	for (int i = 0; i < argc; i++) {
 		*p++ = '$';
-		p = put_uint(p, argvlen[i]);
+		p += wr_fmt_u64(p, argvlen[i]);
 		*p++ = '\r';
 		*p++ = '\n';
 		memcpy(p, argv[i], argvlen[i]);

@@ -181,6 +181,28 @@ static void test_json_escape_full_buffer_is_enospc_and_pos_unchanged(void)
 	CU_ASSERT_EQUAL(pos, 2);
 }
 
+static void check_fmt(size_t n, const char *buf, const char *want)
+{
+	CU_ASSERT_EQUAL(n, strlen(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, n), 0);
+}
+
+static void test_fmt_u64_and_micros(void)
+{
+	char b[32];
+	check_fmt(wr_fmt_u64(b, 0), b, "0");
+	check_fmt(wr_fmt_u64(b, 42), b, "42");
+	check_fmt(wr_fmt_u64(b, UINT64_MAX), b, "18446744073709551615");
+	check_fmt(wr_fmt_micros(b, 500000, false), b, "0.500000");
+	check_fmt(wr_fmt_micros(b, 123450000, false), b, "123.450000");
+	check_fmt(wr_fmt_micros(b, 7, false), b, "0.000007");
+	check_fmt(wr_fmt_micros(b, 123450000, true), b, "123.45");
+	check_fmt(wr_fmt_micros(b, 42000000, true), b, "42");
+	check_fmt(wr_fmt_micros(b, 1700000000123456, true), b, "1700000000.123456");
+	check_fmt(wr_fmt_micros(b, 100, true), b, "0.0001");
+	check_fmt(wr_fmt_micros(b, UINT64_MAX, false), b, "18446744073709.551615");
+}
+
 static int reg(void)
 {
 	WR_SUITE("util",
@@ -197,7 +219,8 @@ static int reg(void)
 		 WR_TEST(test_json_escape_valid_utf8_passes_through),
 		 WR_TEST(test_json_escape_invalid_utf8_becomes_replacement),
 		 WR_TEST(test_json_escape_appends_at_pos),
-		 WR_TEST(test_json_escape_full_buffer_is_enospc_and_pos_unchanged));
+		 WR_TEST(test_json_escape_full_buffer_is_enospc_and_pos_unchanged),
+		 WR_TEST(test_fmt_u64_and_micros));
 	return 0;
 }
 
