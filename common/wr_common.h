@@ -59,6 +59,9 @@ int wr_parse_duration(const char *s, int64_t *us);
  */
 int64_t wr_days_from_civil(int year, unsigned month, unsigned day);
 
+/* Days in @month (1..12) of @year, proleptic Gregorian. */
+unsigned wr_days_in_month(int year, unsigned month);
+
 /*
  * Append JSON-escaped @s (length @n) to @buf at *@pos, never past @len.
  * Returns 0, or -ENOSPC when it did not fit (*pos then stays where it was).

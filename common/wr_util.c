@@ -21,6 +21,13 @@ int64_t wr_days_from_civil(int y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+unsigned wr_days_in_month(int y, unsigned m)
+{
+	static const unsigned char md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : md[m - 1];
+}
+
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
 	z += 719468;

@@ -186,31 +186,6 @@ static void printable(char *dst, const char *s, size_t len, size_t max)
 
 /* ------------------------------------------------------------------ time */
 
-static bool is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int y, int m)
-{
-	static const uint8_t md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && is_leap(y) ? 29 : md[m - 1];
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian, 1 <= y <= 9999). */
-static int64_t days_since_epoch(int y, int m, int d)
-{
-	static const uint16_t before[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
-	int64_t p = y - 1;   /* leap days in the years before y */
-	int64_t leaps = p / 4 - p / 100 + p / 400;
-	int64_t leaps_1970 = 1969 / 4 - 1969 / 100 + 1969 / 400;
-	int64_t days = (int64_t)365 * (y - 1970) + (leaps - leaps_1970);
-
-	days += before[m - 1] + (m > 2 && is_leap(y)) + (d - 1);
-	return days;
-}
-
 /* The two decimal digits at @s, or -1 if either is not a digit. */
 static inline int dig2(const char *s)
 {
@@ -266,7 +241,7 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
 	    s[16] != ':' || !digits(s + 17, 2, &sec))
 		return -EINVAL;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) ||
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (int)wr_days_in_month(y, (unsigned)mo) ||
 	    h > 23 || mi > 59 || sec > 59)  /* :60 leap seconds refused */
 		return -EINVAL;
 	i = 19;
@@ -303,7 +278,7 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	} else {
 		return -EINVAL;
 	}
-	t = days_since_epoch(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = wr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= (int64_t)oh * 3600 + (int64_t)om * 60;  /* local = UTC + offset */
 	if (t < 0 || t > DP_EVENT_MAX_MS / 1000)
 		return -EINVAL;

@@ -138,17 +138,6 @@ static inline const char *scan_plain(const char *p, const char *lim, const char 
 	return p;
 }
 
-static bool is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(int y, unsigned m)
-{
-	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
-}
-
 /* Year of a day count since 1970-01-01 (inverse of wr_days_from_civil). */
 static int year_from_days(int64_t z)
 {
@@ -292,7 +281,7 @@ static int parse_iso(const char **pp, const char *end, int32_t def_off_s, int64_
 		return DP_SYSLOG_ETIMESTAMP;
 	}
 	/* wr_days_from_civil() is defined for 1970..9999; RFC 5424 forbids leap seconds. */
-	if (y < 1970 || mon < 1 || mon > 12 || d < 1 || d > days_in_month((int)y, mon) ||
+	if (y < 1970 || mon < 1 || mon > 12 || d < 1 || d > wr_days_in_month((int)y, mon) ||
 	    hh > 23 || mm > 59 || ss > 59)
 		return DP_SYSLOG_ETIMESTAMP;
 	*ts_us = civil_to_us((int)y, mon, d, hh * 3600 + mm * 60 + ss, off) + frac;
@@ -389,7 +378,7 @@ static int bsd_ts_to_us(const struct bsd_ts *t, const struct dp_syslog_opts *o, 
 		else if (civil_to_us(y + 1, t->mon, t->day, sod, o->tz_offset_s) <= limit)
 			y++;
 	}
-	if (y < 1970 || t->day > days_in_month(y, t->mon))
+	if (y < 1970 || t->day > wr_days_in_month(y, t->mon))
 		return DP_SYSLOG_ETIMESTAMP;
 	*ts_us = civil_to_us(y, t->mon, t->day, sod, o->tz_offset_s);
 	return DP_SYSLOG_OK;
