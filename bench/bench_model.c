@@ -40,6 +40,7 @@
 
 #include <xgboost/c_api.h>
 
+#include "bench_util.h"
 #include "ctl_model.h"
 
 #ifndef WR_SOURCE_ROOT
@@ -48,27 +49,6 @@
 
 #define MAX_FEAT 64
 #define NAME_MAX_LEN 128
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng_state = 88172645463325252ull;
-static uint64_t next_rand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double uniform01(void)
-{
-	return (double)(next_rand() >> 11) / 9007199254740992.0;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -229,7 +209,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(a, "--reasons") && ok && n >= 1 && n <= MAX_FEAT)
 				k_reasons = (long)n;
 			else if (!strcmp(a, "--seed") && ok && n != 0)
-				rng_state = (uint64_t)n;
+				bench_rng = (uint64_t)n;
 			else {
 				fprintf(stderr, "bench_model: bad %s '%s' (rows 1..10000000, "
 						"reasons 1..%d, seed non-zero)\n", a, v, MAX_FEAT);
@@ -280,14 +260,14 @@ int main(int argc, char **argv)
 	/* Flags (0/1) and hour_of_day stay as they are: scaling them would make
 	 * values the model never saw; everything else moves within x0.7 .. x1.4. */
 	for (size_t r = (size_t)n_samples; r < n; r++) {
-		const float *src = x + (next_rand() % (uint64_t)n_samples) * nf;
+		const float *src = x + (bench_rand() % (uint64_t)n_samples) * nf;
 		float *dst = x + r * nf;
 		for (int c = 0; c < nf; c++) {
 			float v = src[c];
 			bool keep = !strcmp(names[c], "hour_of_day") || !strncmp(names[c], "new_", 4);
 			if (!isnan(v) && !keep)
-				v = (float)(v * (0.7 + 0.7 * uniform01()));
-			dst[c] = uniform01() < 0.05 ? NAN : v;
+				v = (float)(v * (0.7 + 0.7 * bench_uniform01()));
+			dst[c] = bench_uniform01() < 0.05 ? NAN : v;
 		}
 	}
 
@@ -304,10 +284,10 @@ int main(int argc, char **argv)
 	       rc ? "MISMATCH" : "ok");
 
 	/* Clock cost, so the per-call figures can be read net of it. */
-	double t0 = now_s(), clock_cost;
+	double t0 = bench_now_s(), clock_cost;
 	for (int i = 0; i < 100000; i++)
-		(void)now_s();
-	clock_cost = (now_s() - t0) / 100000;
+		(void)bench_now_s();
+	clock_cost = (bench_now_s() - t0) / 100000;
 
 	double mean, p50, p99, sec;
 	char extra[160];
@@ -322,9 +302,9 @@ int main(int argc, char **argv)
 	struct pass_best pb = PASS_BEST_INIT;
 	for (int pass = 0; pass < 5; pass++) {
 		for (size_t r = 0; r < n; r++) {
-			double a = now_s();
+			double a = bench_now_s();
 			s_flat[r] = ctl_model_score(m, x + r * nf);
-			t_call[r] = now_s() - a;
+			t_call[r] = bench_now_s() - a;
 		}
 		pass_keep(&pb, t_call, n);
 	}
@@ -344,7 +324,7 @@ int main(int argc, char **argv)
 	pb = (struct pass_best)PASS_BEST_INIT;
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t r = 0; r < n; r++) {
-			double a = now_s();
+			double a = bench_now_s();
 			array_iface(arr, sizeof(arr), x + r * nf, 1, nf);
 			if (XGBoosterPredictFromDense(h, arr, predict_cfg, NULL, &shape, &dim, &pred)) {
 				fprintf(stderr, "bench_model: XGBoosterPredictFromDense: %s\n",
@@ -352,7 +332,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			s_xgb1[r] = pred[0];
-			t_call[r] = now_s() - a;
+			t_call[r] = bench_now_s() - a;
 		}
 		pass_keep(&pb, t_call, n);
 	}
@@ -366,7 +346,7 @@ int main(int argc, char **argv)
 	pb = (struct pass_best)PASS_BEST_INIT;
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t r = 0; r < n; r++) {
-			double a = now_s();
+			double a = bench_now_s();
 			DMatrixHandle d;
 			bst_ulong len;
 			const float *out;
@@ -378,7 +358,7 @@ int main(int argc, char **argv)
 			}
 			float got = out[0];
 			XGDMatrixFree(d);
-			t_call[r] = now_s() - a;
+			t_call[r] = bench_now_s() - a;
 			double diff = fabs((double)got - (double)s_xgb1[r]);
 			if (!(diff <= max_diff_dm))
 				max_diff_dm = isnan(diff) ? INFINITY : diff;
@@ -395,13 +375,13 @@ int main(int argc, char **argv)
 	/* (c) XGBoost batched: all rows in one call, best of 5. */
 	double best = INFINITY;
 	for (int rep = 0; rep < 5; rep++) {
-		double a = now_s();
+		double a = bench_now_s();
 		array_iface(arr, sizeof(arr), x, (uint32_t)n, nf);
 		if (XGBoosterPredictFromDense(h, arr, predict_cfg, NULL, &shape, &dim, &pred)) {
 			fprintf(stderr, "bench_model: batched predict: %s\n", XGBGetLastError());
 			return 1;
 		}
-		sec = now_s() - a;
+		sec = bench_now_s() - a;
 		best = sec < best ? sec : best;
 		memcpy(s_xgb_batch, pred, n * sizeof(float));
 	}
@@ -412,10 +392,10 @@ int main(int argc, char **argv)
 	/* (d) flat over the same batch in a loop, best of 5. */
 	best = INFINITY;
 	for (int rep = 0; rep < 5; rep++) {
-		double a = now_s();
+		double a = bench_now_s();
 		for (size_t r = 0; r < n; r++)
 			s_flat[r] = ctl_model_score(m, x + r * nf);
-		sec = now_s() - a;
+		sec = bench_now_s() - a;
 		best = sec < best ? sec : best;
 	}
 	double flat_batch_us = best * 1e6 / (double)n;
@@ -425,10 +405,10 @@ int main(int argc, char **argv)
 	float contrib[MAX_FEAT];
 	best = INFINITY;
 	for (int rep = 0; rep < 5; rep++) {
-		double a = now_s();
+		double a = bench_now_s();
 		for (size_t r = 0; r < n; r++)
 			sink += (float)ctl_model_reasons(m, x + r * nf, idx, contrib, (uint32_t)k_reasons);
-		sec = now_s() - a;
+		sec = bench_now_s() - a;
 		best = sec < best ? sec : best;
 	}
 	double reasons_us = best * 1e6 / (double)n;
@@ -438,13 +418,13 @@ int main(int argc, char **argv)
 	/* What the fraud thread calls: score and reasons in one walk. */
 	best = INFINITY;
 	for (int rep = 0; rep < 5; rep++) {
-		double a = now_s();
+		double a = bench_now_s();
 		for (size_t r = 0; r < n; r++) {
 			float sc;
 			sink += (float)ctl_model_score_reasons(m, x + r * nf, &sc, idx, contrib,
 							       (uint32_t)k_reasons) + sc;
 		}
-		sec = now_s() - a;
+		sec = bench_now_s() - a;
 		best = sec < best ? sec : best;
 	}
 	double both_us = best * 1e6 / (double)n;

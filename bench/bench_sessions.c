@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "dp_event.h"
 #include "st_session.h"
 #include "wr_common.h"
@@ -49,13 +50,6 @@
 #define BURST 32
 #define TARGET_EPS 5e6
 #define TARGET_BYTES 128.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long rss_bytes(void)
 {
@@ -67,15 +61,6 @@ static long rss_bytes(void)
 		fclose(f);
 	}
 	return res * sysconf(_SC_PAGESIZE);
-}
-
-static uint64_t rng;
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
 }
 
 static const char *const types[] = { "page_view", "page_view", "page_view", "page_view",
@@ -102,9 +87,9 @@ static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, 
 {
 	for (int k = 0; k < BURST; k++) {
 		uint32_t u = seq ? (uint32_t)((i0 + (uint64_t)k) % users)
-				 : (uint32_t)(next_rand() % users);
+				 : (uint32_t)(bench_rand() % users);
 		int64_t ts = base + (int64_t)(i0 + (uint64_t)k) * 1000; /* 1 ms apart */
-		unsigned ty = (unsigned)(next_rand() % 10);
+		unsigned ty = (unsigned)(bench_rand() % 10);
 		int ulen = snprintf(g->user[k], sizeof(g->user[k]), "u%u", u);
 		g->ev[k] = (struct st_sess_ev){
 			.user = g->user[k], .user_len = (uint32_t)ulen,
@@ -214,14 +199,14 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 		r->open_warm = st_sess_active(t);
 		r->b_warm = r->open_warm ? (double)(rss_bytes() - rss0) / r->open_warm : 0.0;
 	}
-	rng = 88172645463325252ull;  /* the same timed stream for every run */
+	bench_rng = 88172645463325252ull;  /* the same timed stream for every run */
 	json_bytes = 0;
 	for (uint64_t i = 0; i < events; i += BURST) {
 		gen_burst(&g, first + i, users, base, parse, false);
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes))
 			goto out;
-		busy += now_s() - t0;
+		busy += bench_now_s() - t0;
 	}
 	r->eps = (double)events / busy;
 	r->json_bytes = (double)json_bytes / (double)events;

@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define PAYLOAD_MAX 224         /* longest generated transaction, with margin */
 #define MAX_COUNT 20000000L     /* payloads are kept in memory: 20 M = 4.5 GB */
 #define MAX_SWEEP 64
@@ -118,23 +120,9 @@ struct run_stats {
 	double lat_p50, lat_p99, lat_p999;
 };
 
-static uint64_t rng_state;
-static uint64_t next_rand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double uniform01(void)
-{
-	return (double)(next_rand() >> 11) / 9007199254740992.0;
-}
-
 static double gauss(void)
 {
-	double u = uniform01(), v = uniform01();
+	double u = bench_uniform01(), v = bench_uniform01();
 	return sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * v);
 }
 
@@ -150,7 +138,7 @@ static unsigned pick_country(void)
 	unsigned total = 0;
 	for (unsigned i = 0; i < N_COUNTRIES; i++)
 		total += countries[i].weight;
-	unsigned r = (unsigned)(next_rand() % total);
+	unsigned r = (unsigned)(bench_rand() % total);
 	for (unsigned i = 0; i < N_COUNTRIES; i++) {
 		if (r < countries[i].weight)
 			return i;
@@ -162,7 +150,7 @@ static unsigned pick_country(void)
 /* Popular merchants are shared by many users: a squared uniform skews low. */
 static unsigned pick_merchant(void)
 {
-	double u = uniform01();
+	double u = bench_uniform01();
 	return (unsigned)(u * u * N_MERCHANTS);
 }
 
@@ -187,16 +175,16 @@ static struct user *make_users(long n)
 static int make_txn(char *buf, long idx, const struct user *users, long n_users, int64_t epoch_ms,
 		    int64_t offset_ns)
 {
-	double r = uniform01();
+	double r = bench_uniform01();
 	long uid = (long)(r * r * (double)n_users);
 	const struct user *u = &users[uid];
 	double amount = u->median * exp(0.5 * gauss());
-	if (uniform01() < 0.02)
-		amount *= 4 + 6 * uniform01(); /* the occasional big purchase */
+	if (bench_uniform01() < 0.02)
+		amount *= 4 + 6 * bench_uniform01(); /* the occasional big purchase */
 	unsigned c = u->home;
-	if (uniform01() < 0.03)
+	if (bench_uniform01() < 0.03)
 		c = pick_country(); /* travel or a foreign online merchant */
-	unsigned merchant = uniform01() < 0.85 ? u->merchants[next_rand() % 4] : pick_merchant();
+	unsigned merchant = bench_uniform01() < 0.85 ? u->merchants[bench_rand() % 4] : pick_merchant();
 	return snprintf(buf, PAYLOAD_MAX,
 			"{\"txn_id\":\"t%ld\",\"user_id\":\"u%ld\",\"amount\":%.2f,\"currency\":\"%s\","
 			"\"merchant\":\"m-%u\",\"country\":\"%s\",\"ts\":%" PRId64 "}",
@@ -627,7 +615,7 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
-	rng_state = o.seed;
+	bench_rng = o.seed;
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* precise sleeps between sends */
 
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o.port) };
