@@ -105,6 +105,19 @@ static void check_udp(const uint8_t *p, size_t l3, bool v6, size_t len)
 	CU_ASSERT_NOT_EQUAL(tp_get16(udp + 6), 0);
 }
 
+/* dp_udp_reply() of ans to the request frame @req (headers @off bytes),
+ * from our MAC; fails the test when no frame comes back. */
+static struct rte_mbuf *answer_to(const uint8_t *req, size_t off)
+{
+	struct rte_ether_addr mac;
+	memcpy(mac.addr_bytes, tp_mac_us, 6);
+	int e = 0;
+	struct rte_mbuf *m = dp_udp_reply(tp_pool, req, (uint32_t)off, &mac, ans, sizeof(ans) - 1,
+					  &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	return m;
+}
+
 static void test_reply_ipv4_with_vlan_swaps_addresses_and_checksums(void)
 {
 	uint8_t req[256];
@@ -112,12 +125,7 @@ static void test_reply_ipv4_with_vlan_swaps_addresses_and_checksums(void)
 	uint16_t tpid[] = { 0x8100 }, vid[] = { 42 };
 	size_t n = tp_udp4_frame(req, 1, tpid, vid, tp_ip4_us, 7000, (const uint8_t *)"{}", 2, &off);
 	CU_ASSERT_EQUAL(dp_udp_hdr_len(req, (uint32_t)n), off);
-	struct rte_ether_addr mac;
-	memcpy(mac.addr_bytes, tp_mac_us, 6);
-	int e = 0;
-	struct rte_mbuf *m = dp_udp_reply(tp_pool, req, (uint32_t)off, &mac, ans, sizeof(ans) - 1,
-					  &e);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct rte_mbuf *m = answer_to(req, off);
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	size_t len = rte_pktmbuf_pkt_len(m);
 	CU_ASSERT_EQUAL(memcmp(p, tp_mac_peer, 6), 0);
@@ -138,12 +146,7 @@ static void test_reply_ipv6(void)
 	uint8_t req[256];
 	size_t off;
 	tp_udp6_frame(req, tp_ip6_us, 7000, (const uint8_t *)"[]", 2, &off);
-	struct rte_ether_addr mac;
-	memcpy(mac.addr_bytes, tp_mac_us, 6);
-	int e = 0;
-	struct rte_mbuf *m = dp_udp_reply(tp_pool, req, (uint32_t)off, &mac, ans, sizeof(ans) - 1,
-					  &e);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct rte_mbuf *m = answer_to(req, off);
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	size_t len = rte_pktmbuf_pkt_len(m);
 	CU_ASSERT_EQUAL(memcmp(p, tp_mac_peer, 6), 0);

@@ -198,19 +198,28 @@ static void test_produce_keys_and_headers_read_back_exactly_once(void)
 	ctl_config_destroy(c);
 }
 
+/* A producer on a mock cluster whose local queue holds 10 records. */
+static struct ctl_kafka_producer *small_queue_producer(struct ctl_config **c,
+						       struct wr_counters *cnt)
+{
+	*c = load("rules: {file: r.yaml}\n"
+		  "kafka:\n"
+		  "  brokers: \"127.0.0.1:1\"\n"
+		  "  producer:\n"
+		  "    test.mock.num.brokers: 1\n"
+		  "    queue.buffering.max.messages: 10\n", "k.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(*c);
+	struct ctl_kafka_producer *p = NULL;
+	CU_ASSERT_EQUAL_FATAL(ctl_kafka_producer_create(*c, cnt, &p, err, sizeof(err)), 0);
+	return p;
+}
+
 static void test_full_queue_waits_and_delivers_every_record(void)
 {
 	enum { N = 1000 };
-	struct ctl_config *c = load("rules: {file: r.yaml}\n"
-				    "kafka:\n"
-				    "  brokers: \"127.0.0.1:1\"\n"
-				    "  producer:\n"
-				    "    test.mock.num.brokers: 1\n"
-				    "    queue.buffering.max.messages: 10\n", "k.yaml");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct ctl_config *c = NULL;
 	struct wr_counters cnt = { 0 };
-	struct ctl_kafka_producer *p = NULL;
-	CU_ASSERT_EQUAL_FATAL(ctl_kafka_producer_create(c, &cnt, &p, err, sizeof(err)), 0);
+	struct ctl_kafka_producer *p = small_queue_producer(&c, &cnt);
 	rd_kafka_mock_cluster_t *mc = mock_of(p);
 	CU_ASSERT_EQUAL_FATAL(rd_kafka_mock_topic_create(mc, "bp", 1, 1), 0);
 	int failed = 0;
@@ -251,16 +260,9 @@ static void test_full_queue_waits_and_delivers_every_record(void)
 
 static void test_nowait_produce_refuses_at_once_when_the_queue_is_full(void)
 {
-	struct ctl_config *c = load("rules: {file: r.yaml}\n"
-				    "kafka:\n"
-				    "  brokers: \"127.0.0.1:1\"\n"
-				    "  producer:\n"
-				    "    test.mock.num.brokers: 1\n"
-				    "    queue.buffering.max.messages: 10\n", "k.yaml");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct ctl_config *c = NULL;
 	struct wr_counters cnt = { 0 };
-	struct ctl_kafka_producer *p = NULL;
-	CU_ASSERT_EQUAL_FATAL(ctl_kafka_producer_create(c, &cnt, &p, err, sizeof(err)), 0);
+	struct ctl_kafka_producer *p = small_queue_producer(&c, &cnt);
 	rd_kafka_mock_cluster_t *mc = mock_of(p);
 	CU_ASSERT_EQUAL_FATAL(rd_kafka_mock_topic_create(mc, "nw", 1, 1), 0);
 	/* Nothing is served between the calls, so the 11th cannot fit. */
