@@ -173,17 +173,16 @@ void ctl_feat_row(const struct ctl_feat_map *m, const struct wr_txn_req *req,
 void ctl_fraud_judge(const struct ctl_model *m, const float *row, float review, float block,
 		     uint32_t max_reasons, struct ctl_verdict *v)
 {
-	v->n_reasons = 0;
-	if (!max_reasons) {
-		v->score = ctl_model_score(m, row);
-		v->decision = ctl_decide(v->score, review, block);
-		return;
-	}
 	uint32_t idx[CTL_MAX_FRAUD_FEATURES];
 	float contrib[CTL_MAX_FRAUD_FEATURES];
 	uint32_t want = max_reasons > CTL_MAX_FRAUD_REASONS ? CTL_MAX_FRAUD_REASONS : max_reasons;
-	uint32_t got = ctl_model_score_reasons(m, row, &v->score, idx, contrib, want);
+	uint32_t got = 0;
+	if (want)
+		got = ctl_model_score_reasons(m, row, &v->score, idx, contrib, want);
+	else
+		v->score = ctl_model_score(m, row);
 	v->decision = ctl_decide(v->score, review, block);
+	v->n_reasons = 0;
 	for (uint32_t i = 0; i < got; i++)
 		if (contrib[i] > 0)
 			v->reason[v->n_reasons++] = idx[i];
@@ -772,6 +771,12 @@ static void loop_once(struct ctl_fraud *f, bool may_sleep)
 	__atomic_store_n(&f->loops, f->loops + 1, __ATOMIC_RELEASE);
 }
 
+/* Write-backs (or lookups) a connected Redis still owes replies for. */
+static bool redis_owed(const struct ctl_fraud *f)
+{
+	return f->redis && ctl_redis_connected(f->redis) && ctl_redis_in_flight(f->redis) > 0;
+}
+
 static void *fraud_main(void *arg)
 {
 	struct ctl_fraud *f = arg;
@@ -788,13 +793,11 @@ static void *fraud_main(void *arg)
 	int64_t until = wr_mono_us() + f->cfg->redis_deadline_us + 100 * WR_US_PER_MS;
 	do {
 		loop_once(f, false);
-		if (f->redis && (f->in_flight || ctl_redis_in_flight(f->redis))) {
+		if (f->in_flight || redis_owed(f)) {
 			ctl_redis_flush(f->redis);   /* held write-backs go now */
 			ctl_redis_poll(f->redis, 200);
 		}
-	} while ((!rings_empty(f) || f->in_flight || (f->redis && ctl_redis_in_flight(f->redis) &&
-						      ctl_redis_connected(f->redis))) &&
-		 wr_mono_us() < until);
+	} while ((!rings_empty(f) || f->in_flight || redis_owed(f)) && wr_mono_us() < until);
 	flush_tx(f);
 	ctl_jsonl_flush(f->audit);
 	rte_thread_unregister();

@@ -425,9 +425,7 @@ static void on_hset(redisAsyncContext *ac, void *reply, void *priv)
 static int format_value(char *v, double x)
 {
 	double m = nearbyint(x * 1e6);
-	if (x == 0 && signbit(x))
-		return snprintf(v, REDIS_VAL_LEN, "%.17g", x);
-	if (fabs(m) < 0x1p53 && m / 1e6 == x) {
+	if (!(x == 0 && signbit(x)) && fabs(m) < 0x1p53 && m / 1e6 == x) {   /* -0 keeps its sign below */
 		size_t n = 0;
 		if (m < 0)
 			v[n++] = '-';
@@ -657,16 +655,10 @@ int ctl_redis_write(struct ctl_redis *r, const char *user, const char *const *fi
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* First lookup not yet answered (issue order = deadline order), or NULL. */
-static struct redis_req *first_live(const struct ctl_redis *r)
-{
-	return r->live;
-}
-
 /* Deadlines, connect timeout, stall, reconnect: everything time drives. */
 static void run_timers(struct ctl_redis *r, int64_t now)
 {
-	for (struct redis_req *q = first_live(r); q; q = q->next) {
+	for (struct redis_req *q = r->live; q; q = q->next) {
 		if (q->answered)
 			continue;
 		if (q->deadline_us > now)
@@ -694,7 +686,7 @@ int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
 	run_timers(r, now);
 
 	int64_t wake = now + (max_wait_us > 0 ? max_wait_us : 0);
-	struct redis_req *live = first_live(r);
+	struct redis_req *live = r->live;
 	if (live)
 		wake = min64(wake, live->deadline_us);
 	if (r->state == REDIS_ST_DOWN)
