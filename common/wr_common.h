@@ -23,6 +23,34 @@
 
 #define WR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Prefetch hints that the compiler keeps. GCC counts __builtin_prefetch as
+ * pure, so a static helper whose only effect is prefetching is found
+ * "looping pure" and every call to it is deleted (GCC 12's local-pure-const,
+ * unless the helper happened to be inlined before that pass). These are
+ * volatile asm on x86 and cannot be dropped; wr_prefetch_w asks for the line
+ * in a writable state (PREFETCHW where the CPU has it).
+ */
+static inline void wr_prefetch(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 0, 3);
+#endif
+}
+
+static inline void wr_prefetch_w(const void *p)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__PRFCHW__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#elif defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
 /* Wall-clock time, microseconds since the Unix epoch. */
 static inline int64_t wr_wall_us(void)
 {
