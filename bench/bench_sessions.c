@@ -2,7 +2,11 @@
  * bench_sessions - sessionization throughput with about 1 M active users on
  * one core, and resident memory per open session.
  *
- * Usage: build/bench/bench_sessions [USERS] [EVENTS]
+ * Usage: build/bench/bench_sessions [USERS] [EVENTS] [MODES]
+ *
+ * MODES (default "asbc", all) picks the runs by letter, for profiling one
+ * of them: a = table with add_burst, s = table with single adds, b = parse
+ * alone, c = parse + table. The closing ratios need a, b and c.
  *
  * One synthetic stream (users drawn uniformly, event time advancing 1 ms
  * per event, 40 % funnel steps, 60 % page views), produced in bursts of 32
@@ -232,6 +236,8 @@ int main(int argc, char **argv)
 {
 	uint32_t users = argc > 1 ? (uint32_t)atol(argv[1]) : 1000000;
 	uint64_t events = argc > 2 ? (uint64_t)atoll(argv[2]) : 4000000;
+	const char *modes = argc > 3 ? argv[3] : "asbc";
+	static const char letter[M_N] = { 'a', 's', 'b', 'c' };
 	struct result cold[M_N], warm[M_N];
 
 	events -= events % BURST;
@@ -242,6 +248,8 @@ int main(int argc, char **argv)
 	printf("cold: table empty at the start; first touch of pages and users' first "
 	       "entries are timed\n");
 	for (int mode = 0; mode < M_N; mode++) {
+		if (!strchr(modes, letter[mode]))
+			continue;
 		if (run(mode, false, users, events, &cold[mode]))
 			return 1;
 		print_rate(mode, &cold[mode]);
@@ -256,8 +264,8 @@ int main(int argc, char **argv)
 	printf("warm: %u users given one event each first (untimed); the same events "
 	       "timed against the populated table\n", users - users % BURST);
 	for (int mode = 0; mode < M_N; mode++) {
-		if (mode == M_PARSE)
-			continue;    /* no table: the same as cold */
+		if (mode == M_PARSE || !strchr(modes, letter[mode]))
+			continue;    /* parse alone: no table, the same as cold */
 		if (run(mode, true, users, events, &warm[mode]))
 			return 1;
 		print_rate(mode, &warm[mode]);
@@ -266,6 +274,8 @@ int main(int argc, char **argv)
 		       warm[mode].open_warm, warm[mode].open_end, warm[mode].used,
 		       warm[mode].b_warm);
 	}
+	if (!strchr(modes, 'a') || !strchr(modes, 'b') || !strchr(modes, 'c'))
+		return 0;
 	printf("rate vs target (%.0f M events/s): table alone (add_burst) cold %.2f x, warm "
 	       "%.2f x; parse + table cold %.2f x, warm %.2f x; parse alone %.2f x\n",
 	       TARGET_EPS / 1e6, cold[M_TABLE_BURST].eps / TARGET_EPS,
