@@ -83,11 +83,41 @@
 /* Longest number text read as an amount (a valid JSON number can be longer). */
 #define DP_EVENT_NUM_TEXT_MAX 127u
 
+/* Room for the wanted keys of the largest event shape. */
+#define DP_EVENT_WANT_MAX 8
+
+/*
+ * A learned shape (see shape_read()): the text of a flat object with the
+ * values cut out. Literal i is lit[lit_at[i] .. lit_at[i + 1]); value i
+ * lies between literals i and i + 1. The literals hold everything else:
+ * braces, blanks, keys, colons, commas and the quotes around string values.
+ */
+#define SHAPE_N 4              /* shapes kept per context */
+#define SHAPE_LEN_MAX 512      /* longest text a shape is tried on */
+#define SHAPE_VALUES 16        /* values of a flat object, at most */
+#define SHAPE_LIT_MAX 384      /* literal bytes of one shape, at most */
+
+struct shape {
+	unsigned nv;                          /* values; 0: the slot is empty */
+	uint32_t prim;                        /* bit i: value i is a primitive, else a string */
+	unsigned nw;                          /* the wanted keys it was learned for: */
+	const char *wname[DP_EVENT_WANT_MAX]; /* their names (pointers) and lengths */
+	size_t wlen[DP_EVENT_WANT_MAX];
+	int8_t val_of[DP_EVENT_WANT_MAX];     /* wanted k's value, -1: absent */
+	int8_t tok_of[DP_EVENT_WANT_MAX];     /* its w[k].tok (k, or an earlier alias) */
+	uint16_t lit_at[SHAPE_VALUES + 2];    /* nv + 1 literals: starts, then the end */
+	char lit[SHAPE_LIT_MAX];
+};
+
 struct dp_event_ctx {
 	jsmn_parser p;
 	size_t used;                 /* bytes of scratch taken by this event */
 	bool no_fast;                /* dp_event_ctx_set_fast(ctx, false) */
-	bool last_fast;              /* the last text was read by fast_doc() */
+	bool last_fast;              /* the last text was read by fast_doc() or a shape */
+	bool last_shape;             /* ... by a learned shape (shape_read()) */
+	unsigned shape_next;         /* slot the next learned shape replaces */
+	unsigned shape_hit;          /* slot tried first: the last one that matched */
+	struct shape shapes[SHAPE_N];
 	char scratch[DP_EVENT_SCRATCH];
 	/* 20 B each, ~640 KiB: calloc maps it lazily, so only the pages small
 	 * events touch (the first few) become resident. */
@@ -150,6 +180,11 @@ void dp_event_ctx_set_fast(struct dp_event_ctx *ctx, bool on)
 bool dp_event_ctx_last_was_fast(const struct dp_event_ctx *ctx)
 {
 	return ctx->last_fast;
+}
+
+bool dp_event_ctx_last_was_shape(const struct dp_event_ctx *ctx)
+{
+	return ctx->last_shape;
 }
 
 /* Write a reason into @why (if any) and return @code. */
@@ -222,10 +257,38 @@ static int parse_epoch_ms(const char *s, size_t len, int64_t *ts_us)
 	return 0;
 }
 
+/*
+ * The 8 bytes at @s as a little-endian word, and a check that its bytes
+ * are decimal digits where @digit has 0x30 and exactly @sep elsewhere:
+ * x = word ^ (digit | sep) leaves digit values 0..9 and zeros, and a byte
+ * above 9 shows in bit 7 of x | x + 0x76 (a carry out of a byte that is
+ * itself >= 0x8a can only spoil a neighbour's verdict towards "bad").
+ */
+static inline bool swar_digits(const char *s, uint64_t digit, uint64_t sep, uint64_t *x)
+{
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+	w ^= digit | sep;
+	*x = w;
+	return (((w + UINT64_C(0x7676767676767676)) | w) & UINT64_C(0x8080808080808080)) == 0 &&
+	       (w & ~((digit >> 4) * 0x55)) == 0;   /* 0x30 -> 0x03 -> 0xff per digit byte */
+}
+
+/* Days since the epoch of the last calendar date read on this thread, by
+ * its first 10 bytes "YYYY-MM-DD" (events of a stream share a date). */
+static __thread struct {
+	uint64_t ymd8;               /* "YYYY-MM-" */
+	uint16_t dd;                 /* "DD"; 0: empty */
+	int64_t days;
+} ts_date;
+
 int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 {
 	int y, mo, d, h, mi, sec, oh, om;
-	int64_t frac_us = 0, t;
+	int64_t frac_us = 0, t, days;
+	uint64_t a, c;
+	uint16_t dd;
 	size_t i;
 
 	if (!s || !ts_us)
@@ -236,14 +299,32 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	/* YYYY-MM-DDThh:mm:ss is 19 bytes; the zone needs at least one more */
 	if (len < 20)
 		return -EINVAL;
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
+	/* "YYYY-MM-" and "hh:mm:ss" a word each, "DD" and the 'T' by byte */
+	if (!swar_digits(s, UINT64_C(0x0030300030303030), UINT64_C(0x2d00002d00000000), &a) ||
+	    !swar_digits(s + 11, UINT64_C(0x3030003030003030), UINT64_C(0x00003a00003a0000), &c) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
 		return -EINVAL;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (int)wr_days_in_month(y, (unsigned)mo) ||
-	    h > 23 || mi > 59 || sec > 59)  /* :60 leap seconds refused */
+	h = (int)((c & 0xff) * 10 + (c >> 8 & 0xff));
+	mi = (int)((c >> 24 & 0xff) * 10 + (c >> 32 & 0xff));
+	sec = (int)((c >> 48 & 0xff) * 10 + (c >> 56 & 0xff));
+	if (h > 23 || mi > 59 || sec > 59)  /* :60 leap seconds refused */
 		return -EINVAL;
+	memcpy(&dd, s + 8, 2);
+	if (ts_date.dd == dd && ts_date.ymd8 == (a ^ UINT64_C(0x2d30302d30303030))) {
+		days = ts_date.days;
+	} else {
+		y = (int)((a & 0xff) * 1000 + (a >> 8 & 0xff) * 100 + (a >> 16 & 0xff) * 10 +
+			  (a >> 24 & 0xff));
+		mo = (int)((a >> 40 & 0xff) * 10 + (a >> 48 & 0xff));
+		d = dig2(s + 8);
+		if (d < 0 || y < 1 || mo < 1 || mo > 12 || d < 1 ||
+		    d > (int)wr_days_in_month(y, (unsigned)mo))
+			return -EINVAL;
+		days = wr_days_from_civil(y, (unsigned)mo, (unsigned)d);
+		ts_date.ymd8 = a ^ UINT64_C(0x2d30302d30303030);
+		ts_date.dd = dd;
+		ts_date.days = days;
+	}
 	i = 19;
 	if (s[i] == '.') {
 		static const int32_t scale[7] = { 1000000, 100000, 10000, 1000, 100, 10, 1 };
@@ -278,7 +359,7 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	} else {
 		return -EINVAL;
 	}
-	t = wr_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = days * 86400 + h * 3600 + mi * 60 + sec;
 	t -= (int64_t)oh * 3600 + (int64_t)om * 60;  /* local = UTC + offset */
 	if (t < 0 || t > DP_EVENT_MAX_MS / 1000)
 		return -EINVAL;
@@ -1123,9 +1204,6 @@ size_t fscan_next(struct fscan *s, uint64_t *bits, size_t *base, unsigned *wi)
 	return p;
 }
 
-/* Room for the wanted keys of the largest event shape. */
-#define DP_EVENT_WANT_MAX 8
-
 /*
  * A cheap fingerprint of a key or name @s[0..@n): the length (mod 2^24)
  * and the first byte (0 for an empty one). Equal texts have equal ones; a
@@ -1398,6 +1476,258 @@ no:
 	return false;
 }
 
+/* ------------------------------------------------------ learned shapes */
+
+/*
+ * Events from one producer have one shape: the same keys in the same order,
+ * the same spacing, values of the same kinds; only the values differ. After
+ * fast_doc() has read a flat object (no nested values) its shape is learned
+ * (shape_learn): the text with the values cut out, as literals between
+ * them. A later text is tried against the shapes first (shape_read): it
+ * matches when it is plain, each literal is there byte for byte and each
+ * value in between is a string body (up to the next quote) or a primitive
+ * that passes check_primitive(). Such a text is valid JSON with the same
+ * tokens as the one the shape came from (the same keys, so the same wanted
+ * values and no duplicates that were not there), so fast_doc() would accept
+ * it and record the same: it answers for it, at ~1/5 of the cost. Any
+ * other text goes on to fast_doc() as before. The differential tests run
+ * with shapes on.
+ */
+
+/* Quote bits of @buf[0..@len) (len <= SHAPE_LEN_MAX) into @qm, 64 bytes per
+ * word; false when a byte is special (the text is not plain). */
+static inline bool shape_scan(const char *buf, size_t len, uint64_t *qm)
+{
+	char pad[64];
+	struct fblock m;
+
+	for (size_t at = 0, wi = 0; at < len; at += 64, wi++) {
+		const char *p = buf + at;
+		size_t rem = len - at;
+		unsigned shift = 0;
+
+		if (rem < 64) {
+			if (len >= 64) {
+				p = buf + len - 64;
+				shift = (unsigned)(64 - rem);
+			} else {
+				memset(pad, ' ', sizeof(pad));
+				memcpy(pad, p, rem);
+				p = pad;
+			}
+		}
+		if (!classify64(p, &m))
+			return false;
+		qm[wi] = m.quote >> shift;
+	}
+	return true;
+}
+
+/* The first quote at or after @pos (< @len), or @len. */
+static inline size_t next_quote(const uint64_t *qm, size_t pos, size_t len)
+{
+	size_t wi = pos >> 6;
+	uint64_t bits = qm[wi] & (~UINT64_C(0) << (pos & 63));
+
+	while (bits == 0) {
+		if (++wi * 64 >= len)
+			return len;
+		bits = qm[wi];
+	}
+	pos = wi * 64 + (size_t)__builtin_ctzll(bits);
+	return pos < len ? pos : len;
+}
+
+/* Shape @sh was learned for the wanted keys @w[0..@nw). */
+static inline bool shape_for(const struct shape *sh, const struct want *w, unsigned nw)
+{
+	if (sh->nv == 0 || sh->nw != nw)
+		return false;
+	for (unsigned k = 0; k < nw; k++)
+		if (sh->wname[k] != w[k].name || sh->wlen[k] != w[k].nlen)
+			return false;
+	return true;
+}
+
+/*
+ * Match the plain text @buf[0..@len) (quote bits @qm) against @sh; on a
+ * match record the wanted values in @tok / @w as fast_doc() would and
+ * return true. Nothing is written otherwise.
+ */
+static bool shape_match(const struct shape *sh, const char *buf, size_t len,
+			const uint64_t *qm, jsmntok_t *tok, struct want *w, unsigned nw)
+{
+	uint16_t vs[SHAPE_VALUES], ve[SHAPE_VALUES];
+	uint8_t vk[SHAPE_VALUES];
+	size_t pos = 0;
+
+	for (unsigned i = 0;; i++) {
+		size_t n = (size_t)(sh->lit_at[i + 1] - sh->lit_at[i]);
+
+		if (n > len - pos || !same_bytes(buf + pos, sh->lit + sh->lit_at[i], n))
+			return false;
+		pos += n;
+		if (i == sh->nv)
+			break;
+		vs[i] = (uint16_t)pos;
+		if (!(sh->prim >> i & 1)) {
+			/* a string body: up to the closing quote, which starts
+			 * the next literal */
+			pos = next_quote(qm, pos, len);
+			if (pos >= len)
+				return false;
+			vk[i] = JK_STRING;
+		} else {
+			size_t e = pos;
+			enum jkind k;
+
+			while (e < len && buf[e] != ',' && buf[e] != '}' && buf[e] != ' ')
+				e++;
+			if (e == pos || e >= len ||
+			    check_primitive(buf + pos, e - pos, pos, &k, NULL, 0) != DP_EVENT_OK)
+				return false;
+			vk[i] = (uint8_t)k;
+			pos = e;
+		}
+		ve[i] = (uint16_t)pos;
+	}
+	if (pos != len)
+		return false;
+	for (unsigned k = 0; k < nw; k++) {
+		int v = sh->val_of[k], j = sh->tok_of[k];
+
+		if (v < 0)
+			continue;
+		tok[j].type = vk[v] == JK_STRING ? JSMN_STRING : JSMN_PRIMITIVE;
+		tok[j].start = vs[v];
+		tok[j].end = ve[v];
+		w[k].tok = j;
+		w[k].kind = (enum jkind)vk[v];
+	}
+	return true;
+}
+
+static inline size_t skip_sp(const char *b, size_t pos)
+{
+	while (b[pos] == ' ')
+		pos++;
+	return pos;
+}
+
+/*
+ * Learn the shape of @buf[0..@len), which fast_doc() has just read (valid,
+ * plain, an object at the top; @w / @tok hold what it recorded), into the
+ * next slot of @ctx. Nothing is learned for a nested value, more than
+ * SHAPE_VALUES values or more than SHAPE_LIT_MAX literal bytes.
+ */
+static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
+			const struct want *w, unsigned nw)
+{
+	struct shape *sh = &ctx->shapes[ctx->shape_next];
+	uint16_t vs[SHAPE_VALUES];
+	size_t pos = skip_sp(buf, 0) + 1, lit0 = 0, nlit = 0;
+	unsigned nv = 0;
+	uint32_t prim = 0;
+	uint16_t at[SHAPE_VALUES + 1];
+	char lit[SHAPE_LIT_MAX];
+
+	if (len > SHAPE_LEN_MAX || nw > DP_EVENT_WANT_MAX)
+		return;
+	pos = skip_sp(buf, pos);
+	if (buf[pos] != '}') {
+		for (;;) {
+			size_t e, vstart;
+
+			/* "key" : */
+			pos = (const char *)memchr(buf + pos + 1, '"', len - pos - 1) - buf + 1;
+			pos = skip_sp(buf, pos) + 1;
+			pos = skip_sp(buf, pos);
+			if (nv == SHAPE_VALUES || buf[pos] == '{' || buf[pos] == '[')
+				return;
+			if (buf[pos] == '"') {
+				vstart = pos + 1;
+				e = (size_t)((const char *)memchr(buf + vstart, '"', len - vstart) - buf);
+			} else {
+				vstart = pos;
+				for (e = pos; buf[e] != ',' && buf[e] != '}' && buf[e] != ' '; e++)
+					;
+				prim |= 1u << nv;
+			}
+			/* the literal up to the value */
+			if (nlit + (vstart - lit0) > SHAPE_LIT_MAX)
+				return;
+			at[nv] = (uint16_t)nlit;
+			memcpy(lit + nlit, buf + lit0, vstart - lit0);
+			nlit += vstart - lit0;
+			vs[nv++] = (uint16_t)vstart;
+			lit0 = e;
+			pos = skip_sp(buf, prim >> (nv - 1) & 1 ? e : e + 1);
+			if (buf[pos] != ',')
+				break;
+			pos = skip_sp(buf, pos + 1);
+		}
+	}
+	if (nlit + (len - lit0) > SHAPE_LIT_MAX)
+		return;
+	at[nv] = (uint16_t)nlit;
+	memcpy(lit + nlit, buf + lit0, len - lit0);
+	nlit += len - lit0;
+
+	sh->nv = 0;
+	for (unsigned k = 0; k < nw; k++) {
+		int v = -1;
+
+		if (w[k].tok >= 0) {
+			for (unsigned i = 0; i < nv && v < 0; i++)
+				if (vs[i] == ctx->tok[w[k].tok].start)
+					v = (int)i;
+			if (v < 0)
+				return;    /* cannot happen for a flat object */
+		}
+		sh->val_of[k] = (int8_t)v;
+		sh->tok_of[k] = (int8_t)w[k].tok;
+		sh->wname[k] = w[k].name;
+		sh->wlen[k] = w[k].nlen;
+	}
+	sh->nw = nw;
+	sh->prim = prim;
+	memcpy(sh->lit_at, at, sizeof(at[0]) * (nv + 1));
+	sh->lit_at[nv + 1] = (uint16_t)nlit;
+	memcpy(sh->lit, lit, nlit);
+	sh->nv = nv;
+	ctx->shape_hit = ctx->shape_next;
+	ctx->shape_next = (ctx->shape_next + 1) % SHAPE_N;
+}
+
+/*
+ * Read @buf[0..@len) by a learned shape of @ctx for the wanted keys @w, if
+ * one matches: true with @w / ctx->tok filled in as fast_doc() would.
+ */
+static bool shape_read(struct dp_event_ctx *ctx, const char *buf, size_t len,
+		       struct want *w, unsigned nw)
+{
+	uint64_t qm[SHAPE_LEN_MAX / 64];
+	bool scanned = false;
+
+	for (unsigned t = 0; t < SHAPE_N; t++) {
+		unsigned i = (ctx->shape_hit + t) % SHAPE_N;
+		const struct shape *sh = &ctx->shapes[i];
+
+		if (!shape_for(sh, w, nw))
+			continue;
+		if (!scanned) {
+			if (len > SHAPE_LEN_MAX || !shape_scan(buf, len, qm))
+				return false;
+			scanned = true;
+		}
+		if (shape_match(sh, buf, len, qm, ctx->tok, w, nw)) {
+			ctx->shape_hit = i;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Kind of a validated token of @buf. */
 static enum jkind tok_kind(const char *buf, const jsmntok_t *t)
 {
@@ -1457,10 +1787,18 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		return fail(why, whylen, DP_EVENT_ETYPE, "top-level value is %s, want object",
 			    jkind_name[k]);
 	}
-	if (buf[p0] == '{' && len <= FAST_LEN_MAX && !ctx->no_fast && fast_doc(ctx->tok, buf, len, p0, w, nw)) {
-		ctx->last_fast = true;
-		*plain = true;
-		return DP_EVENT_OK;
+	if (buf[p0] == '{' && len <= FAST_LEN_MAX && !ctx->no_fast) {
+		if (shape_read(ctx, buf, len, w, nw)) {
+			ctx->last_fast = ctx->last_shape = true;
+			*plain = true;
+			return DP_EVENT_OK;
+		}
+		if (fast_doc(ctx->tok, buf, len, p0, w, nw)) {
+			shape_learn(ctx, buf, len, w, nw);
+			ctx->last_fast = true;
+			*plain = true;
+			return DP_EVENT_OK;
+		}
 	}
 	jsmn_init(&ctx->p);
 	r = jsmn_parse(&ctx->p, buf, len, ctx->tok, DP_EVENT_TOKENS_MAX);
@@ -1492,6 +1830,37 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		if (w[k].tok >= 0)
 			w[k].kind = tok_kind(buf, &ctx->tok[w[k].tok]);
 	return DP_EVENT_OK;
+}
+
+/* memcpy(@dst, @s, @n) for @n <= 32 without the call: two overlapping
+ * loads and stores of the widest size that fits; nothing outside the n
+ * bytes is read or written. */
+static inline void copy_short(char *dst, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, e;
+
+	if (n >= 16) {
+		uint64_t x[2], y[2];
+
+		memcpy(x, s, 16);
+		memcpy(y, s + n - 16, 16);
+		memcpy(dst, x, 16);
+		memcpy(dst + n - 16, y, 16);
+	} else if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, s, 4);
+		memcpy(&e, s + n - 4, 4);
+		memcpy(dst, &c, 4);
+		memcpy(dst + n - 4, &e, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = s[i];
+	}
 }
 
 /* Parsed input for the field readers. */
@@ -1567,6 +1936,8 @@ int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w
 	dst = ctx->scratch + ctx->used;
 	if (esc)
 		decode_string(s, raw, dst);
+	else if (n <= 32)
+		copy_short(dst, s, n);
 	else
 		memcpy(dst, s, n);
 	/* raw control bytes were EJSON; these come from escapes (or are DEL);
@@ -1753,7 +2124,7 @@ static int take_currency(const struct doc *d, const struct want *w, char cur[4],
 static void start(struct dp_event_ctx *ctx, char *why, size_t whylen)
 {
 	ctx->used = 0;
-	ctx->last_fast = false;
+	ctx->last_fast = ctx->last_shape = false;
 	if (why && whylen)
 		why[0] = '\0';
 }

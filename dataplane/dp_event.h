@@ -178,6 +178,14 @@ void dp_event_ctx_set_fast(struct dp_event_ctx *ctx, bool on);
 bool dp_event_ctx_last_was_fast(const struct dp_event_ctx *ctx);
 
 /*
+ * True when the last parse call on @ctx had its JSON read by a shape the
+ * ctx learned from an earlier text (see shape_read() in dp_event.c): the
+ * same keys in the same order and spacing, only the values differ. Such a
+ * read also counts as fast. For tests. @ctx must not be NULL.
+ */
+bool dp_event_ctx_last_was_shape(const struct dp_event_ctx *ctx);
+
+/*
  * Parse one clickstream event from @buf[0..@len) into @out.
  * @f may be NULL (defaults); @ctx and @out must not be NULL; @buf may be NULL
  * only when @len is 0. Trailing '\n', '\r', '\0', ' ' and '\t' are ignored;

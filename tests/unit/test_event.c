@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wr_test.h"
 #include "dp_event.h"
@@ -400,6 +401,153 @@ static uint64_t rng_next(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
+}
+
+/*
+ * Reference for dp_event_parse_ts(), written from its contract (RFC 3339
+ * with 'T', 't' or ' ', 1-9 fraction digits of which 6 count, 'Z'/'z' or
+ * +-hh:mm; :60 refused; 0001-01-01 .. 9999-12-31 UTC after the offset; or
+ * 1-15 digits of epoch ms up to that end) with timegm() for the calendar.
+ */
+static int ref_ts(const char *s, size_t len, int64_t *out)
+{
+	const int64_t max_ms = INT64_C(253402300799999);
+	int v[6], oh = 0, om = 0;
+	static const size_t at[6] = { 0, 5, 8, 11, 14, 17 }, nd[6] = { 4, 2, 2, 2, 2, 2 };
+	size_t i;
+	int64_t frac = 0;
+
+	if (len < 11 || s[4] != '-') {
+		int64_t ms = 0;
+
+		if (len == 0 || len > 15)
+			return -EINVAL;
+		for (i = 0; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -EINVAL;
+			ms = ms * 10 + (s[i] - '0');
+		}
+		if (ms > max_ms)
+			return -EINVAL;
+		*out = ms * 1000;
+		return 0;
+	}
+	if (len < 20 || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return -EINVAL;
+	for (int f = 0; f < 6; f++) {
+		v[f] = 0;
+		for (size_t k = 0; k < nd[f]; k++) {
+			char c = s[at[f] + k];
+
+			if (c < '0' || c > '9')
+				return -EINVAL;
+			v[f] = v[f] * 10 + (c - '0');
+		}
+	}
+	i = 19;
+	if (s[i] == '.') {
+		size_t n = 0;
+
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, n++)
+			if (n < 6)
+				frac = frac * 10 + (s[i] - '0');
+		if (n == 0 || n > 9)
+			return -EINVAL;
+		for (; n < 6; n++)
+			frac *= 10;
+	}
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+		/* UTC */
+	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+		   s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
+		   s[i + 4] >= '0' && s[i + 4] <= '9' && s[i + 5] >= '0' && s[i + 5] <= '9') {
+		oh = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+		om = (s[i + 4] - '0') * 10 + (s[i + 5] - '0');
+		if (oh > 23 || om > 59)
+			return -EINVAL;
+		if (s[i] == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	} else {
+		return -EINVAL;
+	}
+	if (v[0] < 1 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[3] > 23 || v[4] > 59 || v[5] > 59)
+		return -EINVAL;
+	struct tm tm = { .tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2],
+			 .tm_hour = v[3], .tm_min = v[4], .tm_sec = v[5] };
+	int64_t t = (int64_t)timegm(&tm);
+	if (tm.tm_mday != v[2])       /* normalised: no such day in that month */
+		return -EINVAL;
+	t -= (int64_t)oh * 3600 + (int64_t)om * 60;
+	if (t < 0 || t > max_ms / 1000)
+		return -EINVAL;
+	*out = t * 1000000 + frac;
+	return 0;
+}
+
+/* dp_event_parse_ts() equals ref_ts() on random timestamps and on copies
+ * with one byte changed, cut or extended; runs of one date (which the
+ * reader caches) interleave with new dates and broken dates. */
+static void test_parse_ts_equals_reference(void)
+{
+	static const char alt[] = "0123456789-:Tt zZ+.x/\x80\xff";
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t n_ok = 0, mism = 0, n = 0;
+	int y = 2026, mo = 11, d = 23;
+
+	for (int it = 0; it < 400000; it++) {
+		char b[48];
+		int64_t t1 = -1, t2 = -1;
+		uint64_t r = rng_next(&seed);
+		int len;
+
+		if (r % 8 == 0) {          /* a new date now and then, often an edge */
+			y = (int)(rng_next(&seed) % 4 == 0 ? rng_next(&seed) % 10001
+							 : 1960 + rng_next(&seed) % 100);
+			mo = (int)(rng_next(&seed) % 14);
+			d = (int)(rng_next(&seed) % 33);
+		}
+		len = snprintf(b, sizeof(b), "%04d-%02d-%02d%c%02d:%02d:%02d", y % 10000, mo, d,
+			       "Tt X"[rng_next(&seed) % 4], (int)(rng_next(&seed) % 25),
+			       (int)(rng_next(&seed) % 61), (int)(rng_next(&seed) % 61));
+		if (rng_next(&seed) % 3) {
+			int nf = (int)(rng_next(&seed) % 11);
+
+			b[len++] = '.';
+			for (int k = 0; k < nf; k++)
+				b[len++] = (char)('0' + rng_next(&seed) % 10);
+		}
+		switch (rng_next(&seed) % 4) {
+		case 0: case 1: b[len++] = rng_next(&seed) % 8 ? 'Z' : 'z'; break;
+		case 2: len += snprintf(b + len, sizeof(b) - (size_t)len, "%c%02d:%02d",
+					rng_next(&seed) % 2 ? '+' : '-',
+					(int)(rng_next(&seed) % 25), (int)(rng_next(&seed) % 61));
+			break;
+		default: break;           /* no zone */
+		}
+		r = rng_next(&seed);
+		if (r % 4 == 0)            /* one byte changed */
+			b[rng_next(&seed) % (size_t)len] = alt[rng_next(&seed) % (sizeof(alt) - 1)];
+		else if (r % 16 == 1)      /* cut */
+			len = (int)(rng_next(&seed) % (size_t)len);
+		else if (r % 16 == 2 && len < 40)
+			b[len++] = alt[rng_next(&seed) % (sizeof(alt) - 1)];
+		int r1 = dp_event_parse_ts(b, (size_t)len, &t1);
+		int r2 = ref_ts(b, (size_t)len, &t2);
+		n++;
+		if (r1 != r2 || (r1 == 0 && t1 != t2)) {
+			if (mism++ < 5)
+				printf("\n  [%.*s]: %d %lld, reference %d %lld", len, b, r1,
+				       (long long)t1, r2, (long long)t2);
+		}
+		n_ok += r2 == 0;
+	}
+	printf("\n  %zu timestamps, %zu valid ", n, n_ok);
+	CU_ASSERT_EQUAL(mism, 0);
+	CU_ASSERT(n_ok > n / 5);      /* not vacuous */
+	CU_ASSERT(n - n_ok > n / 5);
 }
 
 static void test_random_bytes_never_crash(void)
@@ -1483,7 +1631,7 @@ static bool same_txn(const struct dp_txn *a, const struct dp_txn *b)
 
 /* Tallies of one differential run. */
 struct diff_stats {
-	size_t docs, mismatches, fast, fast_ok, ok, fast_missed;
+	size_t docs, mismatches, fast, fast_ok, ok, fast_missed, shape;
 };
 
 /*
@@ -1509,6 +1657,7 @@ static void diff_one(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const cha
 	memset(&cs, 0, sizeof(cs));
 	rf = dp_event_parse_click(p, len, f, fa, &cf, wf, sizeof(wf));
 	any_fast |= dp_event_ctx_last_was_fast(fa);
+	st->shape += dp_event_ctx_last_was_shape(fa);
 	rs = dp_event_parse_click(p, len, f, sl, &cs, ws, sizeof(ws));
 	CU_ASSERT_FALSE(dp_event_ctx_last_was_fast(sl));
 	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_click(&cf, &cs))) {
@@ -1520,6 +1669,7 @@ static void diff_one(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const cha
 	st->fast_ok += rf == DP_EVENT_OK && dp_event_ctx_last_was_fast(fa);
 	rf = dp_event_parse_txn(p, len, f, fa, &tf, wf, sizeof(wf));
 	any_fast |= dp_event_ctx_last_was_fast(fa);
+	st->shape += dp_event_ctx_last_was_shape(fa);
 	rs = dp_event_parse_txn(p, len, f, sl, &ts, ws, sizeof(ws));
 	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_txn(&tf, &ts))) {
 		if (st->mismatches++ < 5)
@@ -1575,14 +1725,15 @@ static void test_fast_path_equals_jsmn_path_on_generated_and_mutated_events(void
 		mutate(&s, &seed);
 		diff_one(fa, sl, s.b, s.n, f, false, &st);
 	}
-	printf("\n  %zu texts, %zu read by the fast path, %zu OK results (%zu fast)\n",
-	       st.docs, st.fast, st.ok, st.fast_ok);
+	printf("\n  %zu texts, %zu read by the fast path, %zu OK results (%zu fast), "
+	       "%zu parses by a learned shape\n", st.docs, st.fast, st.ok, st.fast_ok, st.shape);
 	CU_ASSERT_EQUAL(st.docs, 120000);
 	CU_ASSERT_EQUAL(st.mismatches, 0);
 	CU_ASSERT_EQUAL(st.fast_missed, 0);
 	/* not vacuous: most generated events are plain, and many parse OK */
 	CU_ASSERT(st.fast > st.docs / 3);
 	CU_ASSERT(st.fast_ok > st.docs / 8);
+	CU_ASSERT(st.shape > st.docs / 20);
 	dp_event_ctx_destroy(fa);
 	dp_event_ctx_destroy(sl);
 }
@@ -1611,6 +1762,157 @@ static int click_both(const char *buf, size_t len, const struct dp_event_fields 
 	dp_event_ctx_destroy(fa);
 	dp_event_ctx_destroy(sl);
 	return rf;
+}
+
+/*
+ * Parse @buf as a click and as a payment with @fa (which first reads
+ * @origin, so that its shape is learned) and with the jsmn path (@sl), and
+ * count differences; *@shaped counts reads by a shape.
+ */
+static size_t shape_diff(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const char *origin,
+			 const char *buf, size_t len, size_t *shaped)
+{
+	struct dp_click cf, cs;
+	struct dp_txn tf, ts;
+	char wf[256], ws[256], *p = malloc(len ? len : 1);
+	size_t bad = 0;
+	int rf, rs;
+
+	CU_ASSERT_FATAL(p != NULL);
+	memcpy(p, buf, len);
+	memset(&cf, 0, sizeof(cf));
+	memset(&cs, 0, sizeof(cs));
+	(void)dp_event_parse_click(origin, strlen(origin), NULL, fa, &cf, wf, sizeof(wf));
+	rf = dp_event_parse_click(p, len, NULL, fa, &cf, wf, sizeof(wf));
+	*shaped += dp_event_ctx_last_was_shape(fa);
+	rs = dp_event_parse_click(p, len, NULL, sl, &cs, ws, sizeof(ws));
+	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_click(&cf, &cs))) {
+		printf("\n  click: shape mismatch on [%.*s]: %d / %d \"%s\" / \"%s\"", (int)len, buf,
+		       rf, rs, wf, ws);
+		bad++;
+	}
+	(void)dp_event_parse_txn(origin, strlen(origin), NULL, fa, &tf, wf, sizeof(wf));
+	rf = dp_event_parse_txn(p, len, NULL, fa, &tf, wf, sizeof(wf));
+	*shaped += dp_event_ctx_last_was_shape(fa);
+	rs = dp_event_parse_txn(p, len, NULL, sl, &ts, ws, sizeof(ws));
+	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_txn(&tf, &ts))) {
+		printf("\n  payment: shape mismatch on [%.*s]: %d / %d \"%s\" / \"%s\"", (int)len,
+		       buf, rf, rs, wf, ws);
+		bad++;
+	}
+	free(p);
+	return bad;
+}
+
+/* A second event of the same shape is read by the shape, with the same
+ * result as the jsmn path; one of another shape is not. */
+static void test_learned_shape_reads_the_same_events(void)
+{
+	static const char a[] = "{\"user_id\":\"u42\",\"ts\":\"2026-11-23T21:00:00.123Z\","
+				"\"type\":\"page_view\",\"page\":\"/p/17\",\"session_hint\":null}";
+	static const char b[] = "{\"user_id\":\"user-7\",\"ts\":\"2026-11-23T21:00:05Z\","
+				"\"type\":\"purchase\",\"page\":\"\",\"session_hint\":null}";
+	static const char c[] = "{\"user_id\":\"u42\",\"ts\":\"2026-11-23T21:00:00.123Z\","
+				"\"type\":\"page_view\",\"page\":\"/p/17\",\"session_hint\":\"s1\"}";
+	static const char t[] = "{\"txn_id\":\"t1\",\"user_id\":\"u42\",\"amount\":19.99,"
+				"\"currency\":\"EUR\",\"merchant\":\"m7\",\"country\":\"DE\","
+				"\"ts\":1795467600123}";
+	static const char t2[] = "{\"txn_id\":\"t2\",\"user_id\":\"u9\",\"amount\":7,"
+				 "\"currency\":\"USD\",\"merchant\":\"m1\",\"country\":\"US\","
+				 "\"ts\":1795467600999}";
+	struct dp_event_ctx *fa = NULL, *sl = NULL;
+	struct dp_click cl;
+	struct dp_txn tx;
+	size_t shaped = 0;
+
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
+	dp_event_ctx_set_fast(sl, false);
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(a), NULL, fa, &cl, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_fast(fa));
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(b), NULL, fa, &cl, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_STRING_EQUAL(cl.user_id, "user-7");
+	CU_ASSERT_STRING_EQUAL(cl.type, "purchase");
+	CU_ASSERT_TRUE(cl.has_page);
+	CU_ASSERT_STRING_EQUAL(cl.page, "");
+	CU_ASSERT_FALSE(cl.has_session_hint);
+	/* a string where the shape has null: another shape, learned anew */
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(c), NULL, fa, &cl, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_STRING_EQUAL(cl.session_hint, "s1");
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(c), NULL, fa, &cl, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_shape(fa));
+	/* both shapes stay: the first one still reads b */
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(b), NULL, fa, &cl, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_shape(fa));
+	/* the payment's wanted keys differ: its own shapes, numbers re-checked */
+	CU_ASSERT_EQUAL(dp_event_parse_txn(S(t), NULL, fa, &tx, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_FALSE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_EQUAL(dp_event_parse_txn(S(t2), NULL, fa, &tx, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_EQUAL(tx.amount_micros, 7000000);
+	CU_ASSERT_STRING_EQUAL(tx.currency, "USD");
+	/* a click read after payments: its shape is still there */
+	CU_ASSERT_EQUAL(shape_diff(fa, sl, a, S(b), &shaped), 0);
+	CU_ASSERT_EQUAL(shape_diff(fa, sl, t, S(t2), &shaped), 0);
+	CU_ASSERT_EQUAL(shaped, 4);     /* b as click; t2 as click and as payment */
+	dp_event_ctx_destroy(fa);
+	dp_event_ctx_destroy(sl);
+}
+
+/*
+ * Every byte of events whose shape was learned replaced by each of a set of
+ * bytes that matter to JSON (quote, backslash, brackets, separators, blank,
+ * digits, letters, control and high bytes), deleted, or doubled: the shape
+ * answers only where the jsmn path gives the same result.
+ */
+static void test_learned_shape_equals_jsmn_path_on_every_byte_change(void)
+{
+	static const char *const origin[] = {
+		"{\"user_id\":\"u42\",\"ts\":\"2026-11-23T21:00:00.123Z\",\"type\":\"page_view\","
+		"\"page\":\"/p/17\",\"session_hint\":null}",
+		"{ \"user_id\" : \"u42\" , \"ts\" : 1795467600123 , \"type\" : \"add_to_cart\" , "
+		"\"n\" : -1.5e3 , \"ok\" : true }",
+		"{\"txn_id\":\"t1\",\"user_id\":\"u42\",\"amount\":19.99,\"currency\":\"EUR\","
+		"\"merchant\":\"m7\",\"country\":\"DE\",\"ts\":1795467600123,\"x\":false}",
+		"{\"ts\":0,\"user_id\":\"u\",\"type\":\"t\",\"user_id2\":\"\"}",
+	};
+	static const char subst[] = "\"\\{}[],: 0919.eE-+tnfxZ\x01\x1f\x7f\x80\xff";
+	struct dp_event_ctx *fa = NULL, *sl = NULL;
+	size_t bad = 0, shaped = 0, cases = 0;
+	char buf[256];
+
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
+	dp_event_ctx_set_fast(sl, false);
+	for (size_t o = 0; o < sizeof(origin) / sizeof(origin[0]); o++) {
+		size_t n = strlen(origin[o]);
+
+		CU_ASSERT_FATAL(n + 1 < sizeof(buf));
+		for (size_t i = 0; i < n; i++) {
+			for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+				memcpy(buf, origin[o], n);
+				buf[i] = subst[k];
+				bad += shape_diff(fa, sl, origin[o], buf, n, &shaped);
+				cases++;
+			}
+			/* deleted, doubled */
+			memcpy(buf, origin[o], i);
+			memcpy(buf + i, origin[o] + i + 1, n - i - 1);
+			bad += shape_diff(fa, sl, origin[o], buf, n - 1, &shaped);
+			memcpy(buf, origin[o], i + 1);
+			memcpy(buf + i + 1, origin[o] + i, n - i);
+			bad += shape_diff(fa, sl, origin[o], buf, n + 1, &shaped);
+			cases += 2;
+		}
+	}
+	printf("\n  %zu changed texts, %zu parses by a shape ", cases, shaped);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(shaped > cases / 4);   /* value bytes changed: still the shape */
+	dp_event_ctx_destroy(fa);
+	dp_event_ctx_destroy(sl);
 }
 
 static void test_fast_path_taken_for_plain_events_only(void)
@@ -1841,6 +2143,9 @@ static int reg(void)
 		 WR_TEST(test_click_bad_timestamps_rejected),
 		 WR_TEST(test_click_ts_wrong_types),
 		 WR_TEST(test_parse_ts_direct),
+		 WR_TEST(test_parse_ts_equals_reference),
+		 WR_TEST(test_learned_shape_reads_the_same_events),
+		 WR_TEST(test_learned_shape_equals_jsmn_path_on_every_byte_change),
 		 WR_TEST(test_click_field_name_mapping),
 		 WR_TEST(test_click_zeroed_fields_struct_uses_defaults),
 		 WR_TEST(test_click_extra_fields_ignored_and_other_types_pass),
