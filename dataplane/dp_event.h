@@ -93,7 +93,11 @@ enum dp_event_err {
  * JSON key names and limits. A NULL name means the default key (the field's
  * own name, e.g. "user_id"). Names are NUL-terminated and matched exactly.
  * dp_event_fields_default() fills every member; a zero-filled struct (or a
- * NULL pointer where one is accepted) behaves the same.
+ * NULL pointer where one is accepted) behaves the same. A ctx remembers the
+ * names it was last given by their addresses (their lengths are taken once,
+ * and learned event shapes are tied to them): point a member at another
+ * string to change a name, never rewrite a name string in place while a
+ * ctx that has seen it is in use.
  */
 struct dp_event_fields {
 	/* shared */

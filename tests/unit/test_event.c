@@ -1129,9 +1129,12 @@ static void test_configured_key_names_of_every_length_match_exactly(void)
 	static const char name[] = "abcdefghijklmnopqrstuvwxyz";
 	struct dp_event_fields f;
 	struct dp_click c;
-	char nm[32], key[64], buf[256];
+	/* a buffer per name: names are not rewritten in place (dp_event.h) */
+	char names[21][32], key[64], buf[256];
 
 	for (size_t n = 1; n <= 20; n++) {
+		char *nm = names[n];
+
 		memcpy(nm, name, n);
 		nm[n] = '\0';
 		dp_event_fields_default(&f);
