@@ -111,22 +111,24 @@ struct want {
 #define SHAPE_VALUES 16        /* values of a flat object, at most */
 #define SHAPE_LIT_MAX 384      /* literal bytes of one shape, at most */
 
+struct wants;
+
 struct shape {
 	unsigned nv;                          /* values; 0: the slot is empty */
 	uint32_t prim;                        /* bit i: value i is a primitive, else a string */
-	unsigned nw;                          /* the wanted keys it was learned for: */
-	const char *wname[DP_EVENT_WANT_MAX]; /* their names (pointers) and lengths */
-	size_t wlen[DP_EVENT_WANT_MAX];
+	const struct wants *wc;               /* the wanted keys it was learned for, */
+	unsigned gen;                         /* as they were then (wc->gen) */
 	int8_t val_of[DP_EVENT_WANT_MAX];     /* wanted k's value, -1: absent */
 	int8_t tok_of[DP_EVENT_WANT_MAX];     /* its w[k].tok (k, or an earlier alias) */
 	uint16_t lit_at[SHAPE_VALUES + 2];    /* nv + 1 literals: starts, then the end */
-	char lit[SHAPE_LIT_MAX];
+	char lit[SHAPE_LIT_MAX + 32];         /* +32: lit_same() loads 32 bytes */
 };
 
 /* Wanted keys prepared from the names a parser was last given (see
  * wants_of()). */
 struct wants {
 	bool ok;
+	unsigned gen;                /* changes whenever w[] is made anew */
 	const char *name[DP_EVENT_WANT_MAX];
 	struct want w[DP_EVENT_WANT_MAX];
 };
@@ -141,6 +143,7 @@ struct dp_event_ctx {
 	unsigned shape_hit;          /* slot tried first: the last one that matched */
 	struct shape shapes[SHAPE_N];
 	struct wants wc_click, wc_txn;  /* the key names last given to each parser */
+	unsigned wgen;               /* generations handed out to them */
 	char scratch[DP_EVENT_SCRATCH];
 	/* 20 B each, ~640 KiB: calloc maps it lazily, so only the pages small
 	 * events touch (the first few) become resident. */
@@ -299,18 +302,21 @@ static inline bool swar_digits(const char *s, uint64_t digit, uint64_t sep, uint
 }
 
 /* Days since the epoch of the last calendar date read on this thread, by
- * its first 10 bytes "YYYY-MM-DD" (events of a stream share a date). */
+ * its first 10 bytes "YYYY-MM-DD" (events of a stream share a date), and
+ * the seconds of the last "YYYY-MM-DDThh:mm:ss" (and often the second). */
 static __thread struct {
 	uint64_t ymd8;               /* "YYYY-MM-" */
 	uint16_t dd;                 /* "DD"; 0: empty */
 	int64_t days;
+	uint64_t w0, w8, w11;        /* bytes 0-7, 8-15, 11-18 of the last second */
+	int64_t secs;                /* its local time in seconds; w0 == 0: empty */
 } ts_date;
 
 int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 {
 	int y, mo, d, h, mi, sec, oh, om;
-	int64_t frac_us = 0, t, days;
-	uint64_t a, c;
+	int64_t frac_us = 0, t, days, secs;
+	uint64_t a, c, w0, w8, w11;
 	uint16_t dd;
 	size_t i;
 
@@ -322,6 +328,13 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	/* YYYY-MM-DDThh:mm:ss is 19 bytes; the zone needs at least one more */
 	if (len < 20)
 		return -EINVAL;
+	memcpy(&w0, s, 8);
+	memcpy(&w8, s + 8, 8);
+	memcpy(&w11, s + 11, 8);
+	if (w0 == ts_date.w0 && w8 == ts_date.w8 && w11 == ts_date.w11) {
+		secs = ts_date.secs;     /* the same second as the last one: valid */
+		goto frac;
+	}
 	/* "YYYY-MM-" and "hh:mm:ss" a word each, "DD" and the 'T' by byte */
 	if (!swar_digits(s, UINT64_C(0x0030300030303030), UINT64_C(0x2d00002d00000000), &a) ||
 	    !swar_digits(s + 11, UINT64_C(0x3030003030003030), UINT64_C(0x00003a00003a0000), &c) ||
@@ -348,6 +361,12 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 		ts_date.dd = dd;
 		ts_date.days = days;
 	}
+	secs = days * 86400 + h * 3600 + mi * 60 + sec;
+	ts_date.w0 = w0;
+	ts_date.w8 = w8;
+	ts_date.w11 = w11;
+	ts_date.secs = secs;
+frac:
 	i = 19;
 	if (s[i] == '.') {
 		static const int32_t scale[7] = { 1000000, 100000, 10000, 1000, 100, 10, 1 };
@@ -382,8 +401,7 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	} else {
 		return -EINVAL;
 	}
-	t = days * 86400 + h * 3600 + mi * 60 + sec;
-	t -= (int64_t)oh * 3600 + (int64_t)om * 60;  /* local = UTC + offset */
+	t = secs - ((int64_t)oh * 3600 + (int64_t)om * 60);  /* local = UTC + offset */
 	if (t < 0 || t > DP_EVENT_MAX_MS / 1000)
 		return -EINVAL;
 	*ts_us = t * 1000000 + frac_us;
@@ -1504,9 +1522,11 @@ no:
  * with shapes on.
  */
 
-/* Quote bits of @buf[0..@len) (len <= SHAPE_LEN_MAX) into @qm, 64 bytes per
- * word; false when a byte is special (the text is not plain). */
-static inline bool shape_scan(const char *buf, size_t len, uint64_t *qm)
+/* Quote bits of @buf[0..@len) (len <= SHAPE_LEN_MAX) into @qm and the
+ * bits of the bytes that end a primitive (quote, bracket, ',', ':', ' ')
+ * into @sm, 64 bytes per word; false when a byte is special (the text is
+ * not plain). */
+static inline bool shape_scan(const char *buf, size_t len, uint64_t *qm, uint64_t *sm)
 {
 	char pad[64];
 	struct fblock m;
@@ -1529,12 +1549,13 @@ static inline bool shape_scan(const char *buf, size_t len, uint64_t *qm)
 		if (!classify64(p, &m))
 			return false;
 		qm[wi] = m.quote >> shift;
+		sm[wi] = m.stop >> shift;
 	}
 	return true;
 }
 
-/* The first quote at or after @pos (< @len), or @len. */
-static inline size_t next_quote(const uint64_t *qm, size_t pos, size_t len)
+/* The first set bit of @qm at or after @pos (< @len), or @len. */
+static inline size_t next_bit(const uint64_t *qm, size_t pos, size_t len)
 {
 	size_t wi = pos >> 6;
 	uint64_t bits = qm[wi] & (~UINT64_C(0) << (pos & 63));
@@ -1548,15 +1569,28 @@ static inline size_t next_quote(const uint64_t *qm, size_t pos, size_t len)
 	return pos < len ? pos : len;
 }
 
-/* Shape @sh was learned for the wanted keys @w[0..@nw). */
-static inline bool shape_for(const struct shape *sh, const struct want *w, unsigned nw)
+/* @b[0..@n) (with @avail >= @n bytes readable at @b) equals the literal
+ * @lit[0..@n), which has 32 readable bytes past its end: one 32-byte
+ * compare when both sides have them, else same_bytes(). */
+static inline bool lit_same(const char *b, size_t avail, const char *lit, size_t n)
 {
-	if (sh->nv == 0 || sh->nw != nw)
-		return false;
-	for (unsigned k = 0; k < nw; k++)
-		if (sh->wname[k] != w[k].name || sh->wlen[k] != w[k].nlen)
-			return false;
-	return true;
+#if defined(__AVX2__)
+	if (n <= 32 && avail >= 32) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)b);
+		__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)lit);
+		uint32_t eq = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y));
+
+		return (eq | (uint32_t)(UINT64_C(0xffffffff) << n)) == UINT32_MAX;
+	}
+#endif
+	(void)avail;
+	return same_bytes(b, lit, n);
+}
+
+/* Shape @sh was learned for the wanted keys @wc as they are now. */
+static inline bool shape_for(const struct shape *sh, const struct wants *wc)
+{
+	return sh->nv != 0 && sh->wc == wc && sh->gen == wc->gen;
 }
 
 /*
@@ -1565,7 +1599,8 @@ static inline bool shape_for(const struct shape *sh, const struct want *w, unsig
  * return true. Nothing is written otherwise.
  */
 static bool shape_match(const struct shape *sh, const char *buf, size_t len,
-			const uint64_t *qm, jsmntok_t *tok, struct want *w, unsigned nw)
+			const uint64_t *qm, const uint64_t *sm, jsmntok_t *tok, struct want *w,
+			unsigned nw)
 {
 	uint16_t vs[SHAPE_VALUES], ve[SHAPE_VALUES];
 	uint8_t vk[SHAPE_VALUES];
@@ -1574,7 +1609,7 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 	for (unsigned i = 0;; i++) {
 		size_t n = (size_t)(sh->lit_at[i + 1] - sh->lit_at[i]);
 
-		if (n > len - pos || !same_bytes(buf + pos, sh->lit + sh->lit_at[i], n))
+		if (n > len - pos || !lit_same(buf + pos, len - pos, sh->lit + sh->lit_at[i], n))
 			return false;
 		pos += n;
 		if (i == sh->nv)
@@ -1583,16 +1618,16 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 		if (!(sh->prim >> i & 1)) {
 			/* a string body: up to the closing quote, which starts
 			 * the next literal */
-			pos = next_quote(qm, pos, len);
+			pos = next_bit(qm, pos, len);
 			if (pos >= len)
 				return false;
 			vk[i] = JK_STRING;
 		} else {
-			size_t e = pos;
+			/* a primitive: up to the next byte that ends one; the
+			 * next literal starts with the ',', '}' or ' ' there */
+			size_t e = next_bit(sm, pos, len);
 			enum jkind k;
 
-			while (e < len && buf[e] != ',' && buf[e] != '}' && buf[e] != ' ')
-				e++;
 			if (e == pos || e >= len ||
 			    check_primitive(buf + pos, e - pos, pos, &k, NULL, 0) != DP_EVENT_OK)
 				return false;
@@ -1631,7 +1666,7 @@ static inline size_t skip_sp(const char *b, size_t pos)
  * SHAPE_VALUES values or more than SHAPE_LIT_MAX literal bytes.
  */
 static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
-			const struct want *w, unsigned nw)
+			const struct wants *wc, const struct want *w, unsigned nw)
 {
 	struct shape *sh = &ctx->shapes[ctx->shape_next];
 	uint16_t vs[SHAPE_VALUES];
@@ -1696,10 +1731,9 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		}
 		sh->val_of[k] = (int8_t)v;
 		sh->tok_of[k] = (int8_t)w[k].tok;
-		sh->wname[k] = w[k].name;
-		sh->wlen[k] = w[k].nlen;
 	}
-	sh->nw = nw;
+	sh->wc = wc;
+	sh->gen = wc->gen;
 	sh->prim = prim;
 	memcpy(sh->lit_at, at, sizeof(at[0]) * (nv + 1));
 	sh->lit_at[nv + 1] = (uint16_t)nlit;
@@ -1714,23 +1748,23 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
  * one matches: true with @w / ctx->tok filled in as fast_doc() would.
  */
 static bool shape_read(struct dp_event_ctx *ctx, const char *buf, size_t len,
-		       struct want *w, unsigned nw)
+		       const struct wants *wc, struct want *w, unsigned nw)
 {
-	uint64_t qm[SHAPE_LEN_MAX / 64];
+	uint64_t qm[SHAPE_LEN_MAX / 64], sm[SHAPE_LEN_MAX / 64];
 	bool scanned = false;
 
 	for (unsigned t = 0; t < SHAPE_N; t++) {
 		unsigned i = (ctx->shape_hit + t) % SHAPE_N;
 		const struct shape *sh = &ctx->shapes[i];
 
-		if (!shape_for(sh, w, nw))
+		if (!shape_for(sh, wc))
 			continue;
 		if (!scanned) {
-			if (len > SHAPE_LEN_MAX || !shape_scan(buf, len, qm))
+			if (len > SHAPE_LEN_MAX || !shape_scan(buf, len, qm, sm))
 				return false;
 			scanned = true;
 		}
-		if (shape_match(sh, buf, len, qm, ctx->tok, w, nw)) {
+		if (shape_match(sh, buf, len, qm, sm, ctx->tok, w, nw)) {
 			ctx->shape_hit = i;
 			return true;
 		}
@@ -1770,7 +1804,8 @@ static enum jkind tok_kind(const char *buf, const jsmntok_t *t)
  * *@plain tells whether the text is all_plain().
  */
 static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
-		     uint32_t max_len, struct want *w, unsigned nw, bool *plain,
+		     uint32_t max_len, const struct wants *wc, struct want *w, unsigned nw,
+		     bool *plain,
 		     char *why, size_t whylen)
 {
 	const char *nul;
@@ -1798,13 +1833,13 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 			    jkind_name[k]);
 	}
 	if (buf[p0] == '{' && len <= FAST_LEN_MAX && !ctx->no_fast) {
-		if (shape_read(ctx, buf, len, w, nw)) {
+		if (shape_read(ctx, buf, len, wc, w, nw)) {
 			ctx->last_fast = ctx->last_shape = true;
 			*plain = true;
 			return DP_EVENT_OK;
 		}
 		if (fast_doc(ctx->tok, buf, len, p0, w, nw)) {
-			shape_learn(ctx, buf, len, w, nw);
+			shape_learn(ctx, buf, len, wc, w, nw);
 			ctx->last_fast = true;
 			*plain = true;
 			return DP_EVENT_OK;
@@ -2151,8 +2186,8 @@ static inline struct want want_of(const char *name, const struct want *def)
  * prepared from; strlen() per name and call cost ~15 ns an event. Names
  * are not to be changed in place (see struct dp_event_fields).
  */
-static inline void wants_of(struct wants *c, const char *const *name, const struct want *def,
-			    unsigned nw, struct want *w)
+static inline void wants_of(struct dp_event_ctx *ctx, struct wants *c, const char *const *name,
+			    const struct want *def, unsigned nw, struct want *w)
 {
 	bool same = c->ok;
 
@@ -2164,6 +2199,7 @@ static inline void wants_of(struct wants *c, const char *const *name, const stru
 			c->name[k] = name[k];
 		}
 		c->ok = true;
+		c->gen = ++ctx->wgen;
 	}
 	memcpy(w, c->w, nw * sizeof(*w));
 }
@@ -2205,17 +2241,18 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 	start(ctx, why, whylen);
 	if (!buf)
 		len = 0;
-	if (!fin) {
-		memcpy(w, wdef, sizeof(w));
-	} else {
-		const char *name[WC_N] = {
-			[WC_USER] = fin->user_id, [WC_TS] = fin->ts, [WC_TYPE] = fin->type,
-			[WC_PAGE] = fin->page, [WC_HINT] = fin->session_hint,
-		};
+	const char *name[WC_N] = { NULL };   /* NULL: the default names */
 
-		wants_of(&ctx->wc_click, name, wdef, WC_N, w);
+	if (fin) {
+		name[WC_USER] = fin->user_id;
+		name[WC_TS] = fin->ts;
+		name[WC_TYPE] = fin->type;
+		name[WC_PAGE] = fin->page;
+		name[WC_HINT] = fin->session_hint;
 	}
-	rc = parse_doc(ctx, buf, len, max_len_of(fin), w, WC_N, &d.plain, why, whylen);
+	wants_of(ctx, &ctx->wc_click, name, wdef, WC_N, w);
+	rc = parse_doc(ctx, buf, len, max_len_of(fin), &ctx->wc_click, w, WC_N, &d.plain, why,
+		       whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -2260,19 +2297,20 @@ int dp_event_parse_txn(const char *buf, size_t len, const struct dp_event_fields
 	start(ctx, why, whylen);
 	if (!buf)
 		len = 0;
-	if (!fin) {
-		memcpy(w, wdef, sizeof(w));
-	} else {
-		const char *name[WT_N] = {
-			[WT_TXN] = fin->txn_id, [WT_USER] = fin->user_id,
-			[WT_AMOUNT] = fin->amount, [WT_CUR] = fin->currency,
-			[WT_MERCHANT] = fin->merchant, [WT_COUNTRY] = fin->country,
-			[WT_TS] = fin->ts,
-		};
+	const char *name[WT_N] = { NULL };   /* NULL: the default names */
 
-		wants_of(&ctx->wc_txn, name, wdef, WT_N, w);
+	if (fin) {
+		name[WT_TXN] = fin->txn_id;
+		name[WT_USER] = fin->user_id;
+		name[WT_AMOUNT] = fin->amount;
+		name[WT_CUR] = fin->currency;
+		name[WT_MERCHANT] = fin->merchant;
+		name[WT_COUNTRY] = fin->country;
+		name[WT_TS] = fin->ts;
 	}
-	rc = parse_doc(ctx, buf, len, max_len_of(fin), w, WT_N, &d.plain, why, whylen);
+	wants_of(ctx, &ctx->wc_txn, name, wdef, WT_N, w);
+	rc = parse_doc(ctx, buf, len, max_len_of(fin), &ctx->wc_txn, w, WT_N, &d.plain, why,
+		       whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));

@@ -488,14 +488,15 @@ static int ref_ts(const char *s, size_t len, int64_t *out)
 }
 
 /* dp_event_parse_ts() equals ref_ts() on random timestamps and on copies
- * with one byte changed, cut or extended; runs of one date (which the
- * reader caches) interleave with new dates and broken dates. */
+ * with one byte changed, cut or extended; runs of one date and of one
+ * second (which the reader caches) interleave with new and broken ones. */
 static void test_parse_ts_equals_reference(void)
 {
 	static const char alt[] = "0123456789-:Tt zZ+.x/\x80\xff";
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	size_t n_ok = 0, mism = 0, n = 0;
 	int y = 2026, mo = 11, d = 23;
+	char prev[19];
 
 	for (int it = 0; it < 400000; it++) {
 		char b[48];
@@ -512,6 +513,11 @@ static void test_parse_ts_equals_reference(void)
 		len = snprintf(b, sizeof(b), "%04d-%02d-%02d%c%02d:%02d:%02d", y % 10000, mo, d,
 			       "Tt X"[rng_next(&seed) % 4], (int)(rng_next(&seed) % 25),
 			       (int)(rng_next(&seed) % 61), (int)(rng_next(&seed) % 61));
+		/* half the time the second of the text before (the reader
+		 * keeps the last one), valid or not */
+		if (rng_next(&seed) % 2 && it > 0)
+			memcpy(b, prev, 19);
+		memcpy(prev, b, 19);
 		if (rng_next(&seed) % 3) {
 			int nf = (int)(rng_next(&seed) % 11);
 
