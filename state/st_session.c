@@ -148,8 +148,6 @@ struct st_srun {
 };
 
 #define WHEEL_SIZE 4096u            /* buckets; a power of two */
-#define SS_RUN_AHEAD 4u             /* advance prefetches run entries up to twice this
-				     * many ahead (run_prefetch) */
 #define CH_N 15u                    /* handles per wheel chunk */
 #define CH_NONE 0x0fffffffu         /* no chunk (28-bit chunk numbers) */
 #define CH_AHEAD 8u                 /* bucket_drain prefetches this many sessions ahead */
@@ -1606,37 +1604,6 @@ static void session_close(struct st_sess *t, uint32_t h, const struct st_sess_em
 		user_release(t, uid);
 }
 
-/*
- * Before the close of run[run_head]: load what closing the entries a few
- * places on will touch, in stages so that each stage finds the line it
- * needs already loaded by the one before: 2 * SS_RUN_AHEAD on, the
- * session's line; SS_RUN_AHEAD on, its owner's line (pool sessions) and
- * its funnel history; SS_RUN_AHEAD / 2 on, the owner's index home slot,
- * hashed from the id in the (now cached) owner line, which user_release
- * needs when the session was the user's last. Hints only: an entry that
- * turns out dead, re-scheduled or not the last costs a few wasted loads.
- */
-static inline void run_prefetch(const struct st_sess *t)
-{
-	uint32_t i = t->run_head;
-	if (i + 2 * SS_RUN_AHEAD < t->run_n)
-		prefetch_core(t, t->run[i + 2 * SS_RUN_AHEAD].h);
-	if (i + SS_RUN_AHEAD < t->run_n) {
-		uint32_t ah = t->run[i + SS_RUN_AHEAD].h;
-		if (!(ah & H_INL))
-			wr_prefetch(&t->usr[t->pool[ah].user]);
-		if (t->hn > 0)
-			wr_prefetch(hist32(t, ah));
-	}
-	if (i + SS_RUN_AHEAD / 2 < t->run_n) {
-		const struct st_suser *u = &t->usr[owner(t, t->run[i + SS_RUN_AHEAD / 2].h)];
-		if (u->c.len != 0 && u->c.len <= ID_INL) {
-			uint32_t tag = (uint32_t)user_hash(u->id, u->c.len);
-			wr_prefetch(&t->idx[idx_home(t, tag)]);
-		}
-	}
-}
-
 uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_emit *emit)
 {
 	if (wm_us > t->adv_wm_us)
@@ -1647,7 +1614,6 @@ uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_
 	uint32_t closed = 0;
 	for (;;) {
 		while (t->run_head < t->run_n && t->run[t->run_head].close_us <= wm_us) {
-			run_prefetch(t);
 			struct st_srun top = t->run[t->run_head++];
 			struct st_score *s = core(t, top.h);
 			if (s->flags & F_DEAD) {
