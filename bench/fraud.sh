@@ -86,21 +86,22 @@ echo "== full path: UDP in, features, Redis (2 ms deadline), model, UDP answer (
 ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --sweep "$rates" \
   --count "$count" --warmup 2000 | tee "$tmp/load.txt"
 
-# CPU cost per transaction, for sizing a box with a core each: CPU time
-# (user + system, from /proc) the fraud thread and redis-server used during
-# a run at a fixed rate, over the transactions of that run. The worker is
-# not counted: it polls, so its CPU is 100 % whatever the rate.
-cpu_ticks() { awk '{ print $14 + $15 }' "$1" 2>/dev/null || echo 0; }
+# CPU cost per transaction, for sizing a box with a core each: CPU time the
+# fraud thread and redis-server's main thread ran during a run at a fixed
+# rate, over the transactions of that run. The time is the scheduler's own
+# se.sum_exec_runtime (ns resolution) rather than utime + stime from
+# /proc/PID/stat, which counts 10 ms ticks. The worker is not counted: it
+# polls, so its CPU is 100 % whatever the rate.
+cpu_us() { awk '/^se.sum_exec_runtime/ { printf "%.0f\n", $3 * 1000 }' "$1" 2>/dev/null || echo 0; }   # ms -> us
 ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && basename "$t"; done)
 rpid=$(cat "$tmp/redis/redis.pid")
 cpu_rate=${CPU_RATE:-50000}; cpu_n=${CPU_COUNT:-100000}
-f0=$(cpu_ticks "/proc/$wpid/task/$ftid/stat"); r0=$(cpu_ticks "/proc/$rpid/stat")
+f0=$(cpu_us "/proc/$wpid/task/$ftid/sched"); r0=$(cpu_us "/proc/$rpid/task/$rpid/sched")
 ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate "$cpu_rate" \
   --count "$cpu_n" > "$tmp/cpu.txt"
-f1=$(cpu_ticks "/proc/$wpid/task/$ftid/stat"); r1=$(cpu_ticks "/proc/$rpid/stat")
-hz=$(getconf CLK_TCK)
-awk -v f=$((f1 - f0)) -v r=$((r1 - r0)) -v n="$cpu_n" -v hz="$hz" -v rate="$cpu_rate" 'BEGIN {
-  fu = f / hz * 1e6 / n; ru = r / hz * 1e6 / n
+f1=$(cpu_us "/proc/$wpid/task/$ftid/sched"); r1=$(cpu_us "/proc/$rpid/task/$rpid/sched")
+awk -v f=$((f1 - f0)) -v r=$((r1 - r0)) -v n="$cpu_n" -v rate="$cpu_rate" 'BEGIN {
+  fu = f / n; ru = r / n
   printf "CPU per transaction at %d/s (%d transactions): fraud thread %.1f us, redis-server %.1f us", rate, n, fu, ru
   if (fu > 0) printf " -> one core for the fraud thread alone: ~%.0f k txn/s", 1e3 / fu
   printf "\n" }'
