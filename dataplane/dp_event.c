@@ -54,6 +54,7 @@
 #include "dp_event.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2223,6 +2224,26 @@ static double max_amount_of(const struct dp_event_fields *f)
 
 #define DP_EVENT_WANT(name) { name, sizeof(name) - 1, -1, JK_NULL }
 
+/* The start of every parser: the wanted keys @w[0..@nw) from the names in
+ * @fin at offsets @name_at (NULL fin or name: the defaults @wdef; prepared
+ * in @wc), then the JSON structure of @buf[0..@len) into @d. */
+static inline __attribute__((always_inline))
+int read_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
+	     const struct dp_event_fields *fin, struct wants *wc, const size_t *name_at,
+	     const struct want *wdef, unsigned nw, struct want *w, struct doc *d, char *why,
+	     size_t whylen)
+{
+	const char *name[DP_EVENT_WANT_MAX] = { NULL };
+
+	start(ctx, why, whylen);
+	if (!buf)
+		len = 0;
+	for (unsigned k = 0; fin && k < nw; k++)
+		memcpy(&name[k], (const char *)fin + name_at[k], sizeof(name[k]));
+	wants_of(ctx, wc, name, wdef, nw, w);
+	return parse_doc(ctx, buf, len, max_len_of(fin), wc, w, nw, &d->plain, why, whylen);
+}
+
 enum { WC_USER, WC_TS, WC_TYPE, WC_PAGE, WC_HINT, WC_N };
 
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *fin,
@@ -2234,25 +2255,18 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 		[WC_TYPE] = DP_EVENT_WANT("type"), [WC_PAGE] = DP_EVENT_WANT("page"),
 		[WC_HINT] = DP_EVENT_WANT("session_hint"),
 	};
+	static const size_t name_at[WC_N] = {
+		[WC_USER] = offsetof(struct dp_event_fields, user_id),
+		[WC_TS] = offsetof(struct dp_event_fields, ts),
+		[WC_TYPE] = offsetof(struct dp_event_fields, type),
+		[WC_PAGE] = offsetof(struct dp_event_fields, page),
+		[WC_HINT] = offsetof(struct dp_event_fields, session_hint),
+	};
 	struct want w[WC_N];
 	struct doc d = { buf, ctx->tok, false };
 	int rc;
 
-	start(ctx, why, whylen);
-	if (!buf)
-		len = 0;
-	const char *name[WC_N] = { NULL };   /* NULL: the default names */
-
-	if (fin) {
-		name[WC_USER] = fin->user_id;
-		name[WC_TS] = fin->ts;
-		name[WC_TYPE] = fin->type;
-		name[WC_PAGE] = fin->page;
-		name[WC_HINT] = fin->session_hint;
-	}
-	wants_of(ctx, &ctx->wc_click, name, wdef, WC_N, w);
-	rc = parse_doc(ctx, buf, len, max_len_of(fin), &ctx->wc_click, w, WC_N, &d.plain, why,
-		       whylen);
+	rc = read_doc(ctx, buf, len, fin, &ctx->wc_click, name_at, wdef, WC_N, w, &d, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));
@@ -2290,27 +2304,20 @@ int dp_event_parse_txn(const char *buf, size_t len, const struct dp_event_fields
 		[WT_MERCHANT] = DP_EVENT_WANT("merchant"), [WT_COUNTRY] = DP_EVENT_WANT("country"),
 		[WT_TS] = DP_EVENT_WANT("ts"),
 	};
+	static const size_t name_at[WT_N] = {
+		[WT_TXN] = offsetof(struct dp_event_fields, txn_id),
+		[WT_USER] = offsetof(struct dp_event_fields, user_id),
+		[WT_AMOUNT] = offsetof(struct dp_event_fields, amount),
+		[WT_CUR] = offsetof(struct dp_event_fields, currency),
+		[WT_MERCHANT] = offsetof(struct dp_event_fields, merchant),
+		[WT_COUNTRY] = offsetof(struct dp_event_fields, country),
+		[WT_TS] = offsetof(struct dp_event_fields, ts),
+	};
 	struct want w[WT_N];
 	struct doc d = { buf, ctx->tok, false };
 	int rc;
 
-	start(ctx, why, whylen);
-	if (!buf)
-		len = 0;
-	const char *name[WT_N] = { NULL };   /* NULL: the default names */
-
-	if (fin) {
-		name[WT_TXN] = fin->txn_id;
-		name[WT_USER] = fin->user_id;
-		name[WT_AMOUNT] = fin->amount;
-		name[WT_CUR] = fin->currency;
-		name[WT_MERCHANT] = fin->merchant;
-		name[WT_COUNTRY] = fin->country;
-		name[WT_TS] = fin->ts;
-	}
-	wants_of(ctx, &ctx->wc_txn, name, wdef, WT_N, w);
-	rc = parse_doc(ctx, buf, len, max_len_of(fin), &ctx->wc_txn, w, WT_N, &d.plain, why,
-		       whylen);
+	rc = read_doc(ctx, buf, len, fin, &ctx->wc_txn, name_at, wdef, WT_N, w, &d, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));

@@ -418,18 +418,17 @@ static int ref_ts(const char *s, size_t len, int64_t *out)
 	int64_t frac = 0;
 
 	if (len < 11 || s[4] != '-') {
-		int64_t ms = 0;
+		char digits[16];
+		long long ms;
 
+		/* 1-15 digits and nothing else, by strspn() and strtoll() */
 		if (len == 0 || len > 15)
 			return -EINVAL;
-		for (i = 0; i < len; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				return -EINVAL;
-			ms = ms * 10 + (s[i] - '0');
-		}
-		if (ms > max_ms)
+		memcpy(digits, s, len);
+		digits[len] = '\0';
+		if (strspn(digits, "0123456789") != len || (ms = strtoll(digits, NULL, 10)) > max_ms)
 			return -EINVAL;
-		*out = ms * 1000;
+		*out = (int64_t)ms * 1000;
 		return 0;
 	}
 	if (len < 20 || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
@@ -462,14 +461,14 @@ static int ref_ts(const char *s, size_t len, int64_t *out)
 	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
 		   s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
 		   s[i + 4] >= '0' && s[i + 4] <= '9' && s[i + 5] >= '0' && s[i + 5] <= '9') {
+		int sign = s[i] == '-' ? -1 : 1;
+
 		oh = (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
 		om = (s[i + 4] - '0') * 10 + (s[i + 5] - '0');
 		if (oh > 23 || om > 59)
 			return -EINVAL;
-		if (s[i] == '-') {
-			oh = -oh;
-			om = -om;
-		}
+		oh *= sign;
+		om *= sign;
 	} else {
 		return -EINVAL;
 	}
