@@ -6,9 +6,14 @@
 # per-input reference computations, with counts of equal windows added.
 source "$(dirname "$0")/lib.sh"
 
+# One time base for both streams: each generator call taking its own from
+# the clock put them a minute apart whenever a minute turned between the two
+# calls, and the expected figures assume the streams are aligned.
+base=$(( ($(date +%s) - 7200) / 60 * 60 ))
 for i in 1 2; do
   python3 tests/tools/gen_syslog_traffic.py --out "$TMP/q$i.pcap" --truth "$TMP/truth$i.tsv" \
     --dst-ip 192.0.2.10 --big-every 25 --seed "$((20 + i))" --src-ip "198.51.$((100 + i))." \
+    --base "$base" \
     2>>"$TMP/gen.txt"
   tests/tools/ref_windows.sh --late-file "$TMP/late$i.tsv" "$TMP/truth$i.tsv" > "$TMP/win$i.tsv"
 done
