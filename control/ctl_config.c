@@ -1356,7 +1356,8 @@ static const struct cf_key run_keys[] = {
 	K_DUR("stats_interval", struct ctl_config, stats_interval_us, "1s", 0, SEC(3600),
 	      "How often counters are printed; 0 = never."),
 	K_DUR("exit_after_idle", struct ctl_config, exit_after_idle_us, "0s", 0, SEC(86400),
-	      "Flush and exit when no packet came for this long; 0 = run until signalled."),
+	      "Flush and exit when no packet came for this long (a worker held back by "
+	      "max_input_drift is not idle); 0 = run until signalled."),
 	K_BOOL("lock_memory", struct ctl_config, lock_memory, "false",
 	       "Lock all memory (mlockall) once the tables are made: every page of the reserved "
 	       "state is touched at start instead of on the data path, where a first touch "

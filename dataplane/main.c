@@ -650,8 +650,11 @@ int main(int argc, char **argv)
 		if (cfg->exit_after_idle_us) {
 			struct wr_counters t;
 			wr_counters_sum(counters, n_slots, &t);
+			/* a worker held back by max_input_drift has input it has
+			 * not read yet: not idle (it waits for the slow input to
+			 * catch up or turn idle) */
 			uint64_t activity = t.v[WR_CNT_rx_packets] + t.v[WR_CNT_kafka_in] +
-					    t.v[WR_CNT_fraud_decisions];
+					    t.v[WR_CNT_fraud_decisions] + t.v[WR_CNT_rx_paused];
 			if (activity != idle_rx) {
 				idle_rx = activity;
 				idle_since = now;
