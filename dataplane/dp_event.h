@@ -198,14 +198,15 @@ bool dp_event_ctx_last_was_shape(const struct dp_event_ctx *ctx);
  * truncated to @whylen, e.g. `missing field "uid"` or
  * `invalid JSON at byte 17: unexpected character`; "" on success.
  * Returns DP_EVENT_OK (0) or a positive enum dp_event_err; on error @out is
- * unspecified. Cost on the 2-core dev VM, 107-byte event (2026-11-24):
- * ~0.145 us in a hot loop (2.0 k instructions), ~0.20 us in bench_sessions;
- * before the single-pass scan: ~0.40 us hot, ~0.42 us in the bench
- * (3.8 k instructions, 2.0 k of them jsmn's tokenizer); json-c took
- * 2.1-3.4 us. Texts of printable ASCII without backslashes whose top level
- * is an object take the fast path (one SIMD pass, no jsmn); escapes, UTF-8,
- * control bytes or invalid JSON anywhere take the checked one (same
- * results, every error message comes from it).
+ * unspecified. Cost on the 2-core dev VM, 108-byte event (2026-11-24,
+ * session 4): ~0.095 us in bench_sessions (1.29 k instructions) when the
+ * ctx has learned the event's shape; the single-pass scan alone: ~0.145 us
+ * hot (2.0 k); before it: ~0.40 us hot (3.8 k instructions, 2.0 k of them
+ * jsmn's tokenizer); json-c took 2.1-3.4 us. Texts of printable ASCII
+ * without backslashes whose top level is an object take the fast path (a
+ * learned shape, else one SIMD pass, no jsmn); escapes, UTF-8, control
+ * bytes or invalid JSON anywhere take the checked one (same results, every
+ * error message comes from it).
  */
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *f,
 			 struct dp_event_ctx *ctx, struct dp_click *out,
@@ -222,6 +223,8 @@ int dp_event_parse_txn(const char *buf, size_t len, const struct dp_event_fields
  * Fractions below 1 us are truncated. Leap seconds (:60), dates before 1970
  * (after applying the offset) and years past 9999 are rejected.
  * Returns 0 and sets *@ts_us, or -EINVAL. Reentrant; used by the parsers.
+ * Keeps the last date and second read on the calling thread (thread-local)
+ * to skip the calendar for the next text that shares them.
  */
 int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us);
 
