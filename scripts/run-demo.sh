@@ -11,8 +11,7 @@ echo "== generating out/demo/traffic.pcap from configs/traffic/loghub (real log 
 python3 tests/tools/gen_syslog_traffic.py --out out/demo/traffic.pcap \
   --truth out/demo/truth.tsv --dst-ip 192.0.2.10 --dst-ipv6 2001:db8::10 >/dev/null
 echo "== generating out/demo/payments.pcap (scripted transactions with an account takeover)"
-/usr/bin/python3 tests/tools/gen_txns.py --end "$(( $(date +%s) * 1000 - 60000 ))" \
-  --store out/demo/store.json --users 30 > out/demo/payments.jsonl
+/usr/bin/python3 tests/tools/gen_txns.py --store out/demo/store.json --users 30 > out/demo/payments.jsonl
 python3 tests/tools/gen_txn_pcap.py --txns out/demo/payments.jsonl --out out/demo/payments.pcap
 extra=()
 [ "$mode" = huge ] || extra=(-- --no-huge -m 1024)

@@ -75,16 +75,6 @@ weir_start() {
   grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
 }
 
-# End (epoch ms) for tests/tools/gen_txns.py: the last 02:30 UTC before now.
-# hour_of_day is a feature of the demo model, which blocks the scripted
-# takeover burst at night and only reviews it by day, so a stream ending
-# "a minute ago" gave a BLOCK or not depending on when the test ran.
-txn_stream_end_ms() {
-  local now at=$((2 * 3600 + 1800))
-  now=$(date +%s)
-  echo $(( ((now - at) / 86400 * 86400 + at) * 1000 ))
-}
-
 # fraud_yaml_head FRAMECNT MBUFS: the start of a weir config for the fraud
 # tests: EAL on lcores 0-1, the veth port ($va, from veth_ns) on
 # net_af_packet with FRAMECNT frames, MBUFS mbufs, a syslog port, the default

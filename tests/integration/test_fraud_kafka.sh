@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 kafka_start
 kafka_topic payments 2
 for t in weir-decisions weir-dlq; do kafka_topic "$t" 1; done
-$PY tests/tools/gen_txns.py --end "$(txn_stream_end_ms)" --store "$TMP/store.json" \
+$PY tests/tools/gen_txns.py --store "$TMP/store.json" \
   --users 20 --seed 9 > "$TMP/gen.jsonl"
 { head -n 30 "$TMP/gen.jsonl"
   echo '{"txn_id":"bad-1","user_id":"u3","amount":"12","currency":"EUR","ts":1}'

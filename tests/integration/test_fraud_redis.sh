@@ -25,8 +25,7 @@ note "redis-server with the feature store"
 port=$(tests/services/redis.sh start "$TMP/redis")
 cleanup_fns+=("tests/services/redis.sh stop $TMP/redis >/dev/null 2>&1")
 rpid=$(cat "$TMP/redis/redis.pid")
-end_ms=$(txn_stream_end_ms)
-$PY tests/tools/gen_txns.py --end "$end_ms" --store "$TMP/store.json" > "$TMP/gen.jsonl"
+$PY tests/tools/gen_txns.py --store "$TMP/store.json" > "$TMP/gen.jsonl"
 jq -r 'to_entries[] | "HSET user:\(.key) account_age_days \(.value.account_age_days) chargebacks_90d \(.value.chargebacks_90d)"' \
   "$TMP/store.json" | redis-cli -p "$port" >/dev/null
 

@@ -8,19 +8,37 @@ minute apart from another country at new merchants, with growing amounts.
 Send order is time order. Prints JSONL to stdout and the feature store
 (account age, chargebacks; some users absent from the store) to --store.
 
-Usage: gen_txns.py --end EPOCH_MS --store store.json [--users 12] [--seed 5]
+Usage: gen_txns.py --store store.json [--end EPOCH_MS] [--users 12] [--seed 5]
+
+--end defaults to the last 02:30 UTC before now. hour_of_day is a feature of
+the demo model, which blocks the takeover at night and only reviews it by
+day, so a stream ending "a minute ago" gave a BLOCK or not depending on when
+it was made.
 """
 import argparse
 import json
 import random
+import time
+
+DAY_S = 86400
+END_OF_DAY_S = 2 * 3600 + 1800   # 02:30 UTC
+
+
+def last_end_ms():
+    now = int(time.time())
+    return ((now - END_OF_DAY_S) // DAY_S * DAY_S + END_OF_DAY_S) * 1000
+
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--end", type=int, required=True, help="epoch ms of the last transaction")
+ap.add_argument("--end", type=int, default=None,
+                help="epoch ms of the last transaction (default: the last 02:30 UTC)")
 ap.add_argument("--store", required=True)
 ap.add_argument("--users", type=int, default=12)
 ap.add_argument("--seed", type=int, default=5)
 a = ap.parse_args()
 rnd = random.Random(a.seed)
+if a.end is None:
+    a.end = last_end_ms()
 
 countries = ["DE", "FR", "NL", "ES", "IT", "PL"]
 start = a.end - 6 * 3600 * 1000
