@@ -29,6 +29,17 @@ windows_tsv() {
          (.end | fromdateiso8601), .count] | @tsv' "$1" | LC_ALL=C sort
 }
 
+# check_windows_late LABEL: weir's windows.jsonl and late.jsonl in $TMP equal
+# $TMP/expected_windows.tsv and $TMP/expected_late.tsv (noted with LABEL).
+check_windows_late() {
+  windows_tsv "$TMP/windows.jsonl" > "$TMP/got_windows.tsv"
+  late_tsv "$TMP/late.jsonl" > "$TMP/got_late.tsv"
+  note "$1windows: expected $(wc -l < "$TMP/expected_windows.tsv"), got $(wc -l < "$TMP/got_windows.tsv")"
+  diff "$TMP/expected_windows.tsv" "$TMP/got_windows.tsv" || fail "window records differ from the reference"
+  note "$1late: expected $(wc -l < "$TMP/expected_late.tsv"), got $(wc -l < "$TMP/got_late.tsv")"
+  diff "$TMP/expected_late.tsv" "$TMP/got_late.tsv" || fail "late records differ from the reference"
+}
+
 # weir's late records as the reference prints them: rule key event_ms, sorted.
 late_tsv() {
   jq -r 'select(.type == "late") | [.rule, .key, .event_time] | @tsv' "$1" \

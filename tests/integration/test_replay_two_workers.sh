@@ -51,12 +51,7 @@ EOF2
     >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
   grep -q "2 worker(s)" "$TMP/weir.err" || fail "weir did not start two workers"
 
-  windows_tsv "$TMP/windows.jsonl" > "$TMP/got_windows.tsv"
-  late_tsv "$TMP/late.jsonl" > "$TMP/got_late.tsv"
-  note "offset ${offset}s: windows: expected $(wc -l < "$TMP/expected_windows.tsv"), got $(wc -l < "$TMP/got_windows.tsv")"
-  diff "$TMP/expected_windows.tsv" "$TMP/got_windows.tsv" || fail "window records differ"
-  note "offset ${offset}s: late: expected $(wc -l < "$TMP/expected_late.tsv"), got $(wc -l < "$TMP/got_late.tsv")"
-  diff "$TMP/expected_late.tsv" "$TMP/got_late.tsv" || fail "late records differ"
+  check_windows_late "offset ${offset}s: "
   local valid=$(( $(wc -l < "$TMP/truth1.tsv") + $(wc -l < "$TMP/truth2.tsv") ))
   [ "$(counter syslog_msgs "$TMP/weir.err")" -eq "$valid" ] || fail "syslog_msgs != $valid"
   if [ "$offset" -gt 0 ]; then
