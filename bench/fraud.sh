@@ -17,6 +17,11 @@
 # made SCHED_FIFO (chrt) too, standing in for their own cores: a thread that
 # is woken then runs at once instead of after the others' CFS slices.
 # FRAUD_RT=0: everything at normal scheduling.
+# FRAUD_SENDER=memif: the sender runs outside the namespace on a DPDK memif
+# port connected to weir's (net_memif, server role) instead of UDP over the
+# veth pair, so neither side's frames go through the kernel's network stack,
+# which at 100 k/s takes a CPU of its own on this box. It spins between
+# sends at normal priority on CPU 0, below the real-time threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -58,11 +63,25 @@ echo "scheduling: fraud thread and redis-server $([ "$rt_prio" -gt 0 ] && echo "
 redis_at="host: 127.0.0.1, port: $port"
 [ "${FRAUD_REDIS:-tcp}" = unix ] && redis_at="unix: $tmp/redis/redis.sock"
 echo "Redis: ${redis_at}"
+sender=${FRAUD_SENDER:-veth}
+weir_mac=02:00:00:00:00:0a
+device="net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=4096"
+[ "$sender" = memif ] && device="net_memif0,role=server,socket=$tmp/memif.sock,mac=$weir_mac"
+echo "sender: $sender"
+# load ARGS...: bench/fraud_load towards weir's fraud port, by the chosen way.
+load() {
+  if [ "$sender" = memif ]; then
+    "$build/bench/fraud_load" --memif "$tmp/memif.sock" --dst-mac "$weir_mac" \
+      --dst 192.0.2.10 --port 7000 "$@"
+  else
+    ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 "$@"
+  fi
+}
 cat > "$tmp/f.yaml" <<EOF2
 eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:error"]}
 ports:
-  - name: veth
-    device: "net_af_packet0,iface=$va,framesz=2048,blocksz=4096,framecnt=4096"
+  - name: bench
+    device: "$device"
     ipv4: 192.0.2.10/24
 mbufs: 16383
 syslog: {ports: [514]}
@@ -80,11 +99,12 @@ EOF2
 "$build/weir" -c "$tmp/f.yaml" -- "${mem[@]}" > "$tmp/weir.out" 2> "$tmp/weir.err" &
 wpid=$!
 sleep 3
-ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 > /dev/null || { cat "$tmp/weir.err"; exit 1; }
+if [ "$sender" != memif ]; then
+  ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 > /dev/null || { cat "$tmp/weir.err"; exit 1; }
+fi
 
 echo "== full path: UDP in, features, Redis (2 ms deadline), model, UDP answer (1 worker core)"
-ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --sweep "$rates" \
-  --count "$count" --warmup 2000 | tee "$tmp/load.txt"
+load --sweep "$rates" --count "$count" --warmup 2000 | tee "$tmp/load.txt"
 
 # CPU cost per transaction, for sizing a box with a core each: CPU time the
 # fraud thread and redis-server's main thread ran during a run at a fixed
@@ -97,8 +117,7 @@ ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && ba
 rpid=$(cat "$tmp/redis/redis.pid")
 cpu_rate=${CPU_RATE:-50000}; cpu_n=${CPU_COUNT:-100000}
 f0=$(cpu_us "/proc/$wpid/task/$ftid/sched"); r0=$(cpu_us "/proc/$rpid/task/$rpid/sched")
-ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate "$cpu_rate" \
-  --count "$cpu_n" > "$tmp/cpu.txt"
+load --rate "$cpu_rate" --count "$cpu_n" > "$tmp/cpu.txt"
 f1=$(cpu_us "/proc/$wpid/task/$ftid/sched"); r1=$(cpu_us "/proc/$rpid/task/$rpid/sched")
 awk -v f=$((f1 - f0)) -v r=$((r1 - r0)) -v n="$cpu_n" -v rate="$cpu_rate" 'BEGIN {
   fu = f / n; ru = r / n

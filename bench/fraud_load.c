@@ -5,10 +5,19 @@
  *   fraud_load --dst IP --port P --rate TXN_PER_S --count N [--users U]
  *              [--bind IP] [--warmup N] [--out FILE] [--seed S]
  *   fraud_load --dst IP --port P --sweep R1,R2,... --count N [...]
+ *   fraud_load --memif SOCKET --dst-mac MAC --dst IP --port P ... (see below)
  * Example (inside weir's network namespace):
  *   fraud_load --dst 10.0.0.2 --port 9000 --sweep 10000,20000,50000,100000 --count 200000
  *
- * Libc only (plain sockets), so it runs in a bare network namespace. All
+ * With plain sockets it needs libc only, so it runs in a bare network
+ * namespace. --memif SOCKET instead sends raw frames on a DPDK memif port
+ * (this program is the client, weir's port "net_memif0,role=server,
+ * socket=SOCKET" the server; --dst-mac is that port's MAC, the frames come
+ * from 192.0.2.1 or --bind): no kernel network path on either side, which on
+ * a small box otherwise takes a CPU of its own at 100 k/s. In that mode the
+ * sender spins between sends (run it at normal priority next to real-time
+ * threads), answers weir's ARP requests, and RTT ends when it reads the
+ * answer. All
  * payloads are made before the clock starts: U users with habits (a home
  * country and currency, four usual merchants, a typical amount), skewed so
  * a fifth of the users send about half the traffic; ts is epoch millis,
@@ -62,6 +71,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_arp.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
 #include "bench_util.h"
 
 #define PAYLOAD_MAX 224         /* longest generated transaction, with margin */
@@ -97,7 +113,7 @@ struct user {
 };
 
 struct opts {
-	const char *dst, *bind_ip, *out;
+	const char *dst, *bind_ip, *out, *memif, *dst_mac;
 	int port;
 	double rates[MAX_SWEEP];
 	int n_rates;
@@ -118,6 +134,19 @@ struct run_stats {
 	long sent, send_fail, replies, errors, degraded, dup, unmatched, lost;
 	double rtt_p50, rtt_p99, rtt_p999, rtt_max;
 	double lat_p50, lat_p99, lat_p999;
+};
+
+/* How transactions go out and answers come back: a UDP socket (fd >= 0),
+ * or frames on a DPDK memif port (fd < 0). */
+struct xport {
+	int fd;
+	const struct sockaddr_in *dst;
+	uint16_t port_id;
+	struct rte_mempool *mp;
+	struct rte_ether_addr src_mac, dst_mac;
+	uint32_t src_ip, dst_ip;        /* network order */
+	uint16_t sport, dport;          /* network order */
+	uint16_t ip_id;
 };
 
 static double gauss(void)
@@ -207,7 +236,7 @@ static const char *json_value(const char *buf, const char *key)
 }
 
 struct run {
-	int fd;
+	struct xport *x;
 	long base, warmup, n_total;     /* ids base .. base + n_total - 1 */
 	int64_t *tx_rt;                 /* realtime send ns per transaction, 0 = not sent */
 	struct result *res;             /* measured ones: index - base - warmup */
@@ -260,6 +289,46 @@ static void take_reply(struct run *r, char *buf, int64_t rx)
  * shares its CPU with what it measures here, so it spends as few system
  * calls as it can. Returns 0 or -errno of a failed receive.
  */
+static void memif_answer_arp(struct xport *x, struct rte_mbuf *m);
+
+/* drain() for memif: the UDP answers of the frames waiting on the port. */
+static void memif_drain(struct run *r)
+{
+	static char buf[2048];
+	struct rte_mbuf *pkts[IO_BATCH];
+	uint16_t n;
+
+	do {
+		n = rte_eth_rx_burst(r->x->port_id, 0, pkts, IO_BATCH);
+		int64_t rx = clock_ns(CLOCK_REALTIME);
+		for (uint16_t k = 0; k < n; k++) {
+			struct rte_mbuf *m = pkts[k];
+			const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+			uint32_t len = rte_pktmbuf_data_len(m);
+			const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)d;
+
+			if (len >= sizeof(*eh) && eh->ether_type == htons(RTE_ETHER_TYPE_ARP)) {
+				memif_answer_arp(r->x, m);
+				continue;
+			}
+			if (len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) &&
+			    eh->ether_type == htons(RTE_ETHER_TYPE_IPV4)) {
+				const struct rte_ipv4_hdr *ip = (const void *)(d + sizeof(*eh));
+				uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+				uint32_t off = (uint32_t)sizeof(*eh) + ihl + (uint32_t)sizeof(struct rte_udp_hdr);
+
+				if (ip->next_proto_id == IPPROTO_UDP && off <= len &&
+				    len - off < sizeof(buf)) {
+					memcpy(buf, d + off, len - off);
+					buf[len - off] = '\0';
+					take_reply(r, buf, rx);
+				}
+			}
+			rte_pktmbuf_free(m);
+		}
+	} while (n == IO_BATCH);
+}
+
 static int drain(struct run *r)
 {
 	static char buf[IO_BATCH][2048];
@@ -274,7 +343,11 @@ static int drain(struct run *r)
 							       .msg_control = ctrl[k],
 							       .msg_controllen = sizeof(ctrl[k]) } };
 		}
-		int got = recvmmsg(r->fd, mm, IO_BATCH, MSG_DONTWAIT, NULL);
+		if (r->x->fd < 0) {
+			memif_drain(r);
+			return 0;
+		}
+		int got = recvmmsg(r->x->fd, mm, IO_BATCH, MSG_DONTWAIT, NULL);
 		if (got < 0 && errno == ECONNREFUSED)
 			continue; /* an ICMP port unreachable from an earlier send: weir not up yet */
 		if (got < 0)
@@ -297,9 +370,12 @@ static int drain(struct run *r)
 	}
 }
 
-/* Wait for a reply or until @until_mono_ns, whichever first. */
+/* Wait for a reply or until @until_mono_ns, whichever first (memif: the
+ * caller spins instead). */
 static void wait_readable(int fd, int64_t until_mono_ns)
 {
+	if (fd < 0)
+		return;
 	int64_t left = until_mono_ns - clock_ns(CLOCK_MONOTONIC);
 	if (left <= 0)
 		return;
@@ -325,12 +401,83 @@ static double pct(const int64_t *v, long n, long total, double p)
 	return k < n ? (double)v[k] : INFINITY;
 }
 
+/* Answer an ARP request for our address (weir resolves the sender before
+ * it answers); frees @m. */
+static void memif_answer_arp(struct xport *x, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*a) ||
+	    a->arp_opcode != htons(RTE_ARP_OP_REQUEST) || a->arp_data.arp_tip != x->src_ip) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	eh->dst_addr = eh->src_addr;
+	eh->src_addr = x->src_mac;
+	a->arp_opcode = htons(RTE_ARP_OP_REPLY);
+	a->arp_data.arp_tha = a->arp_data.arp_sha;
+	a->arp_data.arp_tip = a->arp_data.arp_sip;
+	a->arp_data.arp_sha = x->src_mac;
+	a->arp_data.arp_sip = x->src_ip;
+	if (rte_eth_tx_burst(x->port_id, 0, &m, 1) != 1)
+		rte_pktmbuf_free(m);
+}
+
+/* Send the @m payloads at @p (PAYLOAD_MAX apart, lengths @len). Returns how
+ * many went, or -errno of a socket failure (ENOBUFS and the like count as
+ * sent-and-lost by the caller). */
+static int xport_send(struct xport *x, const char *p, const uint16_t *len, int m)
+{
+	if (x->fd >= 0) {
+		struct mmsghdr mm[IO_BATCH];
+		struct iovec iov[IO_BATCH];
+		for (int k = 0; k < m; k++) {
+			iov[k] = (struct iovec){ .iov_base = (void *)(p + (size_t)k * PAYLOAD_MAX),
+						 .iov_len = len[k] };
+			mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = (void *)x->dst,
+							       .msg_namelen = sizeof(*x->dst),
+							       .msg_iov = &iov[k], .msg_iovlen = 1 } };
+		}
+		return sendmmsg(x->fd, mm, (unsigned)m, 0) < 0 ? -errno : m;
+	}
+	struct rte_mbuf *pkts[IO_BATCH];
+	if (rte_pktmbuf_alloc_bulk(x->mp, pkts, (unsigned)m) != 0)
+		return -ENOBUFS;
+	for (int k = 0; k < m; k++) {
+		size_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			    sizeof(struct rte_udp_hdr);
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(pkts[k], (uint16_t)(hl + len[k]));
+		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)d;
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+		eh->dst_addr = x->dst_mac;
+		eh->src_addr = x->src_mac;
+		eh->ether_type = htons(RTE_ETHER_TYPE_IPV4);
+		*ip = (struct rte_ipv4_hdr){
+			.version_ihl = 0x45, .total_length = htons((uint16_t)(hl - sizeof(*eh) + len[k])),
+			.packet_id = htons(x->ip_id++), .time_to_live = 64,
+			.next_proto_id = IPPROTO_UDP, .src_addr = x->src_ip, .dst_addr = x->dst_ip,
+		};
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		*udp = (struct rte_udp_hdr){ .src_port = x->sport, .dst_port = x->dport,
+					     .dgram_len = htons((uint16_t)(sizeof(*udp) + len[k])) };
+		memcpy(udp + 1, p + (size_t)k * PAYLOAD_MAX, len[k]);
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	}
+	uint16_t sent = rte_eth_tx_burst(x->port_id, 0, pkts, (uint16_t)m);
+	for (int k = sent; k < m; k++)
+		rte_pktmbuf_free(pkts[k]);
+	return sent;
+}
+
 /*
  * One paced run of @warmup + @count transactions from id @base at @rate.
  * Returns 0 (figures in *st) or -errno of a socket failure.
  */
-static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
-		    const struct user *users, long base, double rate, FILE *out, struct run_stats *st)
+static int run_rate(const struct opts *o, struct xport *x, const struct user *users, long base,
+		    double rate, FILE *out, struct run_stats *st)
 {
 	long n_total = o->warmup + o->count;
 	char *payload = malloc((size_t)n_total * PAYLOAD_MAX);
@@ -350,7 +497,7 @@ static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
 	for (long i = 0; i < o->count; i++)
 		res[i] = (struct result){ .rtt_ns = -1, .latency_us = -1 };
 
-	struct run r = { .fd = fd, .base = base, .warmup = o->warmup, .n_total = n_total,
+	struct run r = { .x = x, .base = base, .warmup = o->warmup, .n_total = n_total,
 			 .tx_rt = tx_rt, .res = res };
 	memset(st, 0, sizeof(*st));
 	st->rate = rate;
@@ -364,7 +511,7 @@ static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
 			if (now >= target)
 				break;
 			if (target - now > SLEEP_MIN_NS)
-				wait_readable(fd, target - SLEEP_MIN_NS / 2);
+				wait_readable(x->fd, target - SLEEP_MIN_NS / 2);
 		}
 		if (now - target > max_lag)
 			max_lag = now - target;
@@ -376,21 +523,12 @@ static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
 		while (m < IO_BATCH && i + m < n_total &&
 		       start + (int64_t)((double)(i + m) * 1e9 / rate) <= now)
 			m++;
-		struct mmsghdr mm[IO_BATCH];
-		struct iovec iov[IO_BATCH];
-		for (long k = 0; k < m; k++) {
-			iov[k] = (struct iovec){ .iov_base = payload + (size_t)(i + k) * PAYLOAD_MAX,
-						 .iov_len = len[i + k] };
-			mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = (void *)dst,
-							       .msg_namelen = sizeof(*dst),
-							       .msg_iov = &iov[k], .msg_iovlen = 1 } };
-		}
 		int64_t t = clock_ns(CLOCK_REALTIME);
-		int sent = sendmmsg(fd, mm, (unsigned)m, 0);
-		if (sent < 0) {
+		int sent = xport_send(x, payload + (size_t)i * PAYLOAD_MAX, len + i, (int)m);
+		if (sent <= 0) {
 			/* A full local queue loses this one, as the network would. */
-			if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
-				rc = -errno;
+			if (sent < 0 && sent != -ENOBUFS && sent != -EAGAIN && sent != -ECONNREFUSED) {
+				rc = sent;
 				goto out;
 			}
 			if (i >= o->warmup)
@@ -410,7 +548,7 @@ static int run_rate(const struct opts *o, int fd, const struct sockaddr_in *dst,
 	st->sent_rate = last > first_measured ? (double)st->sent * 1e9 / (double)(last - first_measured)
 					      : NAN;
 	while (r.replied < st->sent && clock_ns(CLOCK_MONOTONIC) < last + DRAIN_NS) {
-		wait_readable(fd, last + DRAIN_NS);
+		wait_readable(x->fd, last + DRAIN_NS);
 		if ((rc = drain(&r)))
 			goto out;
 	}
@@ -482,7 +620,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: fraud_load --dst IP --port P (--rate TXN_PER_S | --sweep R1,R2,...) --count N\n"
 		"                  [--users U (1000)] [--bind IP] [--warmup N (0)] [--out FILE] "
-		"[--seed S]\n");
+		"[--seed S]\n"
+		"                  [--memif SOCKET --dst-mac MAC]\n");
 }
 
 static bool parse_long(const char *s, long min, long max, long *out)
@@ -528,6 +667,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->dst = val;
 		} else if (!strcmp(a, "--bind")) {
 			o->bind_ip = val;
+		} else if (!strcmp(a, "--memif")) {
+			o->memif = val;
+		} else if (!strcmp(a, "--dst-mac")) {
+			o->dst_mac = val;
 		} else if (!strcmp(a, "--out")) {
 			o->out = val;
 		} else if (!strcmp(a, "--port")) {
@@ -598,6 +741,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		usage();
 		return 2;
 	}
+	if (o->memif && !o->dst_mac) {
+		fprintf(stderr, "fraud_load: --memif needs --dst-mac (weir's port)\n");
+		return 2;
+	}
 	if (have_rate && o->sweep) {
 		fprintf(stderr, "fraud_load: give --rate or --sweep, not both\n");
 		return 2;
@@ -606,6 +753,82 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "fraud_load: --warmup + --count above %ld\n", MAX_COUNT);
 		return 2;
 	}
+	return 0;
+}
+
+/* The UDP socket bound to @src, with receive timestamps and big buffers;
+ * -1 on failure (reason on stderr). */
+static int udp_open(const struct opts *o, const struct sockaddr_in *src)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("fraud_load: socket");
+		return -1;
+	}
+	/* Not connect()ed: weir may answer from another port than it listens on. */
+	if (bind(fd, (const struct sockaddr *)src, sizeof(*src)) < 0) {
+		fprintf(stderr, "fraud_load: bind %s: %s\n", o->bind_ip ? o->bind_ip : "0.0.0.0",
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	int one = 1, big = 16 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		fprintf(stderr, "fraud_load: warning: no kernel receive timestamps (%s); RTT includes "
+				"this program's wake-up delay\n", strerror(errno));
+	/* A reply burst must not overflow while we are sending; FORCE needs
+	 * CAP_NET_ADMIN (fine in a namespace), the plain one is capped by rmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	return fd;
+}
+
+/* DPDK on CPU 0 without hugepages, one memif client port on @o->memif,
+ * up and connected to weir's. Returns 0, or 1 with the reason on stderr. */
+static int memif_open(const struct opts *o, struct xport *x, const struct sockaddr_in *src,
+		      const struct sockaddr_in *dst)
+{
+	char vdev[512], prefix[64];
+	snprintf(vdev, sizeof(vdev), "net_memif0,role=client,socket=%s,mac=02:00:00:00:00:01",
+		 o->memif);
+	/* --no-huge rules out --in-memory: a runtime directory of its own */
+	snprintf(prefix, sizeof(prefix), "fraud_load_%d", (int)getpid());
+	char *eal[] = { "fraud_load", "-l", "0", "--no-pci", "--no-huge", "-m", "256",
+			"--file-prefix", prefix, "--log-level=lib.eal:error", "--vdev", vdev };
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0) {
+		fprintf(stderr, "fraud_load: rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	if (rte_ether_unformat_addr(o->dst_mac, &x->dst_mac) != 0) {
+		fprintf(stderr, "fraud_load: bad --dst-mac '%s'\n", o->dst_mac);
+		return 1;
+	}
+	x->mp = rte_pktmbuf_pool_create("fl_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	struct rte_eth_conf conf = { 0 };
+	x->port_id = 0;
+	if (!x->mp || rte_eth_dev_configure(x->port_id, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(x->port_id, 0, 1024, 0, NULL, x->mp) != 0 ||
+	    rte_eth_tx_queue_setup(x->port_id, 0, 1024, 0, NULL) != 0 ||
+	    rte_eth_dev_start(x->port_id) != 0 ||
+	    rte_eth_macaddr_get(x->port_id, &x->src_mac) != 0) {
+		fprintf(stderr, "fraud_load: memif port setup failed\n");
+		return 1;
+	}
+	struct rte_eth_link link = { 0 };
+	for (int t = 0; t < 100 && !link.link_status; t++) {
+		usleep(100000);
+		rte_eth_link_get_nowait(x->port_id, &link);
+	}
+	if (!link.link_status) {
+		fprintf(stderr, "fraud_load: memif %s: no connection to weir in 10 s\n", o->memif);
+		return 1;
+	}
+	x->src_ip = src->sin_addr.s_addr ? src->sin_addr.s_addr : htonl(0xc0000201); /* 192.0.2.1 */
+	x->dst_ip = dst->sin_addr.s_addr;
+	x->sport = htons(40000);
+	x->dport = dst->sin_port;
 	return 0;
 }
 
@@ -628,27 +851,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fraud_load: --bind '%s' is not an IPv4 address\n", o.bind_ip);
 		return 2;
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		perror("fraud_load: socket");
+	struct xport x = { .fd = -1, .dst = &dst };
+	if (o.memif) {
+		if (memif_open(&o, &x, &src, &dst))
+			return 1;
+	} else if ((x.fd = udp_open(&o, &src)) < 0) {
 		return 1;
 	}
-	/* Not connect()ed: weir may answer from another port than it listens on. */
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
-		fprintf(stderr, "fraud_load: bind %s: %s\n", o.bind_ip ? o.bind_ip : "0.0.0.0",
-			strerror(errno));
-		return 1;
-	}
-	int one = 1, big = 16 << 20;
-	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
-		fprintf(stderr, "fraud_load: warning: no kernel receive timestamps (%s); RTT includes "
-				"this program's wake-up delay\n", strerror(errno));
-	/* A reply burst must not overflow while we are sending; FORCE needs
-	 * CAP_NET_ADMIN (fine in a namespace), the plain one is capped by rmem_max. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 
 	FILE *out = NULL;
 	if (o.out && !(out = fopen(o.out, "w"))) {
@@ -668,7 +877,7 @@ int main(int argc, char **argv)
 	long base = 0;
 	for (int k = 0; k < o.n_rates; k++) {
 		struct run_stats st;
-		rc = run_rate(&o, fd, &dst, users, base, o.rates[k], out, &st);
+		rc = run_rate(&o, &x, users, base, o.rates[k], out, &st);
 		if (rc) {
 			fprintf(stderr, "fraud_load: at rate %.0f: %s\n", o.rates[k], strerror(-rc));
 			break;
@@ -689,6 +898,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fraud_load: writing %s: %s\n", o.out, strerror(errno));
 		rc = -EIO;
 	}
-	close(fd);
+	if (x.fd >= 0) {
+		close(x.fd);
+	} else {
+		(void)rte_eth_dev_stop(x.port_id);
+		(void)rte_eth_dev_close(x.port_id);
+		rte_eal_cleanup();
+	}
 	return rc ? 1 : 0;
 }
