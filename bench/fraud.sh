@@ -22,6 +22,8 @@
 # veth pair, so neither side's frames go through the kernel's network stack,
 # which at 100 k/s takes a CPU of its own on this box. It spins between
 # sends at normal priority on CPU 0, below the real-time threads.
+# REDIS_CPU=N pins redis-server to CPU N (taskset), e.g. 1: next to the
+# worker, which it then preempts, instead of next to the fraud thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -59,6 +61,7 @@ done | redis-cli -p "$port" > /dev/null
 rt_prio=10
 [ "${FRAUD_RT:-1}" = 0 ] && rt_prio=0
 [ "$rt_prio" -gt 0 ] && chrt -f -p "$rt_prio" "$(cat "$tmp/redis/redis.pid")"
+[ -n "${REDIS_CPU:-}" ] && taskset -a -p -c "$REDIS_CPU" "$(cat "$tmp/redis/redis.pid")" > /dev/null
 echo "scheduling: fraud thread and redis-server $([ "$rt_prio" -gt 0 ] && echo "SCHED_FIFO $rt_prio" || echo normal)"
 redis_at="host: 127.0.0.1, port: $port"
 [ "${FRAUD_REDIS:-tcp}" = unix ] && redis_at="unix: $tmp/redis/redis.sock"
