@@ -373,6 +373,17 @@ int dp_event_parse_ts(const char *s, size_t len, int64_t *ts_us)
 	ts_date.w11 = w11;
 	ts_date.secs = secs;
 frac:
+	/* the usual ending: ".mmmZ", milliseconds in UTC */
+	if (len == 24 && s[19] == '.' && (s[23] == 'Z' || s[23] == 'z')) {
+		int hi = dig2(s + 20);
+		unsigned lo = (unsigned)(unsigned char)s[22] - '0';
+
+		if (hi >= 0 && lo <= 9) {
+			frac_us = ((int64_t)hi * 10 + lo) * 1000;
+			t = secs;
+			goto in_range;
+		}
+	}
 	i = 19;
 	if (s[i] == '.') {
 		static const int32_t scale[7] = { 1000000, 100000, 10000, 1000, 100, 10, 1 };
@@ -408,6 +419,7 @@ frac:
 		return -EINVAL;
 	}
 	t = secs - ((int64_t)oh * 3600 + (int64_t)om * 60);  /* local = UTC + offset */
+in_range:
 	if (t < 0 || t > DP_EVENT_MAX_MS / 1000)
 		return -EINVAL;
 	*ts_us = t * 1000000 + frac_us;
@@ -2186,23 +2198,34 @@ static inline struct want want_of(const char *name, const struct want *def)
 	return name ? (struct want){ name, strlen(name), -1, JK_NULL } : *def;
 }
 
+/* The configured name at offset @at of @fin (NULL fin: none). */
+static inline const char *name_in(const struct dp_event_fields *fin, size_t at)
+{
+	const char *n = NULL;
+
+	if (fin)
+		memcpy(&n, (const char *)fin + at, sizeof(n));
+	return n;
+}
+
 /*
- * The wanted keys @w[0..@nw) for the configured names @name (NULL: the
- * default @def), from @c when these are the names (by address) it was
- * prepared from; strlen() per name and call cost ~15 ns an event. Names
- * are not to be changed in place (see struct dp_event_fields).
+ * The wanted keys @w[0..@nw) for the names in @fin at offsets @name_at
+ * (NULL: the default @def), from @c when these are the names (by address)
+ * it was prepared from; strlen() per name and call cost ~15 ns an event.
+ * Names are not to be changed in place (see struct dp_event_fields).
  */
-static inline void wants_of(struct dp_event_ctx *ctx, struct wants *c, const char *const *name,
+static inline void wants_of(struct dp_event_ctx *ctx, struct wants *c,
+			    const struct dp_event_fields *fin, const size_t *name_at,
 			    const struct want *def, unsigned nw, struct want *w)
 {
 	bool same = c->ok;
 
-	for (unsigned k = 0; k < nw; k++)
-		same &= c->name[k] == name[k];
+	for (unsigned k = 0; k < nw && same; k++)
+		same = c->name[k] == name_in(fin, name_at[k]);
 	if (!same) {
 		for (unsigned k = 0; k < nw; k++) {
-			c->w[k] = want_of(name[k], &def[k]);
-			c->name[k] = name[k];
+			c->name[k] = name_in(fin, name_at[k]);
+			c->w[k] = want_of(c->name[k], &def[k]);
 		}
 		c->ok = true;
 		c->gen = ++ctx->wgen;
@@ -2238,14 +2261,10 @@ int read_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 	     const struct want *wdef, unsigned nw, struct want *w, struct doc *d, char *why,
 	     size_t whylen)
 {
-	const char *name[DP_EVENT_WANT_MAX] = { NULL };
-
 	start(ctx, why, whylen);
 	if (!buf)
 		len = 0;
-	for (unsigned k = 0; fin && k < nw; k++)
-		memcpy(&name[k], (const char *)fin + name_at[k], sizeof(name[k]));
-	wants_of(ctx, wc, name, wdef, nw, w);
+	wants_of(ctx, wc, fin, name_at, wdef, nw, w);
 	return parse_doc(ctx, buf, len, max_len_of(fin), wc, w, nw, &d->plain, why, whylen);
 }
 
