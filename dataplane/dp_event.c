@@ -23,9 +23,9 @@
  * generated and broken texts.
  *
  * Cost (2026-11-24, session 4; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 1.29 k instructions
+ * makes them, a fields struct as the worker passes it): 1.22 k instructions
  * per event, ~95 ns: the shape match ~0.45 k, the field readers ~0.4 k, the
- * timestamp ~0.18 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
+ * timestamp ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
  * of which the structure (fast_doc) is 1.27 k: 0.25 k
  * classifying the two blocks, the rest the walk, key matching and the
  * primitive check; the field readers take ~0.75 k (parse_ts 0.27 k,

@@ -199,7 +199,7 @@ bool dp_event_ctx_last_was_shape(const struct dp_event_ctx *ctx);
  * `invalid JSON at byte 17: unexpected character`; "" on success.
  * Returns DP_EVENT_OK (0) or a positive enum dp_event_err; on error @out is
  * unspecified. Cost on the 2-core dev VM, 108-byte event (2026-11-24,
- * session 4): ~0.095 us in bench_sessions (1.29 k instructions) when the
+ * session 4): ~0.095 us in bench_sessions (1.22 k instructions) when the
  * ctx has learned the event's shape; the single-pass scan alone: ~0.145 us
  * hot (2.0 k); before it: ~0.40 us hot (3.8 k instructions, 2.0 k of them
  * jsmn's tokenizer); json-c took 2.1-3.4 us. Texts of printable ASCII
