@@ -1772,44 +1772,18 @@ static int click_both(const char *buf, size_t len, const struct dp_event_fields 
 	return rf;
 }
 
-/*
- * Parse @buf as a click and as a payment with @fa (which first reads
- * @origin, so that its shape is learned) and with the jsmn path (@sl), and
- * count differences; *@shaped counts reads by a shape.
- */
-static size_t shape_diff(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const char *origin,
-			 const char *buf, size_t len, size_t *shaped)
+/* diff_one() of @buf after @fa has read @origin as a click and as a
+ * payment, so that its shapes are learned. */
+static void shape_diff(struct dp_event_ctx *fa, struct dp_event_ctx *sl, const char *origin,
+		       const char *buf, size_t len, struct diff_stats *st)
 {
-	struct dp_click cf, cs;
-	struct dp_txn tf, ts;
-	char wf[256], ws[256], *p = malloc(len ? len : 1);
-	size_t bad = 0;
-	int rf, rs;
+	struct dp_click c;
+	struct dp_txn t;
+	char w[256];
 
-	CU_ASSERT_FATAL(p != NULL);
-	memcpy(p, buf, len);
-	memset(&cf, 0, sizeof(cf));
-	memset(&cs, 0, sizeof(cs));
-	(void)dp_event_parse_click(origin, strlen(origin), NULL, fa, &cf, wf, sizeof(wf));
-	rf = dp_event_parse_click(p, len, NULL, fa, &cf, wf, sizeof(wf));
-	*shaped += dp_event_ctx_last_was_shape(fa);
-	rs = dp_event_parse_click(p, len, NULL, sl, &cs, ws, sizeof(ws));
-	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_click(&cf, &cs))) {
-		printf("\n  click: shape mismatch on [%.*s]: %d / %d \"%s\" / \"%s\"", (int)len, buf,
-		       rf, rs, wf, ws);
-		bad++;
-	}
-	(void)dp_event_parse_txn(origin, strlen(origin), NULL, fa, &tf, wf, sizeof(wf));
-	rf = dp_event_parse_txn(p, len, NULL, fa, &tf, wf, sizeof(wf));
-	*shaped += dp_event_ctx_last_was_shape(fa);
-	rs = dp_event_parse_txn(p, len, NULL, sl, &ts, ws, sizeof(ws));
-	if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_txn(&tf, &ts))) {
-		printf("\n  payment: shape mismatch on [%.*s]: %d / %d \"%s\" / \"%s\"", (int)len,
-		       buf, rf, rs, wf, ws);
-		bad++;
-	}
-	free(p);
-	return bad;
+	(void)dp_event_parse_click(origin, strlen(origin), NULL, fa, &c, w, sizeof(w));
+	(void)dp_event_parse_txn(origin, strlen(origin), NULL, fa, &t, w, sizeof(w));
+	diff_one(fa, sl, buf, len, NULL, false, st);
 }
 
 /* A second event of the same shape is read by the shape, with the same
@@ -1831,7 +1805,7 @@ static void test_learned_shape_reads_the_same_events(void)
 	struct dp_event_ctx *fa = NULL, *sl = NULL;
 	struct dp_click cl;
 	struct dp_txn tx;
-	size_t shaped = 0;
+	struct diff_stats st = { 0 };
 
 	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
 	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
@@ -1863,9 +1837,10 @@ static void test_learned_shape_reads_the_same_events(void)
 	CU_ASSERT_EQUAL(tx.amount_micros, 7000000);
 	CU_ASSERT_STRING_EQUAL(tx.currency, "USD");
 	/* a click read after payments: its shape is still there */
-	CU_ASSERT_EQUAL(shape_diff(fa, sl, a, S(b), &shaped), 0);
-	CU_ASSERT_EQUAL(shape_diff(fa, sl, t, S(t2), &shaped), 0);
-	CU_ASSERT_EQUAL(shaped, 4);     /* b as click; t2 as click and as payment */
+	shape_diff(fa, sl, a, S(b), &st);
+	shape_diff(fa, sl, t, S(t2), &st);
+	CU_ASSERT_EQUAL(st.mismatches, 0);
+	CU_ASSERT_EQUAL(st.shape, 4);   /* b as click; t2 as click and as payment */
 	dp_event_ctx_destroy(fa);
 	dp_event_ctx_destroy(sl);
 }
@@ -1889,7 +1864,7 @@ static void test_learned_shape_equals_jsmn_path_on_every_byte_change(void)
 	};
 	static const char subst[] = "\"\\{}[],: 0919.eE-+tnfxZ\x01\x1f\x7f\x80\xff";
 	struct dp_event_ctx *fa = NULL, *sl = NULL;
-	size_t bad = 0, shaped = 0, cases = 0;
+	struct diff_stats st = { 0 };
 	char buf[256];
 
 	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
@@ -1903,22 +1878,20 @@ static void test_learned_shape_equals_jsmn_path_on_every_byte_change(void)
 			for (size_t k = 0; k < sizeof(subst) - 1; k++) {
 				memcpy(buf, origin[o], n);
 				buf[i] = subst[k];
-				bad += shape_diff(fa, sl, origin[o], buf, n, &shaped);
-				cases++;
+				shape_diff(fa, sl, origin[o], buf, n, &st);
 			}
 			/* deleted, doubled */
 			memcpy(buf, origin[o], i);
 			memcpy(buf + i, origin[o] + i + 1, n - i - 1);
-			bad += shape_diff(fa, sl, origin[o], buf, n - 1, &shaped);
+			shape_diff(fa, sl, origin[o], buf, n - 1, &st);
 			memcpy(buf, origin[o], i + 1);
 			memcpy(buf + i + 1, origin[o] + i, n - i);
-			bad += shape_diff(fa, sl, origin[o], buf, n + 1, &shaped);
-			cases += 2;
+			shape_diff(fa, sl, origin[o], buf, n + 1, &st);
 		}
 	}
-	printf("\n  %zu changed texts, %zu parses by a shape ", cases, shaped);
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(shaped > cases / 4);   /* value bytes changed: still the shape */
+	printf("\n  %zu changed texts, %zu parses by a shape ", st.docs, st.shape);
+	CU_ASSERT_EQUAL(st.mismatches, 0);
+	CU_ASSERT(st.shape > st.docs / 4);   /* value bytes changed: still the shape */
 	dp_event_ctx_destroy(fa);
 	dp_event_ctx_destroy(sl);
 }
