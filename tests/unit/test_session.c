@@ -774,6 +774,27 @@ static size_t compare(struct fix *f, struct rec *ref, size_t n_ref)
 	return inexact;
 }
 
+/*
+ * Burst events of @e[0..@n) (ids written to @ids), each with the highest
+ * event time so far less @disorder as its watermark; every @late_every-th
+ * event below index @late_until is moved three holds back, too old to place.
+ */
+static void fill_bev(const struct ev *e, size_t n, int64_t disorder, size_t late_every,
+		     size_t late_until, char (*ids)[72], struct st_sess_ev *bev)
+{
+	int64_t max_ts = INT64_MIN;
+
+	for (size_t i = 0; i < n; i++) {
+		int len = user_name(ids[i], sizeof(ids[i]), e[i].user);
+		if (e[i].ts > max_ts)
+			max_ts = e[i].ts;
+		int64_t ts = i % late_every == late_every - 1 && i < late_until ? e[i].ts - 3 * HOLD
+										 : e[i].ts;
+		bev[i] = (struct st_sess_ev){ ids[i], (uint32_t)len, e[i].step, ts,
+					      max_ts - disorder, e[i].pv };
+	}
+}
+
 /* add_burst gives the same records, in the same order, and the same
  * counters as single adds, with max_len splits, merges and late events. */
 static void test_burst_add_equals_single_adds(void)
@@ -789,17 +810,9 @@ static void test_burst_add_equals_single_adds(void)
 	struct st_sess_ev *bev = malloc(n * sizeof(*bev));
 	int *rcb = malloc(n * sizeof(*rcb));
 	CU_ASSERT_FATAL(ids != NULL && bev != NULL && rcb != NULL);
-	int64_t max_ts = INT64_MIN;
 	size_t mism = 0;
-	for (size_t i = 0; i < n; i++) {
-		int len = user_name(ids[i], sizeof(ids[i]), e[i].user);
-		if (e[i].ts > max_ts)
-			max_ts = e[i].ts;
-		/* a few events are too old (the capture keeps 16 late records) */
-		int64_t ts = i % 50 == 49 && i < 600 ? e[i].ts - 3 * HOLD : e[i].ts;
-		bev[i] = (struct st_sess_ev){ ids[i], (uint32_t)len, e[i].step, ts,
-					      max_ts - disorder, e[i].pv };
-	}
+	/* a few events are too old (the capture keeps 16 late records) */
+	fill_bev(e, n, disorder, 50, 600, ids, bev);
 	bev[3].user_len = 0;                 /* bad input in the middle of a burst */
 	for (size_t i = 0; i < n; i += 37) {
 		size_t m = n - i < 37 ? n - i : 37;  /* crosses the 32-event chunks */
@@ -1397,18 +1410,11 @@ static uint64_t fast_vs_general_run(uint64_t seed, int64_t max_len, int64_t burs
 	char (*ids)[72] = malloc(n * sizeof(*ids));
 	struct st_sess_ev *bev = malloc(n * sizeof(*bev));
 	CU_ASSERT_FATAL(ids != NULL && bev != NULL);
-	int64_t max_ts = INT64_MIN;
 	uint64_t steps = 0;
-	for (size_t i = 0; i < n; i++) {
-		int len = user_name(ids[i], sizeof(ids[i]), e[i].user);
-		if (e[i].ts > max_ts)
-			max_ts = e[i].ts;
-		/* a few events too old to place (the capture keeps 16 late records) */
-		int64_t ts = i % 97 == 96 && i < 1400 ? e[i].ts - 3 * HOLD : e[i].ts;
-		bev[i] = (struct st_sess_ev){ ids[i], (uint32_t)len, e[i].step, ts,
-					      max_ts - disorder, e[i].pv };
+	/* a few events too old to place (the capture keeps 16 late records) */
+	fill_bev(e, n, disorder, 97, 1400, ids, bev);
+	for (size_t i = 0; i < n; i++)
 		steps += e[i].step >= 0;
-	}
 	size_t rc_mism = 0, dig_mism = 0;
 	for (size_t i = 0; i < n; i += 32) {
 		uint32_t m = n - i < 32 ? (uint32_t)(n - i) : 32;
