@@ -1670,13 +1670,6 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 	return true;
 }
 
-static inline size_t skip_sp(const char *b, size_t pos)
-{
-	while (b[pos] == ' ')
-		pos++;
-	return pos;
-}
-
 /*
  * Learn the shape of @buf[0..@len), which fast_doc() has just read (valid,
  * plain, an object at the top; @w / @tok hold what it recorded), into the
@@ -1688,7 +1681,7 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 {
 	struct shape *sh = &ctx->shapes[ctx->shape_next];
 	uint16_t vs[SHAPE_VALUES];
-	size_t pos = skip_sp(buf, 0) + 1, lit0 = 0, nlit = 0;
+	size_t pos = skip_blanks(buf, 0, len) + 1, lit0 = 0, nlit = 0;
 	unsigned nv = 0;
 	uint32_t prim = 0;
 	uint16_t at[SHAPE_VALUES + 1];
@@ -1696,15 +1689,15 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 
 	if (len > SHAPE_LEN_MAX || nw > DP_EVENT_WANT_MAX)
 		return;
-	pos = skip_sp(buf, pos);
+	pos = skip_blanks(buf, pos, len);
 	if (buf[pos] != '}') {
 		for (;;) {
 			size_t e, vstart;
 
 			/* "key" : */
 			pos = (const char *)memchr(buf + pos + 1, '"', len - pos - 1) - buf + 1;
-			pos = skip_sp(buf, pos) + 1;
-			pos = skip_sp(buf, pos);
+			pos = skip_blanks(buf, pos, len) + 1;
+			pos = skip_blanks(buf, pos, len);
 			if (nv == SHAPE_VALUES || buf[pos] == '{' || buf[pos] == '[')
 				return;
 			if (buf[pos] == '"') {
@@ -1724,10 +1717,10 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 			nlit += vstart - lit0;
 			vs[nv++] = (uint16_t)vstart;
 			lit0 = e;
-			pos = skip_sp(buf, prim >> (nv - 1) & 1 ? e : e + 1);
+			pos = skip_blanks(buf, prim >> (nv - 1) & 1 ? e : e + 1, len);
 			if (buf[pos] != ',')
 				break;
-			pos = skip_sp(buf, pos + 1);
+			pos = skip_blanks(buf, pos + 1, len);
 		}
 	}
 	if (nlit + (len - lit0) > SHAPE_LIT_MAX)
