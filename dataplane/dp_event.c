@@ -1140,6 +1140,30 @@ static inline bool classify64(const char *p, struct fblock *m)
 #endif
 }
 
+/*
+ * The 64 bytes to classify for the block at @at of @buf[0..@len): in place;
+ * for the last partial block, the 64 bytes ending at @len, with *@shift the
+ * bytes of them already seen (bit 0 is then the first new byte after
+ * shifting); for a text under 64 bytes, a copy in @pad filled up with
+ * blanks. Nothing outside the text is read.
+ */
+static inline const char *block_at(const char *buf, size_t len, size_t at, char *pad,
+				   unsigned *shift)
+{
+	size_t rem = len - at;
+
+	*shift = 0;
+	if (rem >= 64)
+		return buf + at;
+	if (len >= 64) {
+		*shift = (unsigned)(64 - rem);
+		return buf + len - 64;
+	}
+	memset(pad, ' ', 64);
+	memcpy(pad, buf + at, rem);
+	return pad;
+}
+
 /* Bit i of the result = XOR of bits 0..i of @x: with @x the quote bits, the
  * bytes from an opening quote up to (not including) its closing one. */
 static inline uint64_t prefix_xor(uint64_t x)
@@ -1179,21 +1203,11 @@ static __attribute__((noinline)) bool fscan_chunk(struct fscan *s)
 	if (at >= s->len)
 		return false;
 	while (at < s->len && n < FSCAN_CHUNK) {
-		const char *p = s->buf + at;
 		size_t rem = s->len - at;
-		unsigned shift = 0;
+		unsigned shift;
+		const char *p = block_at(s->buf, s->len, at, pad, &shift);
 		uint64_t instr, prim, bits;
 
-		if (rem < 64) {
-			if (s->len >= 64) {
-				p = s->buf + s->len - 64;
-				shift = (unsigned)(64 - rem);
-			} else {
-				memset(pad, ' ', sizeof(pad));
-				memcpy(pad, p, rem);
-				p = pad;
-			}
-		}
 		if (!classify64(p, &m)) {
 			s->bad = true;
 			s->next = s->len;
@@ -1550,20 +1564,9 @@ static inline bool shape_scan(const char *buf, size_t len, uint64_t *qm, uint64_
 	struct fblock m;
 
 	for (size_t at = 0, wi = 0; at < len; at += 64, wi++) {
-		const char *p = buf + at;
-		size_t rem = len - at;
-		unsigned shift = 0;
+		unsigned shift;
+		const char *p = block_at(buf, len, at, pad, &shift);
 
-		if (rem < 64) {
-			if (len >= 64) {
-				p = buf + len - 64;
-				shift = (unsigned)(64 - rem);
-			} else {
-				memset(pad, ' ', sizeof(pad));
-				memcpy(pad, p, rem);
-				p = pad;
-			}
-		}
 		if (!classify64(p, &m))
 			return false;
 		qm[wi] = m.quote >> shift;
