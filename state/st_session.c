@@ -619,9 +619,91 @@ static void timer_set(struct st_sess *t, uint32_t h, int64_t close)
 		run_insert(t, close, h);
 }
 
-static int cmp_run(const void *a, const void *b)
+/* Partition levels run_sort() allows for @n entries: 2 log2 n. */
+static inline uint32_t run_depth(uint32_t n)
 {
-	return run_less(a, b) ? -1 : run_less(b, a) ? 1 : 0;
+	return n > 1 ? 2 * (32 - (uint32_t)__builtin_clz(n)) : 0;
+}
+
+/* Sift @a[i] down the max-heap @a[0 .. n). */
+static void run_sift(struct st_srun *a, uint32_t i, uint32_t n)
+{
+	struct st_srun v = a[i];
+	for (uint32_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && run_less(&a[c], &a[c + 1]))
+			c++;
+		if (!run_less(&v, &a[c]))
+			break;
+		a[i] = a[c];
+	}
+	a[i] = v;
+}
+
+/*
+ * Sort @a[0 .. n) by run_less (a total order: seq numbers are unique), as
+ * the qsort() it replaces did, without a call per compare: quicksort with a
+ * median-of-three pivot, insertion sort for short ranges, and heapsort for
+ * a range that partitions badly too often (the close times come from event
+ * times, which senders choose), so it is O(n log n) for any input.
+ */
+static void run_sort(struct st_srun *a, uint32_t n, uint32_t depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			for (uint32_t i = n / 2; i-- > 0;)
+				run_sift(a, i, n);
+			for (uint32_t i = n - 1; i > 0; i--) {
+				struct st_srun x = a[0];
+				a[0] = a[i];
+				a[i] = x;
+				run_sift(a, 0, i);
+			}
+			return;
+		}
+		/* median of first, middle and last to a[0]; pivot p = a[0] */
+		uint32_t m = n / 2;
+		struct st_srun x;
+#define RUN_SWAP(i, j) (x = a[i], a[i] = a[j], a[j] = x)
+		if (run_less(&a[m], &a[0]))
+			RUN_SWAP(m, 0);
+		if (run_less(&a[n - 1], &a[m]))
+			RUN_SWAP(n - 1, m);
+		if (run_less(&a[m], &a[0]))
+			RUN_SWAP(m, 0);
+		RUN_SWAP(0, m);
+		/* Hoare partition around a[0]: a[1 .. j] <= p <= a[j + 1 .. n) */
+		const struct st_srun p = a[0];
+		uint32_t i = 0, j = n;
+		for (;;) {
+			do
+				i++;
+			while (i < n && run_less(&a[i], &p));
+			do
+				j--;
+			while (run_less(&p, &a[j]));
+			if (i >= j)
+				break;
+			RUN_SWAP(i, j);
+		}
+		RUN_SWAP(0, j);
+#undef RUN_SWAP
+		/* a[j] is in place: recurse into the smaller side, loop on the other */
+		if (j < n - j - 1) {
+			run_sort(a, j, depth);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			run_sort(a + j + 1, n - j - 1, depth);
+			n = j;
+		}
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		struct st_srun v = a[i];
+		uint32_t k = i;
+		for (; k > 0 && run_less(&v, &a[k - 1]); k--)
+			a[k] = a[k - 1];
+		a[k] = v;
+	}
 }
 
 /*
@@ -688,7 +770,23 @@ static void run_load(struct st_sess *t, int64_t tk, bool all)
 			wr_prefetch(&t->chunk[nh]);
 	}
 	if (t->run_n > 1)
-		qsort(t->run, t->run_n, sizeof(*t->run), cmp_run);
+		run_sort(t->run, t->run_n, run_depth(t->run_n));
+}
+
+int st_sess_test_sort(int64_t *close, uint32_t *seq, uint32_t n, uint32_t depth)
+{
+	struct st_srun *a = malloc((n ? n : 1) * sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		a[i] = (struct st_srun){ close[i], i, seq[i] };
+	run_sort(a, n, depth == UINT32_MAX ? run_depth(n) : depth);
+	for (uint32_t i = 0; i < n; i++) {
+		close[i] = a[i].close_us;
+		seq[i] = a[i].seq;
+	}
+	free(a);
+	return 0;
 }
 
 /*
@@ -1604,6 +1702,35 @@ static void session_close(struct st_sess *t, uint32_t h, const struct st_sess_em
 		user_release(t, uid);
 }
 
+/* Run entries a close looks ahead to (close_prefetch). */
+#define SS_CLOSE_AHEAD 6u
+
+/*
+ * Fetch what closing run[j] will
+ * touch besides its session line, which run_load() read when it loaded the
+ * tick (it is usually still cached): the funnel history, the link word of
+ * its sequence number, and the owner's index home slot (hashed from the id
+ * in the owner line), which user_release() needs when it is the user's last
+ * session. These are independent random lines: without the hint each close
+ * waits for them one after another. Hints only: an entry that is dead,
+ * re-scheduled or not due costs a few wasted loads.
+ */
+static inline void close_prefetch(const struct st_sess *t, uint32_t j, int64_t wm_us)
+{
+	if (j >= t->run_n)
+		return;
+	const struct st_srun *r = &t->run[j];
+	if (r->close_us > wm_us)
+		return;
+	const struct st_score *s = core(t, r->h);
+	if (s->flags & F_HIST)
+		wr_prefetch_w(hist32(t, r->h));
+	wr_prefetch_w(&t->seq_next[s->seq]);
+	const struct st_suser *u = &t->usr[owner(t, r->h)];
+	if (u->c.len != 0 && u->c.len <= ID_INL && u->c.next == SS_NONE)
+		wr_prefetch_w(&t->idx[idx_home(t, (uint32_t)user_hash(u->id, u->c.len))]);
+}
+
 uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_emit *emit)
 {
 	if (wm_us > t->adv_wm_us)
@@ -1613,7 +1740,10 @@ uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_
 
 	uint32_t closed = 0;
 	for (;;) {
+		for (uint32_t k = 0; k < SS_CLOSE_AHEAD; k++)
+			close_prefetch(t, t->run_head + k, wm_us);
 		while (t->run_head < t->run_n && t->run[t->run_head].close_us <= wm_us) {
+			close_prefetch(t, t->run_head + SS_CLOSE_AHEAD, wm_us);
 			struct st_srun top = t->run[t->run_head++];
 			struct st_score *s = core(t, top.h);
 			if (s->flags & F_DEAD) {

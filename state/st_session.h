@@ -254,4 +254,12 @@ uint64_t st_sess_digest(const struct st_sess *t);
  */
 int st_sess_verify(const struct st_sess *t);
 
+/*
+ * For tests: sort @n (@close[i], @seq[i]) pairs in place with the sort
+ * st_sess_advance() orders its due sessions by (close time, then seq), with
+ * at most @depth partition levels before it falls back to heapsort (0:
+ * heapsort at once; UINT32_MAX: as advance runs it). Returns 0 or -ENOMEM.
+ */
+int st_sess_test_sort(int64_t *close, uint32_t *seq, uint32_t n, uint32_t depth);
+
 #endif /* ST_SESSION_H */

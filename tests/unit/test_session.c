@@ -1849,6 +1849,64 @@ static void test_random_streams_match_recorded_digests(void)
 	}
 }
 
+struct sort_pair {
+	int64_t close;
+	uint32_t seq;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct sort_pair *x = a, *y = b;
+	if (x->close != y->close)
+		return x->close < y->close ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The run sort (close time, then seq) against qsort, on shapes that break
+ * naive quicksorts (sorted, reversed, organ pipe, all-equal close times,
+ * few distinct values, random), at every depth limit: quicksort only,
+ * heapsort at once, and a fallback part way down.
+ */
+static void test_run_sort_equals_qsort(void)
+{
+	enum { N = 3000 };
+	static int64_t close[N];
+	static uint32_t seq[N];
+	static struct sort_pair ref[N];
+	const uint32_t depths[] = { UINT32_MAX, 0, 1, 3 };
+	rng_state = 11;
+	uint32_t cases = 0, bad = 0;
+	for (int shape = 0; shape < 6; shape++) {
+		for (uint32_t n = 0; n <= N; n = n < 40 ? n + 1 : n * 3 / 2 + 7) {
+			for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+				for (uint32_t i = 0; i < n; i++) {
+					int64_t v;
+					switch (shape) {
+					case 0: v = i; break;
+					case 1: v = (int64_t)n - i; break;
+					case 2: v = i < n / 2 ? i : (int64_t)n - i; break;
+					case 3: v = 7; break;
+					case 4: v = (int64_t)(rnd() % 3); break;
+					default: v = (int64_t)(rnd() % 1000000) - 500000; break;
+					}
+					close[i] = v;
+					seq[i] = (uint32_t)(rnd() ^ (uint64_t)i << 20); /* distinct */
+					seq[i] = seq[i] - seq[i] % N + i;
+					ref[i] = (struct sort_pair){ v, seq[i] };
+				}
+				qsort(ref, n, sizeof(ref[0]), cmp_pair);
+				CU_ASSERT_EQUAL_FATAL(st_sess_test_sort(close, seq, n, depths[d]), 0);
+				for (uint32_t i = 0; i < n; i++)
+					bad += close[i] != ref[i].close || seq[i] != ref[i].seq;
+				cases++;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(cases > 300);
+}
+
 static int reg(void)
 {
 	WR_SUITE("st_session",
@@ -1877,6 +1935,7 @@ static int reg(void)
 		 WR_TEST(test_random_long_ids_match_offline_gap_grouping),
 		 WR_TEST(test_random_max_len_matches_arrival_order_model),
 		 WR_TEST(test_hash_tail_load_matches_memcpy),
+		 WR_TEST(test_run_sort_equals_qsort),
 		 WR_TEST(test_funnel_fast_path_taken_for_in_order_steps),
 		 WR_TEST(test_funnel_fast_path_equals_general_with_merges),
 		 WR_TEST(test_funnel_fast_path_equals_general_with_max_len),
