@@ -150,7 +150,7 @@ struct st_srun {
 #define WHEEL_SIZE 4096u            /* buckets; a power of two */
 #define CH_N 15u                    /* handles per wheel chunk */
 #define CH_NONE 0x0fffffffu         /* no chunk (28-bit chunk numbers) */
-#define CH_AHEAD 8u                 /* bucket_drain prefetches this many sessions ahead */
+#define CH_AHEAD 16u                 /* bucket_drain prefetches this many sessions ahead */
 
 /*
  * A piece of a wheel bucket: up to CH_N session handles in push order
