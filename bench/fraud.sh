@@ -24,6 +24,7 @@
 # sends at normal priority on CPU 0, below the real-time threads.
 # REDIS_CPU=N pins redis-server to CPU N (taskset), e.g. 1: next to the
 # worker, which it then preempts, instead of next to the fraud thread.
+# FRAUD_WRITE_BACK=false: no feature write-backs (fraud.redis.write_back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -94,7 +95,7 @@ fraud:
   model: $PWD/configs/models/fraud_model.json
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   users: 65536
-  redis: {$redis_at, deadline: 2ms}
+  redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}}
   realtime_priority: $rt_prio
 run: {stats_interval: 0s}
 log: {level: warn}
