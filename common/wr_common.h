@@ -7,6 +7,7 @@
 #ifndef WR_COMMON_H
 #define WR_COMMON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,20 @@ static inline int64_t wr_mono_us(void)
  * Returns the length written, or -ENOSPC when @len is too small (buf is then "").
  */
 int wr_time_format(int64_t us, char *buf, size_t len);
+
+/*
+ * Strict decimal: digits only (no sign, spaces, hex or fraction), no
+ * overflow. Returns true and *out, or false (then *out is unchanged).
+ */
+bool wr_parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Write "@name:@line: " and the printf-style message into @err (@errlen
+ * bytes, truncated to fit; nothing when @err is NULL or @errlen 0): the
+ * form of every config and rules file error.
+ */
+void wr_verr_at(char *err, size_t errlen, const char *name, unsigned line, const char *fmt,
+		va_list ap) __attribute__((format(printf, 5, 0)));
 
 /*
  * Parse a duration such as "250ms", "5s", "1m", "2h", "1d" or a bare number of

@@ -74,6 +74,34 @@ int wr_time_format(int64_t us, char *buf, size_t len)
 	return n;
 }
 
+bool wr_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+void wr_verr_at(char *err, size_t errlen, const char *name, unsigned line, const char *fmt,
+		va_list ap)
+{
+	if (!err || !errlen)
+		return;
+	int n = snprintf(err, errlen, "%s:%u: ", name, line);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+}
+
 int wr_parse_duration(const char *s, int64_t *us)
 {
 	if (!s || !*s)

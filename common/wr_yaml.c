@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "wr_common.h"
 #include "wr_yaml.h"
 
 #define WR_YAML_MAX_DEPTH 64
@@ -43,14 +44,9 @@ static void yl_err(struct yl_ctx *cx, unsigned line, const char *fmt, ...)
 
 static void yl_err(struct yl_ctx *cx, unsigned line, const char *fmt, ...)
 {
-	if (!cx->err || !cx->errlen)
-		return;
-	int n = snprintf(cx->err, cx->errlen, "%s:%u: ", cx->name, line);
-	if (n < 0 || (size_t)n >= cx->errlen)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cx->err + n, cx->errlen - (size_t)n, fmt, ap);
+	wr_verr_at(cx->err, cx->errlen, cx->name, line, fmt, ap);
 	va_end(ap);
 }
 

@@ -157,14 +157,9 @@ static void cf_err(struct cf_ctx *cx, unsigned line, const char *fmt, ...)
 
 static void cf_err(struct cf_ctx *cx, unsigned line, const char *fmt, ...)
 {
-	if (!cx->err || !cx->errlen)
-		return;
-	int n = snprintf(cx->err, cx->errlen, "%s:%u: ", cx->name, line);
-	if (n < 0 || (size_t)n >= cx->errlen)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cx->err + n, cx->errlen - (size_t)n, fmt, ap);
+	wr_verr_at(cx->err, cx->errlen, cx->name, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -202,23 +197,6 @@ static int set_string(struct cf_ctx *cx, unsigned line, char **slot, const char 
 
 /* ---- scalar types ---- */
 
-/* Strict decimal: no sign, no spaces, no hex, no overflow. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
 
 static int parse_uint(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 		      const struct wr_yaml_node *v, void *base)
@@ -227,7 +205,7 @@ static int parse_uint(struct cf_ctx *cx, const struct cf_key *k, const char *pat
 	if (!s)
 		return -EINVAL;
 	uint64_t x;
-	if (!parse_u64(s, &x)) {
+	if (!wr_parse_u64(s, &x)) {
 		cf_err(cx, v->line, "key '%s': '%s' is not an unsigned integer", path, s);
 		return -EINVAL;
 	}
@@ -469,7 +447,7 @@ static bool addr_parse(const char *s, bool v6, uint8_t *addr, uint8_t *prefix)
 	if (slash) {
 		*slash = '\0';
 		uint64_t x;
-		if (!parse_u64(slash + 1, &x) || x > maxp || strlen(slash + 1) > 3)
+		if (!wr_parse_u64(slash + 1, &x) || x > maxp || strlen(slash + 1) > 3)
 			return false;
 		p = (unsigned)x;
 	}
@@ -479,36 +457,34 @@ static bool addr_parse(const char *s, bool v6, uint8_t *addr, uint8_t *prefix)
 	return true;
 }
 
+/* A port's own address: IPv4 (@v6 false) or IPv6. */
+static int port_addr(struct cf_ctx *cx, const char *path, const struct wr_yaml_node *v,
+		     struct ctl_port_cfg *pc, bool v6)
+{
+	const char *s = want_scalar(cx, path, v);
+	if (!s)
+		return -EINVAL;
+	if (!addr_parse(s, v6, v6 ? pc->ipv6 : pc->ipv4, v6 ? &pc->ipv6_prefix : &pc->ipv4_prefix)) {
+		cf_err(cx, v->line, "key '%s': bad IPv%c address '%s' (want %s/len)", path,
+		       v6 ? '6' : '4', s, v6 ? "x:y::z" : "a.b.c.d");
+		return -EINVAL;
+	}
+	*(v6 ? &pc->has_ipv6 : &pc->has_ipv4) = true;
+	return 0;
+}
+
 static int parse_port_ipv4(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 			   const struct wr_yaml_node *v, void *base)
 {
 	(void)k;
-	struct ctl_port_cfg *pc = base;
-	const char *s = want_scalar(cx, path, v);
-	if (!s)
-		return -EINVAL;
-	if (!addr_parse(s, false, pc->ipv4, &pc->ipv4_prefix)) {
-		cf_err(cx, v->line, "key '%s': bad IPv4 address '%s' (want a.b.c.d/len)", path, s);
-		return -EINVAL;
-	}
-	pc->has_ipv4 = true;
-	return 0;
+	return port_addr(cx, path, v, base, false);
 }
 
 static int parse_port_ipv6(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 			   const struct wr_yaml_node *v, void *base)
 {
 	(void)k;
-	struct ctl_port_cfg *pc = base;
-	const char *s = want_scalar(cx, path, v);
-	if (!s)
-		return -EINVAL;
-	if (!addr_parse(s, true, pc->ipv6, &pc->ipv6_prefix)) {
-		cf_err(cx, v->line, "key '%s': bad IPv6 address '%s' (want x:y::z/len)", path, s);
-		return -EINVAL;
-	}
-	pc->has_ipv6 = true;
-	return 0;
+	return port_addr(cx, path, v, base, true);
 }
 
 /* Source prefix; host bits are cleared so matching is a plain compare. */
@@ -554,7 +530,7 @@ static int parse_udp_ports(struct cf_ctx *cx, const struct cf_key *k, const char
 		uint64_t x;
 		if (!s)
 			return -EINVAL;
-		if (!parse_u64(s, &x) || x < (uint64_t)k->min || x > (uint64_t)k->max) {
+		if (!wr_parse_u64(s, &x) || x < (uint64_t)k->min || x > (uint64_t)k->max) {
 			cf_err(cx, it->line, "key '%s': port '%s' out of range [%lld, %lld]", path, s,
 			       (long long)k->min, (long long)k->max);
 			return -EINVAL;

@@ -100,23 +100,6 @@ static bool id_valid(const char *s)
 	return true;
 }
 
-/* Strict positive decimal: no sign, no spaces, no fraction, no overflow. */
-static bool parse_positive_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return v > 0;
-}
 
 /* A scalar value for @key, or an error naming the rule. */
 static const char *want_scalar(struct rl_ctx *cx, const struct wr_yaml_node *v, const char *rid,
@@ -274,7 +257,7 @@ static int parse_rule(struct rl_ctx *cx, const struct wr_yaml_node *m, size_t id
 	}
 	if (!(s = want_scalar(cx, v, rid, "threshold")))
 		return -EINVAL;
-	if (!parse_positive_u64(s, &r->threshold)) {
+	if (!wr_parse_u64(s, &r->threshold) || r->threshold == 0) {
 		rl_err(cx, v->line, rid, "threshold '%s' is not a positive integer", s);
 		return -EINVAL;
 	}

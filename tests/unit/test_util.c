@@ -1,5 +1,9 @@
-/* test_util.c - common/wr_util.c: time formatting, durations, civil dates, JSON escaping. */
+/*
+ * test_util.c - common/wr_util.c: time formatting, durations, strict
+ * decimals, "file:line: " error messages, civil dates, JSON escaping.
+ */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "wr_common.h"
@@ -87,6 +91,50 @@ static void test_parse_duration_rejects_garbage(void)
 			fprintf(stderr, "accepted bad duration '%s'\n", bad[i]);
 	}
 	CU_ASSERT_EQUAL(wr_parse_duration(NULL, &(int64_t){ 0 }), -EINVAL);
+}
+
+static void test_parse_u64_strict_decimal(void)
+{
+	uint64_t v = 7;
+	CU_ASSERT_TRUE(wr_parse_u64("0", &v));
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_TRUE(wr_parse_u64("0042", &v));
+	CU_ASSERT_EQUAL(v, 42);
+	CU_ASSERT_TRUE(wr_parse_u64("18446744073709551615", &v));
+	CU_ASSERT_EQUAL(v, UINT64_MAX);
+	/* rejected: *out stays as it was */
+	const char *bad[] = { "", "18446744073709551616", "99999999999999999999", "+1", "-1",
+			      " 1", "1 ", "0x10", "1.5", "1e3", "12a" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		CU_ASSERT_FALSE(wr_parse_u64(bad[i], &v));
+		CU_ASSERT_EQUAL(v, 7);
+	}
+	CU_ASSERT_FALSE(wr_parse_u64(NULL, &v));
+}
+
+static void verr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void verr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	wr_verr_at(err, len, "f.yaml", 12, fmt, ap);
+	va_end(ap);
+}
+
+static void test_verr_at_names_file_and_line_and_truncates(void)
+{
+	char err[64];
+	verr(err, sizeof(err), "key '%s': bad", "ports");
+	CU_ASSERT_STRING_EQUAL(err, "f.yaml:12: key 'ports': bad");
+	char small[12];
+	verr(small, sizeof(small), "key '%s': bad", "ports");
+	CU_ASSERT_STRING_EQUAL(small, "f.yaml:12: ");
+	char tiny[5];
+	verr(tiny, sizeof(tiny), "x");
+	CU_ASSERT_STRING_EQUAL(tiny, "f.ya");
+	verr(NULL, 0, "x"); /* no buffer: nothing written, no crash */
 }
 
 static void test_days_from_civil_known_dates(void)
@@ -213,6 +261,8 @@ static int reg(void)
 		 WR_TEST(test_parse_duration_units),
 		 WR_TEST(test_parse_duration_bare_number_is_seconds),
 		 WR_TEST(test_parse_duration_rejects_garbage),
+		 WR_TEST(test_parse_u64_strict_decimal),
+		 WR_TEST(test_verr_at_names_file_and_line_and_truncates),
 		 WR_TEST(test_days_from_civil_known_dates),
 		 WR_TEST(test_days_from_civil_consecutive_days_differ_by_one),
 		 WR_TEST(test_json_escape_specials_and_controls),
