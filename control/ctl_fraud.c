@@ -103,6 +103,7 @@ struct ctl_fraud {
 	int64_t last_flush_us;
 
 	struct wr_hist lat, redis_wait;
+	struct wr_hist queue_wait;     /* receive -> the thread takes it from its ring */
 	bool redis_up;                 /* for ctl_fraud_stats(), refreshed every loop */
 	long test_nap_ns;              /* WEIR_TEST_SLOW_FRAUD_US: tests only */
 	struct wr_txn_req in[BATCH_MAX];
@@ -675,6 +676,7 @@ static void send_open(struct ctl_fraud *f)
 
 static void take(struct ctl_fraud *f, const struct wr_txn_req *r)
 {
+	wr_hist_add(&f->queue_wait, since_rx_us(f, r->rx_tsc));
 	if (r->kind == WR_TXN_BAD) {
 		answer_bad(f, r);
 		return;
@@ -997,6 +999,9 @@ void ctl_fraud_stats(struct ctl_fraud *f, struct ctl_fraud_stats *s)
 	s->redis_p50_us = wr_hist_quantile(&f->redis_wait, 0.5);
 	s->redis_p99_us = wr_hist_quantile(&f->redis_wait, 0.99);
 	s->redis_max_us = __atomic_load_n(&f->redis_wait.max, __ATOMIC_RELAXED);
+	s->queue_p50_us = wr_hist_quantile(&f->queue_wait, 0.5);
+	s->queue_p99_us = wr_hist_quantile(&f->queue_wait, 0.99);
+	s->queue_max_us = __atomic_load_n(&f->queue_wait.max, __ATOMIC_RELAXED);
 	s->redis_configured = f->redis != NULL;
 	s->redis_connected = __atomic_load_n(&f->redis_up, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&f->reload_lock);

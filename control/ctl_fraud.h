@@ -131,6 +131,8 @@ struct ctl_fraud_stats {
 	uint64_t decisions;
 	uint64_t lat_p50_us, lat_p99_us, lat_p999_us, lat_max_us;   /* receive -> reply */
 	uint64_t redis_p50_us, redis_p99_us, redis_max_us;          /* waiting on Redis */
+	uint64_t queue_p50_us, queue_p99_us, queue_max_us;          /* receive -> the fraud
+								     * thread takes it */
 	bool redis_configured, redis_connected;
 	char model_version[96];
 };

@@ -721,8 +721,11 @@ static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, cons
 		if (p && m) {
 			memset(r, 0, offsetof(struct wr_txn_req, txn_id));
 			r->kind = WR_TXN_BAD;
+			r->rx_tsc = rx_tsc;
 			r->hdr_len = copy_hdr(m, p, r->hdr);
 			r->reply = r->hdr_len > 0;
+			if (r->reply) /* the error answer comes back as an answer does */
+				w->answers_due_tsc = rx_tsc + rte_get_tsc_hz() / 100;
 			r->port_id = m->port;
 			r->rx_worker = (uint8_t)w->c.idx;
 			r->rx_input = (uint8_t)input;

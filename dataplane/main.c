@@ -312,13 +312,17 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 			struct ctl_fraud_stats fs;
 			ctl_fraud_stats(e->fraud, &fs);
 			n = snprintf(reply, len, "ok model %s\ndecisions %llu\nlatency_us p50 %llu p99 "
-				     "%llu p999 %llu max %llu\nredis_wait_us p50 %llu p99 %llu max "
-				     "%llu\nredis %s\n", fs.model_version,
+				     "%llu p999 %llu max %llu\nqueue_wait_us p50 %llu p99 %llu max "
+				     "%llu\nredis_wait_us p50 %llu p99 %llu max %llu\nredis %s\n",
+				     fs.model_version,
 				     (unsigned long long)fs.decisions,
 				     (unsigned long long)fs.lat_p50_us,
 				     (unsigned long long)fs.lat_p99_us,
 				     (unsigned long long)fs.lat_p999_us,
 				     (unsigned long long)fs.lat_max_us,
+				     (unsigned long long)fs.queue_p50_us,
+				     (unsigned long long)fs.queue_p99_us,
+				     (unsigned long long)fs.queue_max_us,
 				     (unsigned long long)fs.redis_p50_us,
 				     (unsigned long long)fs.redis_p99_us,
 				     (unsigned long long)fs.redis_max_us,
@@ -695,10 +699,13 @@ int main(int argc, char **argv)
 		struct ctl_fraud_stats fs;
 		ctl_fraud_stats(fraud, &fs);
 		fprintf(stderr, "weir: fraud: %llu decision(s) by %s; receive to answer p50 %llu "
-			"p99 %llu p999 %llu max %llu us; waiting on Redis p50 %llu p99 %llu max "
-			"%llu us\n", (unsigned long long)fs.decisions, fs.model_version,
+			"p99 %llu p999 %llu max %llu us; queued for the fraud thread p50 %llu "
+			"p99 %llu max %llu us; waiting on Redis p50 %llu p99 %llu max %llu us\n",
+			(unsigned long long)fs.decisions, fs.model_version,
 			(unsigned long long)fs.lat_p50_us, (unsigned long long)fs.lat_p99_us,
 			(unsigned long long)fs.lat_p999_us, (unsigned long long)fs.lat_max_us,
+			(unsigned long long)fs.queue_p50_us, (unsigned long long)fs.queue_p99_us,
+			(unsigned long long)fs.queue_max_us,
 			(unsigned long long)fs.redis_p50_us, (unsigned long long)fs.redis_p99_us,
 			(unsigned long long)fs.redis_max_us);
 	}

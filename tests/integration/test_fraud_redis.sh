@@ -108,6 +108,13 @@ note "weirctl"
 ctl fraud > "$TMP/ctl.txt" || fail "weirctl fraud failed"
 grep -q "^decisions $n$" "$TMP/ctl.txt" || { cat "$TMP/ctl.txt"; fail "weirctl fraud: not $n decisions"; }
 grep -q "^redis up$" "$TMP/ctl.txt" || fail "weirctl fraud: redis not up"
+# the parts of the latency: queued for the fraud thread and waiting on Redis,
+# each a p50 <= p99 <= max, and neither above the whole (receive to answer;
+# 1 % slack: the whole is timed by the TSC, the Redis wait by the monotonic clock)
+awk '$1 == "latency_us" { lat = $9 }
+     $1 == "queue_wait_us" || $1 == "redis_wait_us" { n++; if (!($3 <= $5 && $5 <= $7)) bad = 1; part[n] = $7 }
+     END { if (n != 2 || bad || lat == "" || part[1] > lat * 1.01 || part[2] > lat * 1.01) exit 1 }' "$TMP/ctl.txt" \
+  || { cat "$TMP/ctl.txt"; fail "weirctl fraud: latency parts missing or inconsistent"; }
 ctl stats > "$TMP/stats.txt"; grep -q "txn $n bad 3 " "$TMP/stats.txt" || { cat "$TMP/stats.txt"; fail "weirctl stats: wrong txn counts"; }
 [ "$(ctl counters | awk '$1 == "fraud_decisions" { print $2 }')" -eq "$n" ] \
   || fail "weirctl counters: fraud_decisions"
