@@ -150,7 +150,7 @@ struct st_srun {
 #define WHEEL_SIZE 4096u            /* buckets; a power of two */
 #define CH_N 15u                    /* handles per wheel chunk */
 #define CH_NONE 0x0fffffffu         /* no chunk (28-bit chunk numbers) */
-#define CH_AHEAD 16u                 /* bucket_drain prefetches this many sessions ahead */
+#define CH_AHEAD 16u                /* bucket_drain prefetches this many sessions ahead */
 
 /*
  * A piece of a wheel bucket: up to CH_N session handles in push order
@@ -1706,14 +1706,15 @@ static void session_close(struct st_sess *t, uint32_t h, const struct st_sess_em
 #define SS_CLOSE_AHEAD 6u
 
 /*
- * Fetch what closing run[j] will
- * touch besides its session line, which run_load() read when it loaded the
- * tick (it is usually still cached): the funnel history, the link word of
- * its sequence number, and the owner's index home slot (hashed from the id
- * in the owner line), which user_release() needs when it is the user's last
- * session. These are independent random lines: without the hint each close
- * waits for them one after another. Hints only: an entry that is dead,
- * re-scheduled or not due costs a few wasted loads.
+ * Fetch what closing run[j] will touch besides its session line, which
+ * run_load() read when it loaded the tick (it is usually still cached): the
+ * funnel history, the link word of its sequence number, and the owner's
+ * index home slot (hashed from the id in the owner line), which
+ * user_release() needs when it is the user's last session. These are
+ * independent random lines: without the hint each close waits for them one
+ * after another. Hints only: an entry that is dead, re-scheduled or not due
+ * costs a few wasted loads. advance() issues them SS_CLOSE_AHEAD entries
+ * before the close.
  */
 static inline void close_prefetch(const struct st_sess *t, uint32_t j, int64_t wm_us)
 {
