@@ -29,6 +29,8 @@ printf 'payments:       %s decisions: %s ALLOW, %s REVIEW, %s BLOCK (out/demo/de
   "$(grep -c '"decision":"REVIEW"' out/demo/decisions.jsonl || true)" \
   "$(grep -c '"decision":"BLOCK"' out/demo/decisions.jsonl || true)"
 printf '                answers to the senders in out/demo/answers.pcap)\n'
+printf '                the pcap delivers all of them at once, so their latency_us is mostly\n'
+printf '                the queue behind each other; paced figures: bench/fraud.sh\n'
 echo "blocked:"
 grep '"decision":"BLOCK"' out/demo/decisions.jsonl | jq -c '{txn_id, user_id, amount, country,
   merchant, score, reasons}' 2>/dev/null || true
