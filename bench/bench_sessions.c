@@ -14,7 +14,8 @@
  * generator runs between the timed bursts):
  *   a. session table alone: st_sess_add_burst of 32 events + st_sess_advance
  *      per burst (and, for comparison, the same with 32 single st_sess_add);
- *   b. JSON parse alone: dp_event_parse_click of each event's text;
+ *   b. JSON parse alone: dp_event_parse_click of each event's text and the
+ *      classification of its type (funnel step, page view) as the worker's;
  *   c. parse + table: both, as the worker does for a UDP burst.
  * Each table run is done twice:
  *   cold: the table starts empty, so the timed events also pay the first
@@ -112,8 +113,10 @@ static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, 
 	}
 }
 
-/* The field names as the worker passes them: a configured struct. */
+/* The field names as the worker passes them: a configured struct; and the
+ * funnel steps and page-view type it classifies each event's type by. */
 static struct dp_event_fields fields;
+static struct dp_click_types ctypes;
 
 /* Run one burst of @mode (already generated in @g) through the parser and/or
  * @t. Returns 0, or -1 when an event does not parse. */
@@ -129,13 +132,17 @@ static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event
 				return -1;
 			}
 			*json_bytes += g->jlen[k];
-			/* the table gets what the parser produced (the worker
-			 * copies the id: it lives in the ctx) */
+			/* the table gets what the parser produced, classified
+			 * as the worker does (the worker copies the id: it lives
+			 * in the ctx) */
+			bool pv;
+			int32_t step = dp_click_step(&ctypes, c.type, c.type_len, &pv);
 			memcpy(g->user[k], c.user_id, c.user_id_len);
 			g->ev[k].user = g->user[k];
 			g->ev[k].user_len = c.user_id_len;
 			g->ev[k].ts_us = c.ts_us;
-			g->ev[k].is_page_view = c.kind == DP_CLICK_PAGE_VIEW;
+			g->ev[k].step = step;
+			g->ev[k].is_page_view = pv;
 		}
 		/* as the worker does: the burst's events in one st_sess_add_burst */
 		if (mode == M_BOTH)
@@ -242,6 +249,8 @@ int main(int argc, char **argv)
 	const char *modes = argc > 3 ? argv[3] : "asbc";
 
 	dp_event_fields_default(&fields);
+	static const char *const steps[] = { "product_view", "add_to_cart", "checkout", "purchase" };
+	dp_click_types_init(&ctypes, steps, 4, "page_view");
 	static const char letter[M_N] = { 'a', 's', 'b', 'c' };
 	struct result cold[M_N], warm[M_N];
 

@@ -2266,6 +2266,19 @@ int read_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 
 enum { WC_USER, WC_TS, WC_TYPE, WC_PAGE, WC_HINT, WC_N };
 
+void dp_click_types_init(struct dp_click_types *t, const char *const *steps, uint32_t n_steps,
+			 const char *page_view)
+{
+	memset(t, 0, sizeof(*t));
+	t->n_steps = n_steps < DP_CLICK_STEPS_MAX ? n_steps : DP_CLICK_STEPS_MAX;
+	for (uint32_t i = 0; i < t->n_steps; i++) {
+		t->step[i] = steps && steps[i] ? steps[i] : "";
+		t->step_len[i] = steps && steps[i] ? (uint32_t)strlen(steps[i]) : UINT32_MAX;
+	}
+	t->page_view = page_view ? page_view : "";
+	t->page_view_len = page_view ? (uint32_t)strlen(page_view) : UINT32_MAX;
+}
+
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *fin,
 			 struct dp_event_ctx *ctx, struct dp_click *out,
 			 char *why, size_t whylen)

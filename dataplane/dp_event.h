@@ -52,6 +52,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Bounds on kept strings, in bytes (UTF-8, without the NUL); longer is
  * EOVERSIZE naming the key. */
@@ -147,6 +148,40 @@ struct dp_txn {
 };
 
 struct dp_event_ctx;
+
+/*
+ * The click types a session table counts: the funnel steps in order and the
+ * page-view type, with their lengths taken once (dp_click_types_init), so
+ * that classifying an event is a length compare and a memcmp per name.
+ * The names are not copied: they must outlive the struct.
+ */
+#define DP_CLICK_STEPS_MAX 16u
+struct dp_click_types {
+	uint32_t n_steps;
+	const char *step[DP_CLICK_STEPS_MAX];
+	uint32_t step_len[DP_CLICK_STEPS_MAX];
+	const char *page_view;
+	uint32_t page_view_len;
+};
+
+/* @n_steps is capped at DP_CLICK_STEPS_MAX; NULL names match nothing. */
+void dp_click_types_init(struct dp_click_types *t, const char *const *steps, uint32_t n_steps,
+			 const char *page_view);
+
+/* The funnel step @type (@len bytes) is, -1 for none; *@page_view: it is
+ * the page-view type. */
+static inline int32_t dp_click_step(const struct dp_click_types *t, const char *type,
+				    uint32_t len, bool *page_view)
+{
+	int32_t step = -1;
+	for (uint32_t i = 0; i < t->n_steps; i++)
+		if (len == t->step_len[i] && memcmp(type, t->step[i], len) == 0) {
+			step = (int32_t)i;
+			break;
+		}
+	*page_view = len == t->page_view_len && memcmp(type, t->page_view, len) == 0;
+	return step;
+}
 
 /* Fill @f with the default key names and limits. @f must not be NULL. */
 void dp_event_fields_default(struct dp_event_fields *f);

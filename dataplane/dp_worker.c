@@ -83,6 +83,7 @@ struct dp_worker {
 	uint32_t nsev;
 	struct dp_event_ctx *ectx;
 	struct dp_event_fields efields;        /* clickstream keys */
+	struct dp_click_types ctypes;          /* funnel steps and the page-view type */
 	struct dp_event_fields tfields;        /* transaction keys */
 	struct st_feat *feat;                  /* fraud features of the users we own; NULL: off */
 	uint64_t answers_due_tsc;              /* no idle nap before this: an answer is
@@ -526,15 +527,8 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 		return DP_KAFKA_EVENT_ERR + DP_EVENT_ETIMESTAMP;
 	}
 	WR_COUNT(w->c.cnt, click_events);
-	int16_t step = -1;
-	for (uint32_t i = 0; i < cfg->n_funnel_steps; i++)
-		if (c.type_len == strlen(cfg->funnel_steps[i]) &&
-		    !memcmp(c.type, cfg->funnel_steps[i], c.type_len)) {
-			step = (int16_t)i;
-			break;
-		}
-	bool pv = c.type_len == strlen(cfg->page_view_type) &&
-		  !memcmp(c.type, cfg->page_view_type, c.type_len);
+	bool pv;
+	int16_t step = (int16_t)dp_click_step(&w->ctypes, c.type, c.type_len, &pv);
 	int64_t wm = st_wm_get(w->wm, now);
 	uint32_t n = w->c.shared->n_workers;
 	uint32_t owner = n == 1 ? 0 : rte_hash_crc(c.user_id, c.user_id_len, 0x5e55) % n;
@@ -1142,6 +1136,8 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 		w->efields.ts = cfg->click_field_ts;
 		w->efields.type = cfg->click_field_type;
 		w->efields.page = cfg->click_field_page;
+		dp_click_types_init(&w->ctypes, (const char *const *)cfg->funnel_steps,
+				    cfg->n_funnel_steps, cfg->page_view_type);
 	}
 	if (cfg->fraud_enabled) {
 		struct st_feat_params fp = {

@@ -2115,10 +2115,46 @@ static void test_ctx_create_destroy(void)
 	ctx = NULL;
 }
 
+/* Funnel steps and the page-view type by exact bytes: lengths first, no
+ * prefixes, no case folding, NULL names match nothing, steps capped. */
+static void test_click_types_classify(void)
+{
+	static const char *const steps[] = { "product_view", "add_to_cart", "checkout",
+					     "purchase" };
+	struct dp_click_types t;
+	bool pv;
+	dp_click_types_init(&t, steps, 4, "page_view");
+	CU_ASSERT_EQUAL(dp_click_step(&t, "product_view", 12, &pv), 0);
+	CU_ASSERT_FALSE(pv);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "purchase", 8, &pv), 3);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "page_view", 9, &pv), -1);
+	CU_ASSERT_TRUE(pv);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "purchase", 7, &pv), -1);      /* a prefix */
+	CU_ASSERT_EQUAL(dp_click_step(&t, "purchases", 9, &pv), -1);
+	CU_ASSERT_FALSE(pv);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "Purchase", 8, &pv), -1);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "checkout!", 8, &pv), 2);      /* only @len counts */
+	/* a type that is both a step and the page view */
+	dp_click_types_init(&t, steps, 4, "checkout");
+	CU_ASSERT_EQUAL(dp_click_step(&t, "checkout", 8, &pv), 2);
+	CU_ASSERT_TRUE(pv);
+	/* NULL names, no page view, more steps than the cap */
+	const char *many[DP_CLICK_STEPS_MAX + 2] = { NULL, "a" };
+	for (unsigned i = 2; i < DP_CLICK_STEPS_MAX + 2; i++)
+		many[i] = "z";
+	dp_click_types_init(&t, many, DP_CLICK_STEPS_MAX + 2, NULL);
+	CU_ASSERT_EQUAL(t.n_steps, DP_CLICK_STEPS_MAX);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "a", 1, &pv), 1);
+	CU_ASSERT_FALSE(pv);
+	CU_ASSERT_EQUAL(dp_click_step(&t, "", 0, &pv), -1);
+	CU_ASSERT_FALSE(pv);
+}
+
 static int reg(void)
 {
 	WR_SUITE("dp_event",
 		 WR_TEST(test_click_sample_event_parses_all_fields),
+		 WR_TEST(test_click_types_classify),
 		 WR_TEST(test_click_ts_rfc3339_forms_exact_us),
 		 WR_TEST(test_click_ts_epoch_ms_integer_and_string),
 		 WR_TEST(test_click_bad_timestamps_rejected),
