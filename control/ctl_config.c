@@ -223,6 +223,28 @@ static int parse_uint(struct cf_ctx *cx, const struct cf_key *k, const char *pat
 	return 0;
 }
 
+/* A CPU number 0..max, or "main": the main lcore's CPU (stored as -1). */
+static int parse_cpu(struct cf_ctx *cx, const struct cf_key *k, const char *path,
+		     const struct wr_yaml_node *v, void *base)
+{
+	const char *s = want_scalar(cx, path, v);
+	if (!s)
+		return -EINVAL;
+	int32_t *p = field(base, k->off);
+	uint64_t x;
+	if (!strcmp(s, "main")) {
+		*p = -1;
+		return 0;
+	}
+	if (!wr_parse_u64(s, &x) || x > (uint64_t)k->max) {
+		cf_err(cx, v->line, "key '%s': '%s' is not a CPU number 0..%lld or \"main\"", path, s,
+		       (long long)k->max);
+		return -EINVAL;
+	}
+	*p = (int32_t)x;
+	return 0;
+}
+
 static int parse_bool(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 		      const struct wr_yaml_node *v, void *base)
 {
@@ -914,6 +936,7 @@ static const struct cf_type t_output = { "path or \"-\" (stdout)", parse_output 
 static const struct cf_type t_secret = { "secret URL", parse_secret_url };
 static const struct cf_type t_tz = { "time zone", parse_tz };
 static const struct cf_type t_ipv4 = { "IPv4 address/prefix", parse_port_ipv4 };
+static const struct cf_type t_cpu = { "CPU number, or main", parse_cpu };
 static const struct cf_type t_ipv6 = { "IPv6 address/prefix", parse_port_ipv6 };
 static const struct cf_type t_prefix = { "IPv4 or IPv6 prefix", parse_source_match };
 static const struct cf_type t_udp_ports = { "port list", parse_udp_ports };
@@ -1129,6 +1152,12 @@ static const struct cf_key fraud_keys[] = {
 	       "can delay the thread's wake-ups by milliseconds, which shows in the tail "
 	       "latency. The thread sleeps when idle, and the kernel leaves other tasks 5 % of a "
 	       "CPU even when it is busy. Needs CAP_SYS_NICE; without it weir warns and goes on."),
+	{ .key = "cpu", .type = &t_cpu, .off = offsetof(struct ctl_config, fraud_cpu), .def = "main",
+	  .max = 1023,
+	  .doc = "CPU the fraud thread runs on: a CPU number, or main to share the main lcore's "
+		 "CPU with the control thread. The design gives it a core of its own, not one of "
+		 "the workers'. A CPU that cannot be used is warned about and the thread stays on "
+		 "the main lcore's CPU." },
 	{ .key = "txn_id_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_id),
 	  .def = "txn_id", .doc = "JSON key of the transaction id." },
 	{ .key = "user_field", .type = &t_string, .off = offsetof(struct ctl_config, txn_field_user),

@@ -101,6 +101,7 @@ struct ctl_config {
 	bool fraud_evict;            /* full feature table: evict the least recent user */
 	uint32_t fraud_queue;        /* transactions in flight per worker to the fraud thread */
 	uint32_t fraud_rt_priority;  /* SCHED_FIFO priority of the fraud thread, 0 = normal */
+	int32_t fraud_cpu;           /* CPU of the fraud thread, -1 = the main lcore's */
 	char *redis_host;            /* NULL = no feature store */
 	uint16_t redis_port;
 	char *redis_unix;            /* unix socket instead of host/port */

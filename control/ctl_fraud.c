@@ -888,6 +888,17 @@ int ctl_fraud_start(struct ctl_fraud *f)
 	if (rc)
 		return -rc;
 	pthread_setname_np(f->th, "weir-fraud");
+	if (f->cfg->fraud_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((unsigned)f->cfg->fraud_cpu, &set);
+		rc = pthread_setaffinity_np(f->th, sizeof(set), &set);
+		if (rc)
+			WR_WARN("fraud", "fraud.cpu %d: cannot run the fraud thread there (%s); it "
+				"stays on the main lcore's CPU", f->cfg->fraud_cpu, strerror(rc));
+		else
+			WR_INFO("fraud", "fraud thread runs on CPU %d", f->cfg->fraud_cpu);
+	}
 	if (f->cfg->fraud_rt_priority) {
 		struct sched_param sp = { .sched_priority = (int)f->cfg->fraud_rt_priority };
 		rc = pthread_setschedparam(f->th, SCHED_FIFO, &sp);

@@ -5,7 +5,8 @@
 # 50 000/s from a namespace over a veth pair, and weir is stopped as soon as
 # it has received them all (its counters, read over the control socket, show
 # a backlog at that moment: otherwise the test proves nothing). The fraud
-# thread runs with fraud.realtime_priority (checked: SCHED_FIFO).
+# thread runs with fraud.realtime_priority (checked: SCHED_FIFO) on the CPU
+# fraud.cpu names (checked: its allowed CPUs).
 source "$(dirname "$0")/lib.sh"
 veth_ns fs
 
@@ -16,6 +17,7 @@ veth_ns fs
   queue: 2048
   users: 4096
   realtime_priority: 5
+  cpu: 1
 run: {stats_interval: 0s, control_socket: $TMP/weir.sock}
 EOF2
 } > "$TMP/s.yaml"
@@ -26,6 +28,10 @@ ftid=$(for t in /proc/$wpid/task/*; do [ "$(cat "$t/comm")" = weir-fraud ] && ba
 [ -n "$ftid" ] || fail "no weir-fraud thread"
 [ "$(awk '{ print $41 }' "/proc/$wpid/task/$ftid/stat")" = 1 ] || fail "the fraud thread is not SCHED_FIFO"
 grep -q "fraud thread runs SCHED_FIFO at priority 5" "$TMP/weir.err" || fail "no SCHED_FIFO log line"
+# fraud.cpu: 1: the thread may run on CPU 1 only (the main lcore's is CPU 0)
+[ "$(awk '$1 == "Cpus_allowed_list:" { print $2 }' "/proc/$wpid/task/$ftid/status")" = 1 ] \
+  || fail "the fraud thread is not on CPU 1: $(grep Cpus_allowed_list "/proc/$wpid/task/$ftid/status")"
+grep -q "fraud thread runs on CPU 1" "$TMP/weir.err" || fail "no fraud.cpu log line"
 
 ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 50000 \
   --count 600 > "$TMP/load.txt" &

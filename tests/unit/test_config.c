@@ -189,6 +189,16 @@ static void test_defaults_applied(void)
 	CU_ASSERT_EQUAL(c->stats_interval_us, WR_US_PER_SEC);
 	CU_ASSERT_EQUAL(c->exit_after_idle_us, 0);
 	CU_ASSERT_STRING_EQUAL(c->log_level, "info");
+	CU_ASSERT_EQUAL(c->fraud_rt_priority, 0);
+	CU_ASSERT_EQUAL(c->fraud_cpu, -1);               /* the main lcore's */
+	ctl_config_destroy(c);
+	c = load(MIN_RULES "fraud: {cpu: 3}\n", "w.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->fraud_cpu, 3);
+	ctl_config_destroy(c);
+	c = load(MIN_RULES "fraud: {cpu: main}\n", "w.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->fraud_cpu, -1);
 	ctl_config_destroy(c);
 }
 
@@ -285,6 +295,10 @@ static void test_out_of_range_names_key_value_and_bounds(void)
 		   "w.yaml:2: key 'syslog.ports': port '0' out of range [1, 65535]");
 	expect_err(MIN_RULES "fraud: {realtime_priority: 100}\n", -EINVAL,
 		   "w.yaml:2: key 'fraud.realtime_priority': value 100 out of range [0, 99]");
+	expect_err(MIN_RULES "fraud: {cpu: 1024}\n", -EINVAL,
+		   "w.yaml:2: key 'fraud.cpu': '1024' is not a CPU number 0..1023 or \"main\"");
+	expect_err(MIN_RULES "fraud: {cpu: -1}\n", -EINVAL,
+		   "w.yaml:2: key 'fraud.cpu': '-1' is not a CPU number 0..1023 or \"main\"");
 	expect_err(MIN_RULES "clickstream: {funnel: a b c d e f g h i}\n", -EINVAL,
 		   "w.yaml:2: key 'clickstream.funnel': more than 8 names");
 	expect_err(MIN_RULES "clickstream:\n  funnel: {a: b}\n", -EINVAL,
