@@ -25,6 +25,8 @@
 # REDIS_CPU=N pins redis-server to CPU N (taskset), e.g. 1: next to the
 # worker, which it then preempts, instead of next to the fraud thread.
 # FRAUD_WRITE_BACK=false: no feature write-backs (fraud.redis.write_back).
+# FRAUD_CPU=N runs the fraud thread on CPU N (fraud.cpu; default: the main
+# lcore's, CPU 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -97,6 +99,7 @@ fraud:
   users: 65536
   redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}}
   realtime_priority: $rt_prio
+  cpu: ${FRAUD_CPU:-main}
 run: {stats_interval: 0s}
 log: {level: warn}
 EOF2
