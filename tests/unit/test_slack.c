@@ -201,6 +201,32 @@ static struct ctl_slack *client(const struct ctl_slack_opts *o, struct wr_counte
 	return s;
 }
 
+/*
+ * A receiver playing @script, and client options pointing at it
+ * (fast_opts). fix_client() makes the client, so that a test can change
+ * the options first.
+ */
+struct fix {
+	struct rcv *r;
+	char url[128];
+	struct ctl_slack_opts o;
+	struct wr_counters cnt;
+	struct ctl_slack *s;
+};
+
+static void fix_start(struct fix *f, const enum rcv_step *script, unsigned n)
+{
+	memset(f, 0, sizeof(*f));
+	f->r = rcv_start(script, n);
+	url_for(f->r, f->url, sizeof(f->url));
+	f->o = fast_opts(f->url);
+}
+
+static void fix_client(struct fix *f)
+{
+	f->s = client(&f->o, &f->cnt);
+}
+
 /* Poll until nothing is pending or @limit_us passed. */
 static void drive(struct ctl_slack *s, int64_t limit_us)
 {
@@ -214,12 +240,11 @@ static void drive(struct ctl_slack *s, int64_t limit_us)
 static void test_200_delivered_once_with_exact_body(void)
 {
 	static const enum rcv_step sc[] = { STEP_200 };
-	struct rcv *r = rcv_start(sc, 1);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 1);
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 	const char *body = "{\"text\":\"disk \\\"sda\\\" full on web-1 \\u00e9\"}";
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, body), 0);
@@ -227,37 +252,36 @@ static void test_200_delivered_once_with_exact_body(void)
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 0);
 	CU_ASSERT_EQUAL(rcv_count(r), 1);
 	CU_ASSERT_STRING_EQUAL(r->body[0], body);
 	CU_ASSERT_STRING_EQUAL(r->method[0], "POST");
 	CU_ASSERT_STRING_EQUAL(r->path[0], SECRET_PATH);
 	CU_ASSERT_STRING_EQUAL(r->ctype[0], "application/json");
 	ctl_slack_destroy(s);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 0);
 	rcv_stop(r);
 }
 
 static void test_429_waits_retry_after_then_delivers(void)
 {
 	static const enum rcv_step sc[] = { STEP_429, STEP_200 };
-	struct rcv *r = rcv_start(sc, 2);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	o.backoff_max_us = 5 * WR_US_PER_SEC;    /* must not cap Retry-After: 1 */
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 2);
+	f.o.backoff_max_us = 5 * WR_US_PER_SEC;    /* must not cap Retry-After: 1 */
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"a\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 0);
 	CU_ASSERT_EQUAL_FATAL(rcv_count(r), 2);
 	CU_ASSERT_STRING_EQUAL(r->body[0], "{\"text\":\"a\"}");
 	CU_ASSERT_STRING_EQUAL(r->body[1], "{\"text\":\"a\"}");
@@ -269,20 +293,19 @@ static void test_429_waits_retry_after_then_delivers(void)
 static void test_500_twice_then_200_delivers_with_two_retries(void)
 {
 	static const enum rcv_step sc[] = { STEP_500, STEP_500, STEP_200 };
-	struct rcv *r = rcv_start(sc, 3);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 3);
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"b\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 2);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 2);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 0);
 	CU_ASSERT_EQUAL_FATAL(rcv_count(r), 3);
 	CU_ASSERT_STRING_EQUAL(r->body[2], "{\"text\":\"b\"}");
 	/* Backoff: 10 ms before the first retry, 20 ms before the second. */
@@ -295,12 +318,11 @@ static void test_500_twice_then_200_delivers_with_two_retries(void)
 static void test_400_is_permanent_and_not_retried(void)
 {
 	static const enum rcv_step sc[] = { STEP_400, STEP_200 };
-	struct rcv *r = rcv_start(sc, 2);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 2);
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"c\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
@@ -309,9 +331,9 @@ static void test_400_is_permanent_and_not_retried(void)
 		ctl_slack_poll(s, 40 * WR_US_PER_MS);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 0);
 	CU_ASSERT_EQUAL(rcv_count(r), 1);
 	ctl_slack_destroy(s);
 	rcv_stop(r);
@@ -322,21 +344,20 @@ static void test_always_500_gives_up_after_max_retries(void)
 	enum rcv_step sc[RCV_MAX];
 	for (unsigned i = 0; i < RCV_MAX; i++)
 		sc[i] = STEP_500;
-	struct rcv *r = rcv_start(sc, RCV_MAX);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);    /* max_retries 3 */
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, RCV_MAX);    /* max_retries 3 */
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"d\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
 	CU_ASSERT_EQUAL(rcv_count(r), 4);            /* 1 + max_retries */
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 3);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 3);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 0);
 	ctl_slack_destroy(s);
 	rcv_stop(r);
 }
@@ -344,21 +365,20 @@ static void test_always_500_gives_up_after_max_retries(void)
 static void test_hang_times_out_then_delivers_on_retry(void)
 {
 	static const enum rcv_step sc[] = { STEP_HANG, STEP_200 };
-	struct rcv *r = rcv_start(sc, 2);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	o.timeout_us = 300 * WR_US_PER_MS;
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 2);
+	f.o.timeout_us = 300 * WR_US_PER_MS;
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"e\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 0);
 	CU_ASSERT_EQUAL_FATAL(rcv_count(r), 2);
 	CU_ASSERT_STRING_EQUAL(r->body[1], "{\"text\":\"e\"}");
 	CU_ASSERT(r->t_us[1] - r->t_us[0] >= 300 * WR_US_PER_MS);
@@ -369,44 +389,42 @@ static void test_hang_times_out_then_delivers_on_retry(void)
 static void test_connection_refused_retried_then_failed(void)
 {
 	/* A port that was just ours and is now closed. */
-	struct rcv *r = rcv_start(NULL, 0);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	MHD_stop_daemon(r->d);
-	r->d = NULL;
-	struct ctl_slack_opts o = fast_opts(url);
-	o.max_retries = 2;
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, NULL, 0);
+	MHD_stop_daemon(f.r->d);
+	f.r->d = NULL;
+	f.o.max_retries = 2;
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"text\":\"f\"}"), 0);
 	drive(s, 10 * WR_US_PER_SEC);
 
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 2);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 1);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 0);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 2);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 0);
 	ctl_slack_destroy(s);
 	rcv_stop(r);
 }
 
 static void test_queue_full_returns_enobufs_and_counts(void)
 {
-	struct rcv *r = rcv_start(NULL, 0);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	o.queue_len = 2;
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, NULL, 0);
+	f.o.queue_len = 2;
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":1}"), 0);
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":2}"), 0);
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":3}"), -ENOBUFS);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_queue_full), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_queue_full), 1);
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 2);
 	drive(s, 10 * WR_US_PER_SEC);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_posted), 2);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_posted), 2);
 	CU_ASSERT_EQUAL_FATAL(rcv_count(r), 2);
 	/* Order is kept with several transfers in flight only per retry;
 	 * both bodies must have arrived, in either order. */
@@ -414,23 +432,22 @@ static void test_queue_full_returns_enobufs_and_counts(void)
 	CU_ASSERT(!strcmp(r->body[0], "{\"n\":2}") || !strcmp(r->body[1], "{\"n\":2}"));
 	/* Room again once delivered. */
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":4}"), 0);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_queue_full), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_queue_full), 1);
 	ctl_slack_destroy(s);
 	/* Undelivered at destroy counts as failed. */
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 1);
 	rcv_stop(r);
 }
 
 static void test_poll_returns_within_max_wait_while_request_hangs(void)
 {
 	static const enum rcv_step sc[] = { STEP_HANG };
-	struct rcv *r = rcv_start(sc, 1);
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	o.timeout_us = 30 * WR_US_PER_SEC;
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, 1);
+	f.o.timeout_us = 30 * WR_US_PER_SEC;
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{}"), 0);
 	int64_t end = wr_mono_us() + 5 * WR_US_PER_SEC;
@@ -445,7 +462,7 @@ static void test_poll_returns_within_max_wait_while_request_hangs(void)
 	CU_ASSERT(wr_mono_us() - t0 < WR_US_PER_SEC);
 	CU_ASSERT_EQUAL(ctl_slack_pending(s), 1);
 	ctl_slack_destroy(s);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 1);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 1);
 	rcv_stop(r);
 }
 
@@ -480,22 +497,21 @@ static void test_url_never_appears_in_logs(void)
 	 * queue full, undelivered at shutdown. */
 	static const enum rcv_step sc[] = { STEP_400, STEP_500, STEP_500, STEP_500, STEP_500,
 					    STEP_HANG };
-	struct rcv *r = rcv_start(sc, WR_ARRAY_SIZE(sc));
-	char url[128];
-	url_for(r, url, sizeof(url));
-	struct ctl_slack_opts o = fast_opts(url);
-	o.max_inflight = 1;
-	o.queue_len = 3;
-	o.timeout_us = 200 * WR_US_PER_MS;
-	struct wr_counters cnt = { 0 };
-	struct ctl_slack *s = client(&o, &cnt);
+	struct fix f;
+	fix_start(&f, sc, WR_ARRAY_SIZE(sc));
+	f.o.max_inflight = 1;
+	f.o.queue_len = 3;
+	f.o.timeout_us = 200 * WR_US_PER_MS;
+	fix_client(&f);
+	struct rcv *r = f.r;
+	struct ctl_slack *s = f.s;
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":1}"), 0);
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":2}"), 0);
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":3}"), 0);
 	CU_ASSERT_EQUAL(ctl_slack_post(s, "{\"n\":4}"), -ENOBUFS);
 	/* Until the hang's timeout has been seen, then shut down with one left. */
 	int64_t end = wr_mono_us() + 10 * WR_US_PER_SEC;
-	while (CNT(cnt, slack_retries) < 4 && wr_mono_us() < end)
+	while (CNT(f.cnt, slack_retries) < 4 && wr_mono_us() < end)
 		ctl_slack_poll(s, 50 * WR_US_PER_MS);
 	ctl_slack_destroy(s);
 	char hostport[32];
@@ -513,8 +529,8 @@ static void test_url_never_appears_in_logs(void)
 	CU_ASSERT_FATAL(n > 0);
 	log[n] = '\0';
 	/* the 400, then 500 x4, then the timed-out one left at shutdown */
-	CU_ASSERT_EQUAL(CNT(cnt, slack_failed), 3);
-	CU_ASSERT_EQUAL(CNT(cnt, slack_retries), 4); /* 500 x3, the timeout */
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_failed), 3);
+	CU_ASSERT_EQUAL(CNT(f.cnt, slack_retries), 4); /* 500 x3, the timeout */
 	CU_ASSERT(strstr(log, "slack webhook") != NULL);
 	CU_ASSERT(strstr(log, "HTTP 400") != NULL);
 	CU_ASSERT(strstr(log, "queue full") != NULL);
