@@ -2148,6 +2148,25 @@ static void test_click_types_classify(void)
 	CU_ASSERT_FALSE(pv);
 	CU_ASSERT_EQUAL(dp_click_step(&t, "", 0, &pv), -1);
 	CU_ASSERT_FALSE(pv);
+	/* every length 1..24, a difference at each position: the two-load
+	 * compares (4..7 and 8..16 bytes) must see a change anywhere */
+	char name[25], ev[25];
+	for (uint32_t n = 1; n <= 24; n++) {
+		for (uint32_t i = 0; i < n; i++)
+			name[i] = (char)('a' + (i * 7 + n) % 26);
+		name[n] = 0;
+		const char *one[] = { name };
+		dp_click_types_init(&t, one, 1, name);
+		memcpy(ev, name, n + 1);
+		CU_ASSERT_EQUAL(dp_click_step(&t, ev, n, &pv), 0);
+		CU_ASSERT_TRUE(pv);
+		for (uint32_t i = 0; i < n; i++) {
+			ev[i] ^= 0x20;
+			CU_ASSERT_EQUAL(dp_click_step(&t, ev, n, &pv), -1);
+			CU_ASSERT_FALSE(pv);
+			ev[i] ^= 0x20;
+		}
+	}
 }
 
 static int reg(void)
