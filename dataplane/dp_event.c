@@ -780,37 +780,6 @@ static size_t decode_string(const char *s, size_t n, char *dst)
 	return o;
 }
 
-/* @a[0..@n) == @b[0..@n), for keys of the same length as a name: a libc
- * memcmp() call costs more than these overlapping 8- (or 4-) byte loads. */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y;
-	uint32_t x4, y4, u4, v4;
-
-	if (n >= 8) {
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	if (n >= 4) {
-		memcpy(&x4, a, 4);
-		memcpy(&y4, b, 4);
-		memcpy(&u4, a + n - 4, 4);
-		memcpy(&v4, b + n - 4, 4);
-		return x4 == y4 && u4 == v4;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
-
 /*
  * Record the value token @vtok of a root-level key (body @s[0..@n), at
  * buffer offset @off) that names wanted fields; a second occurrence of a
@@ -828,7 +797,7 @@ static inline int match_key(const char *s, size_t n, size_t off, int vtok, struc
 		s = kb;
 	}
 	for (unsigned k = 0; k < nw; k++) {
-		if (n != w[k].nlen || !same_bytes(s, w[k].name, n))
+		if (n != w[k].nlen || !wr_bytes_eq(s, w[k].name, n))
 			continue;
 		if (w[k].tok >= 0)
 			return fail(why, whylen, DP_EVENT_EJSON,
@@ -1318,7 +1287,7 @@ static inline int fast_key(const struct keysigs *ks, const char *s, size_t n, st
 	for (unsigned m = keysigs_find(ks, key_sig(s, n)); m; m &= m - 1) {
 		unsigned k = (unsigned)__builtin_ctz(m);
 
-		if (n != w[k].nlen || !same_bytes(s, w[k].name, n))
+		if (n != w[k].nlen || !wr_bytes_eq(s, w[k].name, n))
 			continue;
 		if (w[k].tok >= 0)
 			return -2;
@@ -1337,7 +1306,7 @@ static inline void fast_aliases(const struct keysigs *ks, struct want *w, unsign
 			continue;
 		for (unsigned j = 0; j < k; j++) {
 			if (w[j].tok < 0 || ks->sig[j] != ks->sig[k] || w[j].nlen != w[k].nlen ||
-			    !same_bytes(w[j].name, w[k].name, w[k].nlen))
+			    !wr_bytes_eq(w[j].name, w[k].name, w[k].nlen))
 				continue;
 			w[k].tok = w[j].tok;
 			w[k].kind = w[j].kind;
@@ -1592,7 +1561,7 @@ static inline size_t next_bit(const uint64_t *qm, size_t pos, size_t len)
 
 /* @b[0..@n) (with @avail >= @n bytes readable at @b) equals the literal
  * @lit[0..@n), which has 32 readable bytes past its end: one 32-byte
- * compare when both sides have them, else same_bytes(). */
+ * compare when both sides have them, else wr_bytes_eq(). */
 static inline bool lit_same(const char *b, size_t avail, const char *lit, size_t n)
 {
 #if defined(__AVX2__)
@@ -1605,7 +1574,7 @@ static inline bool lit_same(const char *b, size_t avail, const char *lit, size_t
 	}
 #endif
 	(void)avail;
-	return same_bytes(b, lit, n);
+	return wr_bytes_eq(b, lit, n);
 }
 
 /* Shape @sh was learned for the wanted keys @wc as they are now. */

@@ -52,7 +52,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
+
+#include "wr_common.h"
 
 /* Bounds on kept strings, in bytes (UTF-8, without the NUL); longer is
  * EOVERSIZE naming the key. */
@@ -152,7 +153,7 @@ struct dp_event_ctx;
 /*
  * The click types a session table counts: the funnel steps in order and the
  * page-view type, with their lengths taken once (dp_click_types_init), so
- * that classifying an event is a length compare and a memcmp per name.
+ * that classifying an event is a length compare and a word compare per name.
  * The names are not copied: they must outlive the struct.
  */
 #define DP_CLICK_STEPS_MAX 16u
@@ -168,25 +169,6 @@ struct dp_click_types {
 void dp_click_types_init(struct dp_click_types *t, const char *const *steps, uint32_t n_steps,
 			 const char *page_view);
 
-/* @a and @b (@n bytes each) are equal; without a call for n <= 16: two
- * loads that may overlap, each inside both strings. */
-static inline bool dp_bytes_equal(const char *a, const char *b, uint32_t n)
-{
-	uint64_t x, y, u, v;
-	if (n >= 8 && n <= 16) {
-		memcpy(&x, a, 8); memcpy(&y, b, 8);
-		memcpy(&u, a + n - 8, 8); memcpy(&v, b + n - 8, 8);
-		return ((x ^ y) | (u ^ v)) == 0;
-	}
-	if (n >= 4 && n < 8) {
-		uint32_t x4, y4, u4, v4;
-		memcpy(&x4, a, 4); memcpy(&y4, b, 4);
-		memcpy(&u4, a + n - 4, 4); memcpy(&v4, b + n - 4, 4);
-		return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-	}
-	return memcmp(a, b, n) == 0;
-}
-
 /* The funnel step @type (@len bytes) is, -1 for none; *@page_view: it is
  * the page-view type. */
 static inline int32_t dp_click_step(const struct dp_click_types *t, const char *type,
@@ -194,11 +176,11 @@ static inline int32_t dp_click_step(const struct dp_click_types *t, const char *
 {
 	int32_t step = -1;
 	for (uint32_t i = 0; i < t->n_steps; i++)
-		if (len == t->step_len[i] && dp_bytes_equal(type, t->step[i], len)) {
+		if (len == t->step_len[i] && wr_bytes_eq(type, t->step[i], len)) {
 			step = (int32_t)i;
 			break;
 		}
-	*page_view = len == t->page_view_len && dp_bytes_equal(type, t->page_view, len);
+	*page_view = len == t->page_view_len && wr_bytes_eq(type, t->page_view, len);
 	return step;
 }
 

@@ -261,57 +261,15 @@ static inline const char *user_id(const struct st_sess *t, const struct st_suser
 	return u->c.len <= ID_INL ? u->id : arena_blk(t, user_blk(u));
 }
 
-/* Unaligned loads (ids have any alignment). */
-static inline uint64_t ld64(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t ld32(const char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint16_t ld16(const char *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/*
- * @len bytes equal. Ids are short and a libc call costs more: word compares,
- * the last (partial) word read as an overlapping word ending at @len, so no
- * byte loop and no read past either id.
- */
-static inline bool bytes_eq(const char *a, const char *b, size_t len)
-{
-	if (len >= 8) {
-		for (size_t i = 0; i + 8 < len; i += 8)
-			if (ld64(a + i) != ld64(b + i))
-				return false;
-		return ld64(a + len - 8) == ld64(b + len - 8);
-	}
-	if (len >= 4)
-		return ((ld32(a) ^ ld32(b)) | (ld32(a + len - 4) ^ ld32(b + len - 4))) == 0;
-	if (len >= 2)
-		return ((ld16(a) ^ ld16(b)) | (ld16(a + len - 2) ^ ld16(b + len - 2))) == 0;
-	return len == 0 || a[0] == b[0];
-}
-
 static inline bool user_is(const struct st_sess *t, const struct st_suser *u, const char *id,
 			   size_t len)
 {
 	if (u->c.len != len)
 		return false;
 	if (len <= ID_INL)
-		return bytes_eq(u->id, id, len);
-	return bytes_eq(u->id, id, ID_PFX) &&
-	       bytes_eq(arena_blk(t, user_blk(u)) + ID_PFX, id + ID_PFX, len - ID_PFX);
+		return wr_bytes_eq(u->id, id, len);
+	return wr_bytes_eq(u->id, id, ID_PFX) &&
+	       wr_bytes_eq(arena_blk(t, user_blk(u)) + ID_PFX, id + ID_PFX, len - ID_PFX);
 }
 
 /* ---- user index -------------------------------------------------------- */
@@ -625,6 +583,13 @@ static inline uint32_t run_depth(uint32_t n)
 	return n > 1 ? 2 * (32 - (uint32_t)__builtin_clz(n)) : 0;
 }
 
+static inline void run_swap(struct st_srun *a, uint32_t i, uint32_t j)
+{
+	struct st_srun x = a[i];
+	a[i] = a[j];
+	a[j] = x;
+}
+
 /* Sift @a[i] down the max-heap @a[0 .. n). */
 static void run_sift(struct st_srun *a, uint32_t i, uint32_t n)
 {
@@ -653,24 +618,20 @@ static void run_sort(struct st_srun *a, uint32_t n, uint32_t depth)
 			for (uint32_t i = n / 2; i-- > 0;)
 				run_sift(a, i, n);
 			for (uint32_t i = n - 1; i > 0; i--) {
-				struct st_srun x = a[0];
-				a[0] = a[i];
-				a[i] = x;
+				run_swap(a, 0, i);
 				run_sift(a, 0, i);
 			}
 			return;
 		}
 		/* median of first, middle and last to a[0]; pivot p = a[0] */
 		uint32_t m = n / 2;
-		struct st_srun x;
-#define RUN_SWAP(i, j) (x = a[i], a[i] = a[j], a[j] = x)
 		if (run_less(&a[m], &a[0]))
-			RUN_SWAP(m, 0);
+			run_swap(a, m, 0);
 		if (run_less(&a[n - 1], &a[m]))
-			RUN_SWAP(n - 1, m);
+			run_swap(a, n - 1, m);
 		if (run_less(&a[m], &a[0]))
-			RUN_SWAP(m, 0);
-		RUN_SWAP(0, m);
+			run_swap(a, m, 0);
+		run_swap(a, 0, m);
 		/* Hoare partition around a[0]: a[1 .. j] <= p <= a[j + 1 .. n) */
 		const struct st_srun p = a[0];
 		uint32_t i = 0, j = n;
@@ -683,10 +644,9 @@ static void run_sort(struct st_srun *a, uint32_t n, uint32_t depth)
 			while (run_less(&p, &a[j]));
 			if (i >= j)
 				break;
-			RUN_SWAP(i, j);
+			run_swap(a, i, j);
 		}
-		RUN_SWAP(0, j);
-#undef RUN_SWAP
+		run_swap(a, 0, j);
 		/* a[j] is in place: recurse into the smaller side, loop on the other */
 		if (j < n - j - 1) {
 			run_sort(a, j, depth);

@@ -1,6 +1,7 @@
 /*
- * test_util.c - common/wr_util.c: time formatting, durations, strict
- * decimals, "file:line: " error messages, civil dates, JSON escaping.
+ * test_util.c - common/wr_util.c and wr_common.h: time formatting,
+ * durations, strict decimals, short byte compares, "file:line: " error
+ * messages, civil dates, JSON escaping.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -111,6 +112,23 @@ static void test_parse_u64_strict_decimal(void)
 		CU_ASSERT_EQUAL(v, 7);
 	}
 	CU_ASSERT_FALSE(wr_parse_u64(NULL, &v));
+}
+
+/* Every length 0..40 at odd alignments, equal and with one byte changed at
+ * each position: the overlapping word compares must see a change anywhere. */
+static void test_bytes_eq_every_length_and_position(void)
+{
+	char a[48], b[48];
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t i = 0; i < n; i++)
+			a[1 + i] = b[3 + i] = (char)(0x41 + (i * 13 + n) % 50);
+		CU_ASSERT_TRUE(wr_bytes_eq(a + 1, b + 3, n));
+		for (size_t i = 0; i < n; i++) {
+			b[3 + i] ^= 0x01;
+			CU_ASSERT_FALSE(wr_bytes_eq(a + 1, b + 3, n));
+			b[3 + i] ^= 0x01;
+		}
+	}
 }
 
 static void verr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -262,6 +280,7 @@ static int reg(void)
 		 WR_TEST(test_parse_duration_bare_number_is_seconds),
 		 WR_TEST(test_parse_duration_rejects_garbage),
 		 WR_TEST(test_parse_u64_strict_decimal),
+		 WR_TEST(test_bytes_eq_every_length_and_position),
 		 WR_TEST(test_verr_at_names_file_and_line_and_truncates),
 		 WR_TEST(test_days_from_civil_known_dates),
 		 WR_TEST(test_days_from_civil_consecutive_days_differ_by_one),
