@@ -197,7 +197,6 @@ static int set_string(struct cf_ctx *cx, unsigned line, char **slot, const char 
 
 /* ---- scalar types ---- */
 
-
 static int parse_uint(struct cf_ctx *cx, const struct cf_key *k, const char *path,
 		      const struct wr_yaml_node *v, void *base)
 {
@@ -936,8 +935,8 @@ static const struct cf_type t_output = { "path or \"-\" (stdout)", parse_output 
 static const struct cf_type t_secret = { "secret URL", parse_secret_url };
 static const struct cf_type t_tz = { "time zone", parse_tz };
 static const struct cf_type t_ipv4 = { "IPv4 address/prefix", parse_port_ipv4 };
-static const struct cf_type t_cpu = { "CPU number, or main", parse_cpu };
 static const struct cf_type t_ipv6 = { "IPv6 address/prefix", parse_port_ipv6 };
+static const struct cf_type t_cpu = { "CPU number, or main", parse_cpu };
 static const struct cf_type t_prefix = { "IPv4 or IPv6 prefix", parse_source_match };
 static const struct cf_type t_udp_ports = { "port list", parse_udp_ports };
 static const struct cf_type t_eal_args = { "argument list", parse_eal_args };

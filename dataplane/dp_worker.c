@@ -688,6 +688,16 @@ static uint8_t copy_hdr(const struct rte_mbuf *m, const struct dp_pkt *p, uint8_
 	return (uint8_t)hl;
 }
 
+/* @r (reply set) was received at @rx_tsc. An answer to a UDP sender comes
+ * back through the fraud thread: stay awake (no idle nap) for 10 ms to send
+ * it as soon as it does. */
+static inline void txn_received(struct dp_worker *w, struct wr_txn_req *r, uint64_t rx_tsc)
+{
+	r->rx_tsc = rx_tsc;
+	if (r->reply)
+		w->answers_due_tsc = rx_tsc + rte_get_tsc_hz() / 100;
+}
+
 /*
  * Parse one JSON transaction and hand it to the worker that owns its user.
  * @p and @m describe the datagram received on @input at @rx_tsc (NULL for a
@@ -715,11 +725,9 @@ static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, cons
 		if (p && m) {
 			memset(r, 0, offsetof(struct wr_txn_req, txn_id));
 			r->kind = WR_TXN_BAD;
-			r->rx_tsc = rx_tsc;
 			r->hdr_len = copy_hdr(m, p, r->hdr);
 			r->reply = r->hdr_len > 0;
-			if (r->reply) /* the error answer comes back as an answer does */
-				w->answers_due_tsc = rx_tsc + rte_get_tsc_hz() / 100;
+			txn_received(w, r, rx_tsc);   /* its error answer comes back the same way */
 			r->port_id = m->port;
 			r->rx_worker = (uint8_t)w->c.idx;
 			r->rx_input = (uint8_t)input;
@@ -746,9 +754,7 @@ static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, cons
 	r->amount = t.amount;
 	r->amount_micros = t.amount_micros;
 	memcpy(r->currency, t.currency, sizeof(r->currency));
-	r->rx_tsc = p ? rx_tsc : rte_rdtsc();
-	if (r->reply) /* stay awake to send the answer as soon as it comes back */
-		w->answers_due_tsc = r->rx_tsc + rte_get_tsc_hz() / 100;
+	txn_received(w, r, p ? rx_tsc : rte_rdtsc());
 	r->txn_id_len = (uint16_t)t.txn_id_len;
 	memcpy(r->txn_id, t.txn_id, t.txn_id_len);
 	r->txn_id[t.txn_id_len] = 0;
