@@ -56,16 +56,34 @@
 #define TARGET_EPS 5e6
 #define TARGET_BYTES 128.0
 
+/* Resident bytes: the resident set (statm) plus the hugetlb pages touched,
+ * which it does not count (HugetlbPages in /proc/self/status). */
 static long rss_bytes(void)
 {
-	long pages = 0, res = 0;
+	long pages = 0, res = 0, huge_kb = 0;
+	char line[256];
 	FILE *f = fopen("/proc/self/statm", "r");
 	if (f) {
 		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
 			res = 0;
 		fclose(f);
 	}
-	return res * sysconf(_SC_PAGESIZE);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugetlbPages: %ld kB", &huge_kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return res * sysconf(_SC_PAGESIZE) + huge_kb * 1024;
+}
+
+/* BENCH_PAGES=thp: the table on transparent huge pages, as weir with
+ * run.hugepages: false; default: reserved 2 MB pages where the pool has
+ * room, as weir by default. */
+static bool reserved_pages(void)
+{
+	const char *e = getenv("BENCH_PAGES");
+	return !(e && strcmp(e, "thp") == 0);
 }
 
 static const char *const types[] = { "page_view", "page_view", "page_view", "page_view",
@@ -163,6 +181,7 @@ struct result {
 	double eps;                  /* timed events per second */
 	uint32_t used, open_warm, open_end;
 	double b_warm, b_end;        /* resident bytes per open session */
+	double reserved_mb, want_mb; /* dense arrays on reserved 2 MB pages; asked for */
 	double json_bytes;           /* mean text length of a timed event */
 };
 
@@ -179,7 +198,8 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 				    .session_capacity = users + users / 4,
 				    .gap_us = 30 * WR_US_PER_MIN,
 				    .max_len_us = 12 * 3600 * WR_US_PER_SEC,
-				    .lateness_us = 0, .n_steps = 4 };
+				    .lateness_us = 0, .n_steps = 4,
+				    .reserved_pages = reserved_pages() };
 	struct st_sess_emit emit = { NULL, NULL, NULL };
 	struct st_sess *t = NULL;
 	struct dp_event_ctx *ctx = NULL;
@@ -194,6 +214,11 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 	if (table && st_sess_create(&p, &cnt, &t)) {
 		fprintf(stderr, "st_sess_create failed\n");
 		return -1;
+	}
+	if (table) {
+		size_t want, got = st_sess_reserved_bytes(t, &want);
+		r->reserved_mb = (double)got / (1 << 20);
+		r->want_mb = (double)want / (1 << 20);
 	}
 	if (parse && dp_event_ctx_create(&ctx)) {
 		fprintf(stderr, "dp_event_ctx_create failed\n");
@@ -261,11 +286,21 @@ int main(int argc, char **argv)
 	}
 	printf("cold: table empty at the start; first touch of pages and users' first "
 	       "entries are timed\n");
+	bool told = false;
 	for (int mode = 0; mode < M_N; mode++) {
 		if (!strchr(modes, letter[mode]))
 			continue;
 		if (run(mode, false, users, events, &cold[mode]))
 			return 1;
+		if (mode != M_PARSE && !told) {
+			told = true;
+			if (cold[mode].want_mb > 0)
+				printf("pages: the table's dense arrays on reserved 2 MB pages: %.0f of "
+				       "%.0f MB (the rest transparent huge pages)\n",
+				       cold[mode].reserved_mb, cold[mode].want_mb);
+			else
+				printf("pages: transparent huge pages (BENCH_PAGES=thp)\n");
+		}
 		print_rate(mode, &cold[mode]);
 		if (mode != M_PARSE)
 			printf("; %u users, %u open sessions at the end, %.0f B resident per "

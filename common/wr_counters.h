@@ -75,6 +75,7 @@
 	X(features_late,         "transactions older than the 24 h window (plus disorder) behind the user's newest: not recorded") \
 	X(features_table_full,   "transactions of new users refused because the feature table was full (evict off)") \
 	X(features_evictions,    "users evicted from the full feature table to make room (evict on)") \
+	X(state_reserved_bytes,  "gauge: bytes of the session and feature tables on reserved 2 MB hugepages (run.hugepages)") \
 	X(rx_paused,             "polls skipped by watermark alignment (input ahead of the slowest)") \
 	X(out_ring_full,         "output records dropped because the control ring was full") \
 	X(out_records,           "output records written by sinks") \

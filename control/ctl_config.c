@@ -1368,6 +1368,14 @@ static const struct cf_key run_keys[] = {
 	       "costs a page fault (a 2 MB page is zeroed then), and nothing is swapped out. "
 	       "Resident memory is then the full reservation. Start fails if the memory cannot "
 	       "be locked (CAP_IPC_LOCK or RLIMIT_MEMLOCK)."),
+	K_BOOL("hugepages", struct ctl_config, state_hugepages, "true",
+	       "Put the session and fraud-feature tables' dense arrays on 2 MB hugepages "
+	       "reserved from the kernel's pool (/sys/kernel/mm/hugepages, the pool DPDK also "
+	       "uses) when it has room for each array whole: the TLB reach of transparent huge "
+	       "pages without the kernel compacting or splitting memory under the data path. "
+	       "The pages are reserved at start for the tables' full capacity and zeroed at "
+	       "first touch (at start with lock_memory). Where the pool lacks room, transparent "
+	       "huge pages as with false (logged; gauge state_reserved_bytes)."),
 	{ .key = "control_socket", .type = &t_path,
 	  .off = offsetof(struct ctl_config, control_socket), .example = "/run/weir/weir.sock",
 	  .ref_off = true,

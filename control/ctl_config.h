@@ -152,6 +152,7 @@ struct ctl_config {
 	/* run */
 	int64_t stats_interval_us;   /* default 1 s; 0 = off */
 	bool lock_memory;            /* mlockall at start: no page faults on the data path */
+	bool state_hugepages;        /* state tables' dense arrays on reserved 2 MB pages */
 	int64_t exit_after_idle_us;  /* 0 = run until signalled; else flush and exit when no packet came for this long */
 	char *control_socket;        /* unix socket weirctl talks to; NULL = none */
 	char *log_level;

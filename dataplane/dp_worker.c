@@ -1059,6 +1059,22 @@ int dp_worker_run(void *arg)
 
 /* ---- setup ------------------------------------------------------------- */
 
+/* run.hugepages: where table @what's dense arrays went (@got of @want bytes
+ * on reserved 2 MB pages), in the log and the gauge. */
+static void log_pages(struct dp_worker *w, const char *what, size_t got, size_t want)
+{
+	w->c.cnt->v[WR_CNT_state_reserved_bytes] += got;
+	if (!want)
+		return;
+	if (got == want)
+		WR_INFO("worker", "worker %u: %s: %.1f MB on reserved 2 MB hugepages", w->c.idx,
+			what, (double)got / (1 << 20));
+	else
+		WR_INFO("worker", "worker %u: %s: the hugepage pool had room for %.1f of %.1f MB "
+			"(run.hugepages); the rest on transparent huge pages", w->c.idx, what,
+			(double)got / (1 << 20), (double)want / (1 << 20));
+}
+
 int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, char *err,
 		     size_t errlen)
 {
@@ -1124,6 +1140,7 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 			.capacity = cfg->session_users, .session_capacity = cfg->session_slots,
 			.gap_us = cfg->session_gap_us, .max_len_us = cfg->session_max_len_us,
 			.lateness_us = cfg->lateness_us, .n_steps = cfg->n_funnel_steps,
+			.reserved_pages = cfg->state_hugepages,
 		};
 		rc = st_sess_create(&sp, c->cnt, &w->sess);
 		if (rc) {
@@ -1131,6 +1148,8 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 				 cfg->session_users, strerror(-rc));
 			goto err;
 		}
+		size_t want, got = st_sess_reserved_bytes(w->sess, &want);
+		log_pages(w, "session table", got, want);
 		w->semit = (struct st_sess_emit){ emit_session, emit_session_late, w };
 		rc = dp_event_ctx_create(&w->ectx);
 		if (rc) {
@@ -1148,7 +1167,7 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 	if (cfg->fraud_enabled) {
 		struct st_feat_params fp = {
 			.capacity = cfg->fraud_users, .disorder_us = cfg->fraud_disorder_us,
-			.evict = cfg->fraud_evict,
+			.evict = cfg->fraud_evict, .reserved_pages = cfg->state_hugepages,
 		};
 		rc = st_feat_create(&fp, c->cnt, &w->feat);
 		if (rc) {
@@ -1156,6 +1175,8 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 				 cfg->fraud_users, strerror(-rc));
 			goto err;
 		}
+		size_t want, got = st_feat_reserved_bytes(w->feat, &want);
+		log_pages(w, "feature table", got, want);
 		if (!w->ectx && (rc = dp_event_ctx_create(&w->ectx))) {
 			snprintf(err, errlen, "worker %u: JSON parser: %s", c->idx, strerror(-rc));
 			goto err;

@@ -65,16 +65,21 @@ static int lock_memory(void)
 		return -1;
 	}
 	/* Resident now includes every reserved table page (VmLck would count
-	 * the address space DPDK reserves but never maps, too). */
-	long kb = -1;
+	 * the address space DPDK reserves but never maps, too); the tables'
+	 * pages from the hugetlb pool (run.hugepages) are not in VmRSS. */
+	long kb = -1, huge_kb = 0, v;
 	char line[128];
 	FILE *f = fopen("/proc/self/status", "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+			kb = v;
+		else if (sscanf(line, "HugetlbPages: %ld kB", &v) == 1)
+			huge_kb = v;
+	}
 	if (f)
 		fclose(f);
-	WR_INFO("main", "memory locked: %ld MiB resident (%lld ms)", kb < 0 ? -1 : kb / 1024,
+	WR_INFO("main", "memory locked: %ld MiB resident, %ld MiB of it hugetlb pages (%lld ms)",
+		kb < 0 ? -1 : (kb + huge_kb) / 1024, huge_kb / 1024,
 		(long long)((wr_mono_us() - t0) / 1000));
 	return 0;
 }

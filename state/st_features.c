@@ -36,14 +36,14 @@
  *
  * rte_hash is not used for the same reason as in st_window.c and
  * st_session.c: this room builds and runs without EAL, and the features
- * live next to the key. Arrays are mmap'ed with MADV_HUGEPAGE: every
- * transaction misses the TLB on the index and the record.
+ * live next to the key. Both arrays are on 2 MB pages (reserved ones with
+ * params.reserved_pages, else transparent; st_mem.c): every transaction
+ * misses the TLB on the index and the record.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "st_pvt.h"
 #include "st_features.h"
@@ -93,6 +93,7 @@ struct st_feat {
 	struct st_fidx *idx;
 	unsigned char *rec;
 	size_t idx_b, rec_b;
+	size_t res_b, want_res_b;     /* bytes on reserved 2 MB pages; asked for */
 };
 
 _Static_assert(sizeof(struct st_fuser) == 200, "user header grew: update the memory figures");
@@ -425,8 +426,14 @@ int st_feat_create(const struct st_feat_params *p, struct wr_counters *cnt, stru
 
 	t->idx_b = n_idx * sizeof(*t->idx);
 	t->rec_b = (size_t)p->capacity * t->stride;
-	t->idx = st_big_alloc(t->idx_b);
-	t->rec = st_big_alloc(t->rec_b);
+	enum st_pages pg = p->reserved_pages ? ST_PAGES_RESERVED : ST_PAGES_THP;
+	bool ri, rr;
+	t->idx = st_big_alloc(t->idx_b, pg, &ri);
+	t->rec = st_big_alloc(t->rec_b, pg, &rr);
+	if (p->reserved_pages)
+		t->want_res_b = (t->idx_b >= ST_HUGE_SZ ? st_big_len(t->idx_b) : 0) +
+				(t->rec_b >= ST_HUGE_SZ ? st_big_len(t->rec_b) : 0);
+	t->res_b = (ri ? st_big_len(t->idx_b) : 0) + (rr ? st_big_len(t->rec_b) : 0);
 	if (t->idx == NULL || t->rec == NULL) {
 		st_feat_destroy(t);
 		return -ENOMEM;
@@ -445,6 +452,13 @@ void st_feat_destroy(struct st_feat *t)
 	st_big_free(t->idx, t->idx_b);
 	st_big_free(t->rec, t->rec_b);
 	free(t);
+}
+
+size_t st_feat_reserved_bytes(const struct st_feat *t, size_t *wanted)
+{
+	if (wanted)
+		*wanted = t->want_res_b;
+	return t->res_b;
 }
 
 uint32_t st_feat_used(const struct st_feat *t)

@@ -110,6 +110,7 @@ struct st_feat_params {
 	int64_t disorder_us;         /* out-of-order bound, 0 .. ST_FEAT_DISORDER_MAX_US */
 	double alpha;                /* EWMA weight of the newest amount, (0, 1]; 0 = default */
 	bool evict;                  /* table full: true evict (clock), false refuse */
+	bool reserved_pages;         /* arrays on reserved 2 MB pages when the pool has room */
 };
 
 /* Features of a user's history at some "now"; see the file comment. */
@@ -132,6 +133,10 @@ int st_feat_create(const struct st_feat_params *p, struct wr_counters *cnt, stru
 
 /* Frees everything. NULL is a no-op. */
 void st_feat_destroy(struct st_feat *t);
+
+/* Bytes of @t's arrays on reserved 2 MB pages; *@wanted (may be NULL): the
+ * bytes params.reserved_pages asked for (0 without it). */
+size_t st_feat_reserved_bytes(const struct st_feat *t, size_t *wanted);
 
 /*
  * One transaction of @user (@ulen bytes, 1 .. ST_FEAT_USER_MAX, any bytes)

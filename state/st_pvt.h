@@ -5,10 +5,10 @@
 #ifndef ST_PVT_H
 #define ST_PVT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* a + b, clamped to the int64 range instead of wrapping. */
 static inline int64_t st_sat_add(int64_t a, int64_t b)
@@ -19,29 +19,30 @@ static inline int64_t st_sat_add(int64_t a, int64_t b)
 	return r;
 }
 
+#define ST_HUGE_SZ ((size_t)2 << 20)   /* a huge page; arrays of this size or more may use them */
+
+/* The pages a table array is mapped with (st_big_alloc). */
+enum st_pages {
+	ST_PAGES_SMALL,      /* 4 KiB pages: rarely used arrays, so their first use does
+			      * not make a whole 2 MB page resident */
+	ST_PAGES_THP,        /* a transparent huge page hint (only a hint) */
+	ST_PAGES_RESERVED,   /* 2 MB pages reserved from the kernel's hugetlb pool for
+			      * the whole array at create, else as ST_PAGES_THP */
+};
+
 /*
  * Zeroed, page-aligned memory for a table array, taken at create; NULL when
- * it cannot be mapped (or @bytes is 0). Large arrays get a transparent
- * huge page hint (only a hint: without THP the table works the same, slower).
+ * it cannot be mapped (or @bytes is 0). Arrays of 2 MB or more are mapped
+ * in whole 2 MB units. *@reserved (may be NULL) tells whether the array is
+ * on reserved 2 MB pages. See st_mem.c.
  */
-static inline void *st_big_alloc(size_t bytes)
-{
-	if (bytes == 0)
-		return NULL;
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	if (bytes >= (2u << 20))
-		(void)madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
+void *st_big_alloc(size_t bytes, enum st_pages pages, bool *reserved);
 
-/* Free what st_big_alloc() returned; NULL is a no-op. */
-static inline void st_big_free(void *p, size_t bytes)
-{
-	if (p != NULL)
-		munmap(p, bytes);
-}
+/* Free what st_big_alloc() returned for @bytes; NULL is a no-op. */
+void st_big_free(void *p, size_t bytes);
+
+/* The bytes st_big_alloc() maps for an array of @bytes. */
+size_t st_big_len(size_t bytes);
 
 /* MurmurHash3's 64-bit finaliser: spreads every input bit over the low bits. */
 static inline uint64_t st_fmix64(uint64_t x)

@@ -70,19 +70,19 @@
  * rte_hash is not used for the same reason as in st_window.c: this room
  * builds and runs without EAL, and the session lives next to the key.
  *
- * The dense arrays (index, users, inline history, seq) are mmap'ed with
- * MADV_HUGEPAGE (transparent huge pages where the kernel allows it): with a
- * million users every event misses the TLB; 2 MB pages cut the measured
- * cost at a million users by 15-20 %. Rarely used ones (pool, arena, wide,
- * run) use 4 KiB pages so that their first use does not make 2 MB
- * resident; so do the wheel chunks (about 4.3 B per open session, visited
- * in order, so 2 MB pages would only add rounding). Measured: see
+ * The dense arrays (index, users, inline history, seq) are on 2 MB pages:
+ * reserved ones from the hugetlb pool with params.reserved_pages when it
+ * has room, else transparent huge pages where the kernel allows it (see
+ * st_mem.c). With a million users every event misses the TLB; 2 MB pages
+ * cut the measured cost at a million users by 15-20 %. Rarely used ones
+ * (pool, arena, wide, run) use 4 KiB pages so that their first use does not
+ * make 2 MB resident; so do the wheel chunks (about 4.3 B per open session,
+ * visited in order, so 2 MB pages would only add rounding). Measured: see
  * docs/benchmarks.md (Sessionization).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "st_pvt.h"
 #include "st_session.h"
@@ -194,6 +194,7 @@ struct st_sess {
 	uint32_t chunk_cap, chunk_bump, chunk_free, chunks_used;
 	size_t idx_b, usr_b, pool_b, seq_b, hist_u_b, hist_p_b, wide_b, arena_b, run_b, wheel_b;
 	size_t chunk_b;
+	size_t res_b, want_res_b;          /* bytes on reserved 2 MB pages; asked for */
 };
 
 _Static_assert(sizeof(struct st_score) == 40, "session grew: update the memory figures");
@@ -1327,32 +1328,38 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 	 */
 	t->chunk_cap = n_slots / CH_N + 2 * WHEEL_SIZE + 4;
 	t->chunk_b = (size_t)t->chunk_cap * sizeof(*t->chunk);
-	t->idx = st_big_alloc(t->idx_b);
-	t->usr = st_big_alloc(t->usr_b);
-	t->pool = st_big_alloc(t->pool_b);
-	t->seq_next = st_big_alloc(t->seq_b);
-	t->hist_u = st_big_alloc(t->hist_u_b);
-	t->hist_p = st_big_alloc(t->hist_p_b);
-	t->wide = st_big_alloc(t->wide_b);
-	t->arena = st_big_alloc(t->arena_b);
-	t->run = st_big_alloc(t->run_b);
-	t->wheel = st_big_alloc(t->wheel_b);
-	t->chunk = st_big_alloc(t->chunk_b);
+	/* dense arrays, one random line each per event: 2 MB pages (reserved
+	 * ones when asked and the pool has room); rarely used arrays: 4 KiB
+	 * pages, so their first use does not make a whole 2 MB page resident
+	 * (about 2.5 B per session each at a million); so do the wheel chunks
+	 * (about 4.3 B per open session, visited in order) */
+	enum st_pages dense = p->reserved_pages ? ST_PAGES_RESERVED : ST_PAGES_THP;
+	struct { void **a; size_t b; enum st_pages pg; } arr[] = {
+		{ (void **)&t->idx, t->idx_b, dense },
+		{ (void **)&t->usr, t->usr_b, dense },
+		{ (void **)&t->seq_next, t->seq_b, dense },
+		{ (void **)&t->hist_u, t->hist_u_b, dense },
+		{ (void **)&t->pool, t->pool_b, ST_PAGES_SMALL },
+		{ (void **)&t->hist_p, t->hist_p_b, ST_PAGES_SMALL },
+		{ (void **)&t->wide, t->wide_b, ST_PAGES_SMALL },
+		{ (void **)&t->arena, t->arena_b, ST_PAGES_SMALL },
+		{ (void **)&t->run, t->run_b, ST_PAGES_SMALL },
+		{ (void **)&t->wheel, t->wheel_b, ST_PAGES_THP },
+		{ (void **)&t->chunk, t->chunk_b, ST_PAGES_SMALL },
+	};
+	for (size_t i = 0; i < WR_ARRAY_SIZE(arr); i++) {
+		bool res;
+		*arr[i].a = st_big_alloc(arr[i].b, arr[i].pg, &res);
+		if (arr[i].pg == ST_PAGES_RESERVED && arr[i].b >= ST_HUGE_SZ)
+			t->want_res_b += st_big_len(arr[i].b);
+		if (res)
+			t->res_b += st_big_len(arr[i].b);
+	}
 	if (t->idx == NULL || t->usr == NULL || t->pool == NULL || t->seq_next == NULL ||
 	    t->arena == NULL ||
 	    t->run == NULL || t->wheel == NULL || t->chunk == NULL ||
 	    (t->hn > 0 && (t->hist_u == NULL || t->hist_p == NULL || t->wide == NULL)))
 		goto err;
-	/* rarely used arrays: 4 KiB pages, so their first use does not make a
-	 * whole 2 MB page resident (about 2.5 B per session each at a million) */
-	(void)madvise(t->pool, t->pool_b, MADV_NOHUGEPAGE);
-	(void)madvise(t->arena, t->arena_b, MADV_NOHUGEPAGE);
-	(void)madvise(t->run, t->run_b, MADV_NOHUGEPAGE);
-	(void)madvise(t->chunk, t->chunk_b, MADV_NOHUGEPAGE);
-	if (t->hn > 0) {
-		(void)madvise(t->hist_p, t->hist_p_b, MADV_NOHUGEPAGE);
-		(void)madvise(t->wide, t->wide_b, MADV_NOHUGEPAGE);
-	}
 	/* users, slots and blocks come from the bump pointers first: no page
 	 * of those arrays is touched here */
 	for (uint32_t b = 0; b < WHEEL_SIZE; b++)
@@ -1363,6 +1370,13 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 err:
 	st_sess_destroy(t);
 	return -ENOMEM;
+}
+
+size_t st_sess_reserved_bytes(const struct st_sess *t, size_t *wanted)
+{
+	if (wanted)
+		*wanted = t->want_res_b;
+	return t->res_b;
 }
 
 void st_sess_destroy(struct st_sess *t)

@@ -127,6 +127,8 @@ struct st_sess_params {
 	int64_t max_len_us;          /* max end - start, >= 0; 0 = unbounded */
 	int64_t lateness_us;         /* allowed lateness, >= 0 */
 	uint32_t n_steps;            /* funnel steps, 0 .. ST_SESS_STEPS_MAX */
+	bool reserved_pages;         /* dense arrays on reserved 2 MB pages when the pool
+				      * has room (st_mem.c), else transparent huge pages */
 	bool general_funnel_only;    /* for tests only: never take the in-place fast path
 				      * for funnel steps (results are the same either way;
 				      * differential tests compare the two); false in use */
@@ -180,6 +182,10 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 
 /* Frees everything; open sessions are dropped without emitting. NULL is a no-op. */
 void st_sess_destroy(struct st_sess *t);
+
+/* Bytes of @t's arrays on reserved 2 MB pages; *@wanted (may be NULL): the
+ * bytes params.reserved_pages asked for (0 without it). */
+size_t st_sess_reserved_bytes(const struct st_sess *t, size_t *wanted);
 
 /*
  * Add one event of @user (@ulen bytes, 1 .. ST_SESS_USER_MAX, any bytes) at

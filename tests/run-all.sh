@@ -12,6 +12,10 @@ passed=0; failed=0; failed_names=()
 
 run_unit() {
   local exe name out rc tests nf
+  # The state tables' reserved-page tests need 2 MB pages in the pool (the
+  # integration tests reserve them too); without them those tests check the
+  # transparent-huge-page fallback only.
+  scripts/hugepages.sh 512 > /dev/null 2>&1 || true
   for exe in "$build"/tests/unit/test_*; do
     [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=$(basename "$exe")

@@ -15,6 +15,7 @@
 
 #include "st_pvt.h"
 #include "st_session.h"
+#include "wr_common.h"
 #include "wr_test.h"
 
 #define SEC 1000000LL
@@ -1593,6 +1594,8 @@ struct dg_state {
 };
 
 static uint64_t dg_rng;
+static bool dg_reserved;            /* dg_run: the table asks for reserved 2 MB pages */
+static size_t dg_res_got, dg_res_want;  /* ... and what it got */
 
 static uint64_t dg_rnd(void)
 {
@@ -1689,9 +1692,10 @@ static uint64_t dg_run(const struct dg_cfg *c, uint64_t *merged, uint64_t *split
 	struct st_sess_params p = {
 		.capacity = c->capacity, .session_capacity = c->session_capacity,
 		.gap_us = c->gap, .max_len_us = c->max_len, .lateness_us = c->lateness,
-		.n_steps = c->n_steps,
+		.n_steps = c->n_steps, .reserved_pages = dg_reserved,
 	};
 	CU_ASSERT_FATAL(st_sess_create(&p, &cnt, &t) == 0);
+	dg_res_got = st_sess_reserved_bytes(t, &dg_res_want);
 	struct dg_state s = { 0 };
 	struct st_sess_emit emit = { dg_session, dg_late, &s };
 	int64_t *last = malloc(c->users * sizeof(*last));
@@ -1803,40 +1807,42 @@ static uint64_t dg_run(const struct dg_cfg *c, uint64_t *merged, uint64_t *split
 	return s.d;
 }
 
+static const struct dg_cfg dg_streams[] = {
+	/* many users, default session capacity, funnel, no max_len */
+	{ 101, 20000, 20000, 0, GAP, 0, LATE, 4, 400000, 100 * 1000, 2 * MIN, 0,
+	  0xf37f62adca7c2b6aULL },
+	/* max_len splits, 3-step funnel */
+	{ 202, 8000, 8000, 0, GAP, 40 * MIN, LATE, 3, 300000, 200 * 1000, 4 * MIN, 0,
+	  0x32f1b442361cdfa0ULL },
+	/* small session capacity: table full, sweeps of dead sessions */
+	{ 303, 3000, 3000, 1200, GAP, 0, LATE, 4, 200000, 300 * 1000, 3 * MIN, 0,
+	  0x858132d2da0a4ae3ULL },
+	/* small user table (full too), max_len */
+	{ 404, 200, 120, 150, GAP, 90 * MIN, LATE, 2, 100000, 10 * 1000 * 1000, 3 * MIN,
+	  0, 0x211e3b756606e16dULL },
+	/* huge session capacity, no funnel, long lateness */
+	{ 505, 5000, 6000, 1u << 18, GAP, 0, 20 * MIN, 0, 300000, 150 * 1000, 15 * MIN,
+	  0, 0x6406f603bf41054eULL },
+	/* gap shorter than a tick (100 ms gap, 5 min lateness: ticks of
+	 * 262 ms): parked user entries, several closes per tick */
+	{ 606, 20000, 20000, 0, 100 * 1000, 0, 5 * MIN, 4, 300000, 2500, SEC, 50 * 1000,
+	  0xb47a03c137e9ef06ULL },
+	/* the same with max_len and a small session capacity */
+	{ 707, 20000, 20000, 3000, 100 * 1000, 300 * 1000, 5 * MIN, 4, 300000, 2500, SEC,
+	  50 * 1000, 0x399c76d40db2338cULL },
+	/* 2 s gap, 2 h lateness: sessions of many users per tick */
+	{ 808, 400, 400, 0, 2 * SEC, 0, 120 * MIN, 4, 200000, 5 * 1000, 30 * SEC, 0,
+	  0x316f8b4d6d2724b0ULL },
+	/* 10 ms gap, 1 min lateness (ticks of 33 ms), users active for
+	 * 80 ms each: bridges inside the sorted run, parked entries */
+	{ 909, 100000, 40000, 0, 10 * 1000, 0, 60 * SEC, 4, 300000, 375, 50 * 1000,
+	  2 * 1000, 0x89f39cb004a8f5beULL },
+};
+
 static void test_random_streams_match_recorded_digests(void)
 {
-	static const struct dg_cfg cfg[] = {
-		/* many users, default session capacity, funnel, no max_len */
-		{ 101, 20000, 20000, 0, GAP, 0, LATE, 4, 400000, 100 * 1000, 2 * MIN, 0,
-		  0xf37f62adca7c2b6aULL },
-		/* max_len splits, 3-step funnel */
-		{ 202, 8000, 8000, 0, GAP, 40 * MIN, LATE, 3, 300000, 200 * 1000, 4 * MIN, 0,
-		  0x32f1b442361cdfa0ULL },
-		/* small session capacity: table full, sweeps of dead sessions */
-		{ 303, 3000, 3000, 1200, GAP, 0, LATE, 4, 200000, 300 * 1000, 3 * MIN, 0,
-		  0x858132d2da0a4ae3ULL },
-		/* small user table (full too), max_len */
-		{ 404, 200, 120, 150, GAP, 90 * MIN, LATE, 2, 100000, 10 * 1000 * 1000, 3 * MIN,
-		  0, 0x211e3b756606e16dULL },
-		/* huge session capacity, no funnel, long lateness */
-		{ 505, 5000, 6000, 1u << 18, GAP, 0, 20 * MIN, 0, 300000, 150 * 1000, 15 * MIN,
-		  0, 0x6406f603bf41054eULL },
-		/* gap shorter than a tick (100 ms gap, 5 min lateness: ticks of
-		 * 262 ms): parked user entries, several closes per tick */
-		{ 606, 20000, 20000, 0, 100 * 1000, 0, 5 * MIN, 4, 300000, 2500, SEC, 50 * 1000,
-		  0xb47a03c137e9ef06ULL },
-		/* the same with max_len and a small session capacity */
-		{ 707, 20000, 20000, 3000, 100 * 1000, 300 * 1000, 5 * MIN, 4, 300000, 2500, SEC,
-		  50 * 1000, 0x399c76d40db2338cULL },
-		/* 2 s gap, 2 h lateness: sessions of many users per tick */
-		{ 808, 400, 400, 0, 2 * SEC, 0, 120 * MIN, 4, 200000, 5 * 1000, 30 * SEC, 0,
-		  0x316f8b4d6d2724b0ULL },
-		/* 10 ms gap, 1 min lateness (ticks of 33 ms), users active for
-		 * 80 ms each: bridges inside the sorted run, parked entries */
-		{ 909, 100000, 40000, 0, 10 * 1000, 0, 60 * SEC, 4, 300000, 375, 50 * 1000,
-		  2 * 1000, 0x89f39cb004a8f5beULL },
-	};
-	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+	const struct dg_cfg *cfg = dg_streams;
+	for (size_t i = 0; i < WR_ARRAY_SIZE(dg_streams); i++) {
 		uint64_t merged, split, late, full, jumps;
 		uint64_t d = dg_run(&cfg[i], &merged, &split, &late, &full, &jumps);
 		CU_ASSERT_EQUAL(d, cfg[i].expect);
@@ -1847,6 +1853,88 @@ static void test_random_streams_match_recorded_digests(void)
 		if (cfg[i].session_capacity > 0 && cfg[i].session_capacity < 1000)
 			CU_ASSERT_TRUE(full > 0);
 	}
+}
+
+/* A number from a line "NAME: N" of @path, or from its only content (NAME
+ * NULL); -1 when absent. */
+static long proc_num(const char *path, const char *name)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "r");
+	size_t nl = name ? strlen(name) : 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!name) {
+			v = strtol(line, NULL, 10);
+			break;
+		}
+		if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
+			v = strtol(line + nl + 1, NULL, 10);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+#define HUGE_SYS "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+static void test_reserved_pages_or_transparent(void)
+{
+	long free0 = proc_num(HUGE_SYS "free_hugepages", NULL);
+	long resv0 = proc_num(HUGE_SYS "resv_hugepages", NULL);
+	long kb0 = proc_num("/proc/self/status", "HugetlbPages");
+	bool res = true;
+
+	/* under 2 MB: never reserved pages */
+	char *a = st_big_alloc(3 * 4096, ST_PAGES_RESERVED, &res);
+	CU_ASSERT_TRUE_FATAL(a != NULL);
+	CU_ASSERT_FALSE(res);
+	st_big_free(a, 3 * 4096);
+	CU_ASSERT_EQUAL(st_big_len(3 * 4096), 3 * 4096);
+	CU_ASSERT_EQUAL(st_big_len((3u << 20) + 1), 4u << 20);
+
+	/* more than the pool has free: transparent huge pages, usable */
+	size_t big = (size_t)(free0 > 0 ? free0 + 1 : 1) * (2u << 20);
+	char *b = st_big_alloc(big, ST_PAGES_RESERVED, &res);
+	CU_ASSERT_TRUE_FATAL(b != NULL);
+	CU_ASSERT_FALSE(res);
+	b[0] = 1;
+	b[big - 1] = 1;
+	st_big_free(b, big);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0);
+
+	if (free0 < 8 || kb0 < 0) {
+		printf("\n    (hugetlb pool: %ld free 2 MB pages; reserved path not run)\n", free0);
+		return;
+	}
+	/* room in the pool: reserved at mmap, taken at first touch, given
+	 * back at free */
+	a = st_big_alloc(3u << 20, ST_PAGES_RESERVED, &res);
+	CU_ASSERT_TRUE_FATAL(a != NULL);
+	CU_ASSERT_TRUE(res);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0 + 2);
+	CU_ASSERT_EQUAL(a[12345] + a[(3u << 20) - 1], 0);    /* zeroed */
+	a[0] = 1;
+	a[(3u << 20) - 1] = 1;
+	CU_ASSERT_EQUAL(proc_num("/proc/self/status", "HugetlbPages") - kb0, 4096);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0 - 2);
+	st_big_free(a, 3u << 20);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0);
+	CU_ASSERT_EQUAL(proc_num("/proc/self/status", "HugetlbPages"), kb0);
+
+	/* a table on reserved pages gives the recorded records of a stream */
+	dg_reserved = true;
+	uint64_t merged, split, late, full, jumps;
+	uint64_t d = dg_run(&dg_streams[0], &merged, &split, &late, &full, &jumps);
+	dg_reserved = false;
+	CU_ASSERT_EQUAL(d, dg_streams[0].expect);
+	CU_ASSERT_TRUE(dg_res_want > 0);
+	if ((long)(dg_res_want >> 21) <= free0)
+		CU_ASSERT_EQUAL(dg_res_got, dg_res_want);
+	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0);
 }
 
 struct sort_pair {
@@ -1939,7 +2027,8 @@ static int reg(void)
 		 WR_TEST(test_funnel_fast_path_taken_for_in_order_steps),
 		 WR_TEST(test_funnel_fast_path_equals_general_with_merges),
 		 WR_TEST(test_funnel_fast_path_equals_general_with_max_len),
-		 WR_TEST(test_random_streams_match_recorded_digests));
+		 WR_TEST(test_random_streams_match_recorded_digests),
+		 WR_TEST(test_reserved_pages_or_transparent));
 	return 0;
 }
 
