@@ -296,8 +296,9 @@ int main(int argc, char **argv)
 			told = true;
 			if (cold[mode].want_mb > 0)
 				printf("pages: the table's dense arrays on reserved 2 MB pages: %.0f of "
-				       "%.0f MB (the rest transparent huge pages)\n",
-				       cold[mode].reserved_mb, cold[mode].want_mb);
+				       "%.0f MB%s\n", cold[mode].reserved_mb, cold[mode].want_mb,
+				       cold[mode].reserved_mb < cold[mode].want_mb
+				       ? " (the pool lacked room: the rest transparent huge pages)" : "");
 			else
 				printf("pages: transparent huge pages (BENCH_PAGES=thp)\n");
 		}
