@@ -60,21 +60,14 @@
  * which it does not count (HugetlbPages in /proc/self/status). */
 static long rss_bytes(void)
 {
-	long pages = 0, res = 0, huge_kb = 0;
-	char line[256];
+	long pages = 0, res = 0, huge_kb = wr_read_num("/proc/self/status", "HugetlbPages");
 	FILE *f = fopen("/proc/self/statm", "r");
 	if (f) {
 		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
 			res = 0;
 		fclose(f);
 	}
-	f = fopen("/proc/self/status", "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "HugetlbPages: %ld kB", &huge_kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return res * sysconf(_SC_PAGESIZE) + huge_kb * 1024;
+	return res * sysconf(_SC_PAGESIZE) + (huge_kb > 0 ? huge_kb * 1024 : 0);
 }
 
 /* BENCH_PAGES=thp: the table on transparent huge pages, as weir with

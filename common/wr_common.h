@@ -119,6 +119,20 @@ int wr_time_format(int64_t us, char *buf, size_t len);
 bool wr_parse_u64(const char *s, uint64_t *out);
 
 /*
+ * A number from the text file @path (a /proc or /sys file): from its line
+ * "@key: N ..." (e.g. "VmRSS:" in /proc/self/status), or with @key NULL
+ * from its start. -1 when the file or the key is not there.
+ */
+long wr_read_num(const char *path, const char *key);
+
+/* The free 2 MB pages of the kernel's hugetlb pool, 0 when unknown. */
+static inline long wr_free_hugepages(void)
+{
+	long n = wr_read_num("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", NULL);
+	return n > 0 ? n : 0;
+}
+
+/*
  * Write "@name:@line: " and the printf-style message into @err (@errlen
  * bytes, truncated to fit; nothing when @err is NULL or @errlen 0): the
  * form of every config and rules file error.

@@ -316,3 +316,24 @@ bool wr_ratelimit_pass(struct wr_ratelimit *rl, uint32_t *suppressed_out)
 	rl->suppressed++;
 	return false;
 }
+
+long wr_read_num(const char *path, const char *key)
+{
+	char line[256];
+	long v = -1;
+	size_t kl = key ? strlen(key) : 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		if (key && (strncmp(line, key, kl) != 0 || line[kl] != ':'))
+			continue;
+		long n = strtol(key ? line + kl + 1 : line, &end, 10);
+		if (end != (key ? line + kl + 1 : line))
+			v = n;
+		break;
+	}
+	fclose(f);
+	return v;
+}

@@ -67,17 +67,10 @@ static int lock_memory(void)
 	/* Resident now includes every reserved table page (VmLck would count
 	 * the address space DPDK reserves but never maps, too); the tables'
 	 * pages from the hugetlb pool (run.hugepages) are not in VmRSS. */
-	long kb = -1, huge_kb = 0, v;
-	char line[128];
-	FILE *f = fopen("/proc/self/status", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
-			kb = v;
-		else if (sscanf(line, "HugetlbPages: %ld kB", &v) == 1)
-			huge_kb = v;
-	}
-	if (f)
-		fclose(f);
+	long kb = wr_read_num("/proc/self/status", "VmRSS");
+	long huge_kb = wr_read_num("/proc/self/status", "HugetlbPages");
+	if (huge_kb < 0)
+		huge_kb = 0;
 	WR_INFO("main", "memory locked: %ld MiB resident, %ld MiB of it hugetlb pages (%lld ms)",
 		kb < 0 ? -1 : (kb + huge_kb) / 1024, huge_kb / 1024,
 		(long long)((wr_mono_us() - t0) / 1000));
@@ -102,18 +95,6 @@ static void usage(FILE *f)
 		"  -h, --help          this text\n");
 }
 
-static int free_hugepages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	int n = 0;
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = 0;
-		fclose(f);
-	}
-	return n;
-}
-
 static bool has_arg(int argc, char *const *argv, const char *a)
 {
 	for (int i = 0; i < argc; i++)
@@ -130,7 +111,7 @@ static int build_eal_argv(const struct ctl_config *cfg, int extra_argc, char **e
 	size_t used = 0;
 	bool no_huge = has_arg(cfg->eal_argc, cfg->eal_argv, "--no-huge") ||
 		       has_arg(extra_argc, extra_argv, "--no-huge");
-	bool fallback = !no_huge && free_hugepages() < 64;
+	bool fallback = !no_huge && wr_free_hugepages() < 64;
 	out[n++] = "weir";
 	/* The config's eal_argv[0] is already "weir": skip it. */
 	for (int i = 1; i < cfg->eal_argc && n < MAX_EAL_ARGV - 8; i++) {

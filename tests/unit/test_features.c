@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "st_features.h"
+#include "wr_common.h"
 #include "wr_test.h"
 
 #define SEC 1000000LL
@@ -652,14 +653,7 @@ static void test_reserved_pages_same_features(void)
 	got = st_feat_reserved_bytes(res, &want);
 	CU_ASSERT_TRUE(want >= (size_t)65536 * 64);       /* the records at least */
 	CU_ASSERT_TRUE(got == 0 || got == want);           /* no room: none; else all */
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long free_pages = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &free_pages) != 1)
-			free_pages = 0;
-		fclose(f);
-	}
-	if (free_pages >= (long)(want >> 21) + 8)
+	if (wr_free_hugepages() >= (long)(want >> 21) + 8)
 		CU_ASSERT_EQUAL(got, want);
 	uint64_t rng = 7;
 	int64_t ts = 1795400000LL * 1000000;

@@ -1855,36 +1855,13 @@ static void test_random_streams_match_recorded_digests(void)
 	}
 }
 
-/* A number from a line "NAME: N" of @path, or from its only content (NAME
- * NULL); -1 when absent. */
-static long proc_num(const char *path, const char *name)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "r");
-	size_t nl = name ? strlen(name) : 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!name) {
-			v = strtol(line, NULL, 10);
-			break;
-		}
-		if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
-			v = strtol(line + nl + 1, NULL, 10);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return v;
-}
-
 #define HUGE_SYS "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
 static void test_reserved_pages_or_transparent(void)
 {
-	long free0 = proc_num(HUGE_SYS "free_hugepages", NULL);
-	long resv0 = proc_num(HUGE_SYS "resv_hugepages", NULL);
-	long kb0 = proc_num("/proc/self/status", "HugetlbPages");
+	long free0 = wr_read_num(HUGE_SYS "free_hugepages", NULL);
+	long resv0 = wr_read_num(HUGE_SYS "resv_hugepages", NULL);
+	long kb0 = wr_read_num("/proc/self/status", "HugetlbPages");
 	bool res = true;
 
 	/* under 2 MB: never reserved pages */
@@ -1903,7 +1880,7 @@ static void test_reserved_pages_or_transparent(void)
 	b[0] = 1;
 	b[big - 1] = 1;
 	st_big_free(b, big);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "resv_hugepages", NULL), resv0);
 
 	if (free0 < 8 || kb0 < 0) {
 		printf("\n    (hugetlb pool: %ld free 2 MB pages; reserved path not run)\n", free0);
@@ -1914,16 +1891,16 @@ static void test_reserved_pages_or_transparent(void)
 	a = st_big_alloc(3u << 20, ST_PAGES_RESERVED, &res);
 	CU_ASSERT_TRUE_FATAL(a != NULL);
 	CU_ASSERT_TRUE(res);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0 + 2);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "resv_hugepages", NULL), resv0 + 2);
 	CU_ASSERT_EQUAL(a[12345] + a[(3u << 20) - 1], 0);    /* zeroed */
 	a[0] = 1;
 	a[(3u << 20) - 1] = 1;
-	CU_ASSERT_EQUAL(proc_num("/proc/self/status", "HugetlbPages") - kb0, 4096);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0 - 2);
+	CU_ASSERT_EQUAL(wr_read_num("/proc/self/status", "HugetlbPages") - kb0, 4096);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "free_hugepages", NULL), free0 - 2);
 	st_big_free(a, 3u << 20);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "resv_hugepages", NULL), resv0);
-	CU_ASSERT_EQUAL(proc_num("/proc/self/status", "HugetlbPages"), kb0);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "free_hugepages", NULL), free0);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "resv_hugepages", NULL), resv0);
+	CU_ASSERT_EQUAL(wr_read_num("/proc/self/status", "HugetlbPages"), kb0);
 
 	/* a table on reserved pages gives the recorded records of a stream */
 	dg_reserved = true;
@@ -1934,7 +1911,7 @@ static void test_reserved_pages_or_transparent(void)
 	CU_ASSERT_TRUE(dg_res_want > 0);
 	if ((long)(dg_res_want >> 21) <= free0)
 		CU_ASSERT_EQUAL(dg_res_got, dg_res_want);
-	CU_ASSERT_EQUAL(proc_num(HUGE_SYS "free_hugepages", NULL), free0);
+	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "free_hugepages", NULL), free0);
 }
 
 struct sort_pair {

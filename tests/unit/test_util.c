@@ -5,7 +5,10 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wr_common.h"
 #include "wr_test.h"
@@ -269,6 +272,33 @@ static void test_fmt_u64_and_micros(void)
 	check_fmt(wr_fmt_micros(b, UINT64_MAX, false), b, "18446744073709.551615");
 }
 
+static void test_read_num(void)
+{
+	char path[] = "/tmp/weir-test-read-num-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char text[] = "Name:\tweir\nVmRSS:\t  12345 kB\nVmRSSx: 7\n"
+				   "HugetlbPages:\t 4096 kB\nEmpty:\n";
+	CU_ASSERT_FATAL(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	CU_ASSERT_EQUAL(wr_read_num(path, "VmRSS"), 12345);
+	CU_ASSERT_EQUAL(wr_read_num(path, "HugetlbPages"), 4096);
+	CU_ASSERT_EQUAL(wr_read_num(path, "VmRSSx"), 7);
+	CU_ASSERT_EQUAL(wr_read_num(path, "VmRS"), -1);      /* a prefix is not the key */
+	CU_ASSERT_EQUAL(wr_read_num(path, "Name"), -1);      /* no number */
+	CU_ASSERT_EQUAL(wr_read_num(path, "Empty"), -1);
+	CU_ASSERT_EQUAL(wr_read_num(path, "Absent"), -1);
+	CU_ASSERT_EQUAL(wr_read_num(path, NULL), -1);        /* starts with a word */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, "512\n", 4) == 4);
+	close(fd);
+	CU_ASSERT_EQUAL(wr_read_num(path, NULL), 512);
+	unlink(path);
+	CU_ASSERT_EQUAL(wr_read_num(path, NULL), -1);
+	CU_ASSERT_TRUE(wr_free_hugepages() >= 0);
+}
+
 static int reg(void)
 {
 	WR_SUITE("util",
@@ -289,7 +319,8 @@ static int reg(void)
 		 WR_TEST(test_json_escape_invalid_utf8_becomes_replacement),
 		 WR_TEST(test_json_escape_appends_at_pos),
 		 WR_TEST(test_json_escape_full_buffer_is_enospc_and_pos_unchanged),
-		 WR_TEST(test_fmt_u64_and_micros));
+		 WR_TEST(test_fmt_u64_and_micros),
+		 WR_TEST(test_read_num));
 	return 0;
 }
 
