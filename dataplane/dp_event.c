@@ -104,6 +104,8 @@ struct want {
 	size_t nlen;
 	int tok;                     /* value token index, -1 = absent */
 	enum jkind kind;             /* of that value, once the walk is done */
+	uint32_t vs, ve;             /* the value's bytes (string: inside the quotes),
+				      * set by parse_doc() for a present key */
 };
 
 /*
@@ -132,10 +134,18 @@ struct shape {
 
 /* Wanted keys prepared from the names a parser was last given (see
  * wants_of()). */
+/* The names of struct dp_event_fields: its leading pointers. */
+#define FIELDS_NAMES_B (offsetof(struct dp_event_fields, country) + sizeof(const char *))
+_Static_assert(FIELDS_NAMES_B == 10 * sizeof(const char *) &&
+	       offsetof(struct dp_event_fields, user_id) == 0,
+	       "struct dp_event_fields: the ten names first, country last");
+
 struct wants {
 	bool ok;
+	bool no_fin;                 /* made for a NULL fields struct (the defaults) */
 	unsigned gen;                /* changes whenever w[] is made anew */
-	const char *name[DP_EVENT_WANT_MAX];
+	uint32_t lo, hi;             /* the bytes of the fields struct that hold our names */
+	char names[FIELDS_NAMES_B];  /* ... as they were (the pointers, at their offsets) */
 	struct want w[DP_EVENT_WANT_MAX];
 };
 
@@ -1585,11 +1595,11 @@ static inline bool shape_for(const struct shape *sh, const struct wants *wc)
 
 /*
  * Match the plain text @buf[0..@len) (quote bits @qm) against @sh; on a
- * match record the wanted values in @tok / @w as fast_doc() would and
+ * match record the wanted values in @w as parse_doc() gives them and
  * return true. Nothing is written otherwise.
  */
 static bool shape_match(const struct shape *sh, const char *buf, size_t len,
-			const uint64_t *qm, const uint64_t *sm, jsmntok_t *tok, struct want *w,
+			const uint64_t *qm, const uint64_t *sm, struct want *w,
 			unsigned nw)
 {
 	uint16_t vs[SHAPE_VALUES], ve[SHAPE_VALUES];
@@ -1633,11 +1643,10 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 
 		if (v < 0)
 			continue;
-		tok[j].type = vk[v] == JK_STRING ? JSMN_STRING : JSMN_PRIMITIVE;
-		tok[j].start = vs[v];
-		tok[j].end = ve[v];
 		w[k].tok = j;
 		w[k].kind = (enum jkind)vk[v];
+		w[k].vs = vs[v];
+		w[k].ve = ve[v];
 	}
 	return true;
 }
@@ -1728,7 +1737,7 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 
 /*
  * Read @buf[0..@len) by a learned shape of @ctx for the wanted keys @w, if
- * one matches: true with @w / ctx->tok filled in as fast_doc() would.
+ * one matches: true with @w filled in as parse_doc() gives it.
  */
 static bool shape_read(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		       const struct wants *wc, struct want *w, unsigned nw)
@@ -1747,12 +1756,24 @@ static bool shape_read(struct dp_event_ctx *ctx, const char *buf, size_t len,
 				return false;
 			scanned = true;
 		}
-		if (shape_match(sh, buf, len, qm, sm, ctx->tok, w, nw)) {
+		if (shape_match(sh, buf, len, qm, sm, w, nw)) {
 			ctx->shape_hit = i;
 			return true;
 		}
 	}
 	return false;
+}
+
+/* The bytes of each present wanted value, from its token in @tok (the
+ * shape path sets them directly). */
+static inline void want_spans(const jsmntok_t *tok, struct want *w, unsigned nw)
+{
+	for (unsigned k = 0; k < nw; k++) {
+		if (w[k].tok >= 0) {
+			w[k].vs = (uint32_t)tok[w[k].tok].start;
+			w[k].ve = (uint32_t)tok[w[k].tok].end;
+		}
+	}
 }
 
 /* Kind of a validated token of @buf. */
@@ -1823,6 +1844,7 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		}
 		if (fast_doc(ctx->tok, buf, len, p0, w, nw)) {
 			shape_learn(ctx, buf, len, wc, w, nw);
+			want_spans(ctx->tok, w, nw);
 			ctx->last_fast = true;
 			*plain = true;
 			return DP_EVENT_OK;
@@ -1857,6 +1879,7 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 	for (unsigned k = 0; k < nw; k++)
 		if (w[k].tok >= 0)
 			w[k].kind = tok_kind(buf, &ctx->tok[w[k].tok]);
+	want_spans(ctx->tok, w, nw);
 	return DP_EVENT_OK;
 }
 
@@ -1894,22 +1917,22 @@ static inline void copy_short(char *dst, const char *s, size_t n)
 /* Parsed input for the field readers. */
 struct doc {
 	const char *buf;
-	const jsmntok_t *tok;
 	bool plain;                  /* all_plain(): no escapes, controls, UTF-8 */
 };
 
 
 /*
- * The value of @w. A required key that is absent or null is EMISSING; an
- * optional one sets *@v = NULL and returns OK.
+ * Whether @w has a value (*@has; its bytes: w->vs .. w->ve of the text). A
+ * required key that is absent or null is EMISSING; an optional one sets
+ * *@has = false and returns OK.
  */
-static inline int lookup(const struct doc *d, const struct want *w, bool required,
-		  const jsmntok_t **v, char *why, size_t whylen)
+static inline int lookup(const struct want *w, bool required, bool *has, char *why,
+			 size_t whylen)
 {
-	*v = NULL;
+	*has = false;
 	if (w->tok >= 0) {
 		if (w->kind != JK_NULL) {
-			*v = &d->tok[w->tok];
+			*has = true;
 			return DP_EVENT_OK;
 		}
 		if (required)
@@ -1931,10 +1954,9 @@ int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w
 		    bool required, uint32_t max, const char **p, uint32_t *plen,
 		    bool *present, char *why, size_t whylen)
 {
-	const jsmntok_t *v;
 	const char *s;
 	size_t raw, n;
-	bool esc;
+	bool esc, has;
 	char *dst;
 	int rc;
 
@@ -1942,14 +1964,14 @@ int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w
 	*plen = 0;
 	if (present)
 		*present = false;
-	rc = lookup(d, w, required, &v, why, whylen);
-	if (rc != DP_EVENT_OK || !v)
+	rc = lookup(w, required, &has, why, whylen);
+	if (rc != DP_EVENT_OK || !has)
 		return rc;
-	if (v->type != JSMN_STRING)
+	if (w->kind != JK_STRING)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want string",
 			    w->name, jkind_name[w->kind]);
-	s = d->buf + v->start;
-	raw = (size_t)(v->end - v->start);
+	s = d->buf + w->vs;
+	raw = (size_t)(w->ve - w->vs);
 	esc = !d->plain && memchr(s, '\\', raw) != NULL;
 	n = esc ? decode_string(s, raw, NULL) : raw;
 	if (n > max)
@@ -1990,8 +2012,8 @@ int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w
 static int take_ts(const struct doc *d, const struct want *w, int64_t *ts_us,
 		   char *why, size_t whylen)
 {
-	const jsmntok_t *v;
-	int rc = lookup(d, w, true, &v, why, whylen);
+	bool has;
+	int rc = lookup(w, true, &has, why, whylen);
 	char txt[DP_EVENT_TS_TEXT_MAX + 1];
 	/* unescaping never lengthens: 6 raw bytes per decoded byte at most */
 	char tb[6 * DP_EVENT_TS_TEXT_MAX];
@@ -2000,8 +2022,8 @@ static int take_ts(const struct doc *d, const struct want *w, int64_t *ts_us,
 
 	if (rc != DP_EVENT_OK)
 		return rc;
-	s = d->buf + v->start;
-	n = (size_t)(v->end - v->start);
+	s = d->buf + w->vs;
+	n = (size_t)(w->ve - w->vs);
 	switch (w->kind) {
 	case JK_INT: {
 		/* the grammar was checked: -?digits without leading zeros */
@@ -2073,8 +2095,8 @@ static bool decimal_fast(const char *s, size_t n, double *a)
 static int take_amount(const struct doc *d, const struct want *w, double max, double *amount,
 		       char *why, size_t whylen)
 {
-	const jsmntok_t *v;
-	int rc = lookup(d, w, true, &v, why, whylen);
+	bool has;
+	int rc = lookup(w, true, &has, why, whylen);
 	char nb[DP_EVENT_NUM_TEXT_MAX + 1];
 	enum jkind k;
 	size_t n;
@@ -2086,14 +2108,14 @@ static int take_amount(const struct doc *d, const struct want *w, double max, do
 	if (k != JK_INT && k != JK_DOUBLE)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want number",
 			    w->name, jkind_name[k]);
-	n = (size_t)(v->end - v->start);
+	n = (size_t)(w->ve - w->vs);
 	if (n > DP_EVENT_NUM_TEXT_MAX)
 		return fail(why, whylen, DP_EVENT_EAMOUNT, "field \"%s\" is a %zu-byte number, max %u",
 			    w->name, n, DP_EVENT_NUM_TEXT_MAX);
-	if (!decimal_fast(d->buf + v->start, n, &a)) {
-		/* the token is not NUL-terminated in @buf; the grammar is
+	if (!decimal_fast(d->buf + w->vs, n, &a)) {
+		/* the value is not NUL-terminated in @buf; the grammar is
 		 * checked, so strtod reads all of it */
-		memcpy(nb, d->buf + v->start, n);
+		memcpy(nb, d->buf + w->vs, n);
 		nb[n] = '\0';
 		a = strtod(nb, NULL);
 	}
@@ -2113,19 +2135,19 @@ static int take_amount(const struct doc *d, const struct want *w, double max, do
 static int take_currency(const struct doc *d, const struct want *w, char cur[4],
 			 char *why, size_t whylen)
 {
-	const jsmntok_t *v;
-	int rc = lookup(d, w, true, &v, why, whylen);
+	bool has;
+	int rc = lookup(w, true, &has, why, whylen);
 	char cb[3 * 6];
 	const char *s;
 	size_t n;
 
 	if (rc != DP_EVENT_OK)
 		return rc;
-	if (v->type != JSMN_STRING)
+	if (w->kind != JK_STRING)
 		return fail(why, whylen, DP_EVENT_ETYPE, "field \"%s\" is %s, want string",
 			    w->name, jkind_name[w->kind]);
-	s = d->buf + v->start;
-	n = (size_t)(v->end - v->start);
+	s = d->buf + w->vs;
+	n = (size_t)(w->ve - w->vs);
 	if (!d->plain && n <= sizeof(cb) && memchr(s, '\\', n)) {
 		n = decode_string(s, n, cb);
 		s = cb;
@@ -2176,22 +2198,31 @@ static inline const char *name_in(const struct dp_event_fields *fin, size_t at)
 /*
  * The wanted keys @w[0..@nw) for the names in @fin at offsets @name_at
  * (NULL: the default @def), from @c when these are the names (by address)
- * it was prepared from; strlen() per name and call cost ~15 ns an event.
- * Names are not to be changed in place (see struct dp_event_fields).
+ * it was prepared from: the bytes of @fin from the first of our names to
+ * the last are compared with those it was made from, one block compare;
+ * strlen() per name and call cost ~15 ns an event. Names are not to be
+ * changed in place (see struct dp_event_fields).
  */
 static inline void wants_of(struct dp_event_ctx *ctx, struct wants *c,
 			    const struct dp_event_fields *fin, const size_t *name_at,
 			    const struct want *def, unsigned nw, struct want *w)
 {
-	bool same = c->ok;
+	bool same = c->ok && (fin ? !c->no_fin &&
+			      wr_bytes_eq((const char *)fin + c->lo, c->names + c->lo, c->hi - c->lo)
+			      : c->no_fin);
 
-	for (unsigned k = 0; k < nw && same; k++)
-		same = c->name[k] == name_in(fin, name_at[k]);
 	if (!same) {
+		c->lo = FIELDS_NAMES_B;
+		c->hi = 0;
 		for (unsigned k = 0; k < nw; k++) {
-			c->name[k] = name_in(fin, name_at[k]);
-			c->w[k] = want_of(c->name[k], &def[k]);
+			c->w[k] = want_of(name_in(fin, name_at[k]), &def[k]);
+			c->lo = name_at[k] < c->lo ? (uint32_t)name_at[k] : c->lo;
+			c->hi = name_at[k] + sizeof(const char *) > c->hi
+				? (uint32_t)(name_at[k] + sizeof(const char *)) : c->hi;
 		}
+		if (fin)
+			memcpy(c->names, fin, FIELDS_NAMES_B);
+		c->no_fin = fin == NULL;
 		c->ok = true;
 		c->gen = ++ctx->wgen;
 	}
@@ -2265,7 +2296,7 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 		[WC_HINT] = offsetof(struct dp_event_fields, session_hint),
 	};
 	struct want w[WC_N];
-	struct doc d = { buf, ctx->tok, false };
+	struct doc d = { buf, false };
 	int rc;
 
 	rc = read_doc(ctx, buf, len, fin, &ctx->wc_click, name_at, wdef, WC_N, w, &d, why, whylen);
@@ -2316,7 +2347,7 @@ int dp_event_parse_txn(const char *buf, size_t len, const struct dp_event_fields
 		[WT_TS] = offsetof(struct dp_event_fields, ts),
 	};
 	struct want w[WT_N];
-	struct doc d = { buf, ctx->tok, false };
+	struct doc d = { buf, false };
 	int rc;
 
 	rc = read_doc(ctx, buf, len, fin, &ctx->wc_txn, name_at, wdef, WT_N, w, &d, why, whylen);
