@@ -183,13 +183,28 @@ static size_t utf8_seq_len(const unsigned char *p, size_t n)
 
 size_t wr_fmt_u64(char *dst, uint64_t v)
 {
-	char t[20];
-	size_t k = sizeof(t);
-	do
-		t[--k] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	memcpy(dst, t + k, sizeof(t) - k);
-	return sizeof(t) - k;
+	/* Written from the end, two digits per division (most numbers here,
+	 * RESP lengths and latencies, have one to three), with no variable-
+	 * length copy (a memcpy call cost as much as the digits). */
+	static const char d2[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	size_t n = 1;
+	for (uint64_t x = v; x >= 10 && n < 20; n++)
+		x /= 10;
+	char *p = dst + n;
+	while (v >= 100) {
+		uint64_t r = v % 100;
+		v /= 100;
+		p -= 2;
+		memcpy(p, d2 + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(p - 2, d2 + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
+	return n;
 }
 
 size_t wr_fmt_micros(char *dst, uint64_t micros, bool trim)

@@ -4,6 +4,8 @@
  * messages, civil dates, JSON escaping.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -256,12 +258,33 @@ static void check_fmt(size_t n, const char *buf, const char *want)
 	CU_ASSERT_EQUAL(memcmp(buf, want, n), 0);
 }
 
+/* wr_fmt_u64(@v) gives what printf gives. */
+static bool same_as_printf(uint64_t v)
+{
+	char ref[32], b[32];
+	snprintf(ref, sizeof(ref), "%" PRIu64, v);
+	size_t n = wr_fmt_u64(b, v);
+	return n == strlen(ref) && memcmp(b, ref, n) == 0;
+}
+
 static void test_fmt_u64_and_micros(void)
 {
 	char b[32];
 	check_fmt(wr_fmt_u64(b, 0), b, "0");
 	check_fmt(wr_fmt_u64(b, 42), b, "42");
 	check_fmt(wr_fmt_u64(b, UINT64_MAX), b, "18446744073709551615");
+	/* against printf: every value below 10^5, 10^k - 1, 10^k and 10^k + 1
+	 * for every k, and random values of every length */
+	uint64_t bad = 0, p10 = 1, rng = 1;
+	for (uint64_t v = 0; v < 100000; v++)
+		bad += !same_as_printf(v);
+	for (int k = 0; k < 20; k++, p10 *= 10)
+		bad += !same_as_printf(p10 - 1) + !same_as_printf(p10) + !same_as_printf(p10 + 1);
+	for (int i = 0; i < 200000; i++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		bad += !same_as_printf(rng >> (i % 64));
+	}
+	CU_ASSERT_EQUAL(bad, 0);
 	check_fmt(wr_fmt_micros(b, 500000, false), b, "0.500000");
 	check_fmt(wr_fmt_micros(b, 123450000, false), b, "123.450000");
 	check_fmt(wr_fmt_micros(b, 7, false), b, "0.000007");
