@@ -24,6 +24,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "ctl_fraud.h"
 #include "ctl_kafka.h"
@@ -98,6 +99,8 @@ struct ctl_fraud {
 	uint32_t in_flight;            /* batches waiting on Redis */
 
 	struct fr_tx tx[RTE_MAX_LCORE];    /* answers per receiving worker */
+	struct rte_mbuf *stash[BATCH_MAX]; /* answer buffers taken ahead for a batch */
+	unsigned stash_n;
 	const struct ctl_fraud_port *port_of[RTE_MAX_ETHPORTS];
 	double tsc_per_us;
 	int64_t last_flush_us;
@@ -473,8 +476,12 @@ static void queue_reply(struct ctl_fraud *f, const struct wr_txn_req *r, const c
 	const struct ctl_fraud_port *p = r->port_id < RTE_MAX_ETHPORTS ? f->port_of[r->port_id]
 									: NULL;
 	int e = 0;
-	struct rte_mbuf *m = p ? dp_udp_reply(f->c.mp, r->hdr, r->hdr_len, &p->mac, payload,
-					      (uint32_t)len, &e) : NULL;
+	struct rte_mbuf *m = NULL;
+	if (p && f->stash_n)
+		m = dp_udp_reply_in(f->stash[--f->stash_n], r->hdr, r->hdr_len, &p->mac, payload,
+				    (uint32_t)len, &e);
+	else if (p)
+		m = dp_udp_reply(f->c.mp, r->hdr, r->hdr_len, &p->mac, payload, (uint32_t)len, &e);
 	if (!m) {
 		WR_COUNT(f->c.cnt, fraud_reply_failed);
 		uint32_t supp;
@@ -641,6 +648,28 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 
 /* ---- batches ----------------------------------------------------------- */
 
+/*
+ * Take the answer buffers for the @n decisions about to be made in one
+ * bulk, and start their first lines (the mbuf and the headers' and
+ * payload's start) towards this CPU: the workers freed them after sending,
+ * so those lines sit in another core's cache, and taken one by one each
+ * answer waited for them in turn. On an empty pool the answers allocate
+ * one by one (and count what they cannot get).
+ */
+static void stash_fill(struct ctl_fraud *f, uint32_t n)
+{
+	n = n < BATCH_MAX ? n : BATCH_MAX;
+	if (f->stash_n >= n ||
+	    rte_pktmbuf_alloc_bulk(f->c.mp, f->stash + f->stash_n, n - f->stash_n) != 0)
+		return;
+	for (unsigned i = f->stash_n; i < n; i++) {
+		const char *d = rte_pktmbuf_mtod(f->stash[i], const char *);
+		rte_prefetch0_write(d);
+		rte_prefetch0_write(d + RTE_CACHE_LINE_SIZE);
+	}
+	f->stash_n = n;
+}
+
 static void on_lookup(void *ctx, uint64_t id, const double *results, uint32_t n,
 		      uint32_t n_fields, bool complete)
 {
@@ -648,6 +677,7 @@ static void on_lookup(void *ctx, uint64_t id, const double *results, uint32_t n,
 	struct fr_batch *b = ctx;
 	struct ctl_fraud *f = b->f;
 	wr_hist_add(&f->redis_wait, (uint64_t)(wr_mono_us() - b->t0_us));
+	stash_fill(f, b->n);
 	for (uint32_t i = 0; i < b->n; i++)
 		decide(f, &b->req[i], results && i < n ? results + (size_t)i * n_fields : NULL,
 		       complete);
@@ -959,6 +989,8 @@ void ctl_fraud_destroy(struct ctl_fraud *f)
 	for (unsigned i = 0; i < RTE_MAX_LCORE; i++)
 		if (f->tx[i].n)
 			rte_pktmbuf_free_bulk(f->tx[i].m, f->tx[i].n);
+	if (f->stash_n)
+		rte_pktmbuf_free_bulk(f->stash, f->stash_n);
 	if (f->wake)
 		f->wake->fd = -1;
 	if (f->efd >= 0)

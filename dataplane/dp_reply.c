@@ -70,8 +70,20 @@ struct rte_mbuf *dp_udp_reply(struct rte_mempool *mp, const uint8_t *hdr, uint32
 			      const struct rte_ether_addr *mac, const void *payload, uint32_t len,
 			      int *err)
 {
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	if (!m) {
+		if (err)
+			*err = -ENOMEM;
+		return NULL;
+	}
+	return dp_udp_reply_in(m, hdr, hdr_len, mac, payload, len, err);
+}
+
+struct rte_mbuf *dp_udp_reply_in(struct rte_mbuf *m, const uint8_t *hdr, uint32_t hdr_len,
+				 const struct rte_ether_addr *mac, const void *payload,
+				 uint32_t len, int *err)
+{
 	int e = 0;
-	struct rte_mbuf *m = NULL;
 	if (dp_udp_hdr_len(hdr, hdr_len) != hdr_len) {
 		e = -EINVAL;
 		goto fail;
@@ -81,11 +93,6 @@ struct rte_mbuf *dp_udp_reply(struct rte_mempool *mp, const uint8_t *hdr, uint32
 	uint32_t l4 = hdr_len - 8;
 	if (len > 65507 - (l4 - l3) || hdr_len + len > 65535) {
 		e = -EMSGSIZE;
-		goto fail;
-	}
-	m = rte_pktmbuf_alloc(mp);
-	if (!m) {
-		e = -ENOMEM;
 		goto fail;
 	}
 	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hdr_len + len));

@@ -37,4 +37,13 @@ struct rte_mbuf *dp_udp_reply(struct rte_mempool *mp, const uint8_t *hdr, uint32
 			      const struct rte_ether_addr *mac, const void *payload, uint32_t len,
 			      int *err);
 
+/*
+ * dp_udp_reply() into @m, a freshly allocated (reset) mbuf the caller
+ * took ahead, e.g. in bulk with its lines prefetched; @m is freed when the
+ * answer cannot be built (NULL, *@err as above but never -ENOMEM).
+ */
+struct rte_mbuf *dp_udp_reply_in(struct rte_mbuf *m, const uint8_t *hdr, uint32_t hdr_len,
+				 const struct rte_ether_addr *mac, const void *payload,
+				 uint32_t len, int *err);
+
 #endif /* DP_REPLY_H */
