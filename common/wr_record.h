@@ -1,16 +1,22 @@
 /*
  * wr_record.h - the records workers hand to the control thread.
  *
- * A worker copies each window result, alert, resolved message and late
- * match into one fixed-size record on its single-producer/single-consumer
- * output ring (rte_ring with element size sizeof(struct wr_out_rec)); the
- * control thread formats and routes them. Fixed size: no allocation on
- * either side.
+ * A worker fills one struct wr_out_rec per window result, alert, resolved
+ * message, late match or closed session, and puts it on its single-
+ * producer/single-consumer output ring packed (wr_out_pack): the fixed
+ * fields, then only the key's and the samples' bytes in use, in whole
+ * WR_OUT_CHUNK-byte ring elements enqueued in one bulk (so a record's
+ * chunks are contiguous and appear together). A session record is one
+ * chunk; the unpacked struct is ~1 KB (three 256-byte samples), which the
+ * ring used to carry whole for every record. The control thread unpacks
+ * (wr_out_unpack), formats and routes them. No allocation on either side.
  */
 #ifndef WR_RECORD_H
 #define WR_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "st_window.h"
 
@@ -37,5 +43,32 @@ struct wr_out_rec {
 	char key[ST_KEY_MAX];
 	char samples[ST_SAMPLES][ST_SAMPLE_MAX];
 } __attribute__((aligned(8)));
+
+#define WR_OUT_CHUNK 128             /* bytes of one output ring element */
+#define WR_OUT_HEAD 4                /* chunk count (uint16) and packed bytes (uint16) */
+#define WR_OUT_FIXED offsetof(struct wr_out_rec, key)
+/* chunks of the largest record */
+#define WR_OUT_CHUNKS_MAX \
+	((WR_OUT_HEAD + sizeof(struct wr_out_rec) + WR_OUT_CHUNK - 1) / WR_OUT_CHUNK)
+
+/*
+ * Pack @r (key_len <= ST_KEY_MAX, n_samples <= ST_SAMPLES, sample_len[i]
+ * <= ST_SAMPLE_MAX) into @dst, WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK bytes:
+ * the head, the fixed fields, the key's bytes and each used sample's
+ * bytes. Returns the chunks used, 1 .. WR_OUT_CHUNKS_MAX.
+ */
+unsigned wr_out_pack(const struct wr_out_rec *r, void *dst);
+
+/* The chunks of the packed record whose first chunk is @first. */
+static inline unsigned wr_out_nchunks(const void *first)
+{
+	uint16_t n;
+	memcpy(&n, first, sizeof(n));
+	return n;
+}
+
+/* Unpack the record packed at @src into @r: the fixed fields, the key and
+ * the used samples (bytes past their lengths are left as they were). */
+void wr_out_unpack(const void *src, struct wr_out_rec *r);
 
 #endif /* WR_RECORD_H */

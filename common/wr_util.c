@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wr_common.h"
+#include "wr_record.h"
 
 enum wr_log_level wr_log_threshold = WR_LOG_INFO;
 
@@ -351,4 +352,47 @@ long wr_read_num(const char *path, const char *key)
 	}
 	fclose(f);
 	return v;
+}
+
+unsigned wr_out_pack(const struct wr_out_rec *r, void *dst)
+{
+	unsigned char *d = dst;
+	size_t pos = WR_OUT_HEAD;
+	unsigned char *fx = d + pos;     /* the fixed fields' copy */
+	memcpy(d + pos, r, WR_OUT_FIXED);
+	pos += WR_OUT_FIXED;
+	/* lengths past the arrays are cut to them (the packed copy says so) */
+	size_t kl = r->key_len < ST_KEY_MAX ? r->key_len : ST_KEY_MAX;
+	unsigned ns = r->n_samples < ST_SAMPLES ? r->n_samples : ST_SAMPLES;
+	memcpy(d + pos, r->key, kl);
+	pos += kl;
+	for (unsigned i = 0; i < ns; i++) {
+		size_t sl = r->sample_len[i] < ST_SAMPLE_MAX ? r->sample_len[i] : ST_SAMPLE_MAX;
+		memcpy(d + pos, r->samples[i], sl);
+		pos += sl;
+		uint16_t v = (uint16_t)sl;
+		memcpy(fx + offsetof(struct wr_out_rec, sample_len) + i * sizeof(v), &v, sizeof(v));
+	}
+	uint16_t k16 = (uint16_t)kl;
+	uint8_t n8 = (uint8_t)ns;
+	memcpy(fx + offsetof(struct wr_out_rec, key_len), &k16, sizeof(k16));
+	memcpy(fx + offsetof(struct wr_out_rec, n_samples), &n8, sizeof(n8));
+	uint16_t n = (uint16_t)((pos + WR_OUT_CHUNK - 1) / WR_OUT_CHUNK), bytes = (uint16_t)pos;
+	memcpy(d, &n, sizeof(n));
+	memcpy(d + 2, &bytes, sizeof(bytes));
+	return n;
+}
+
+void wr_out_unpack(const void *src, struct wr_out_rec *r)
+{
+	const unsigned char *s = src;
+	size_t pos = WR_OUT_HEAD;
+	memcpy(r, s + pos, WR_OUT_FIXED);
+	pos += WR_OUT_FIXED;
+	memcpy(r->key, s + pos, r->key_len);
+	pos += r->key_len;
+	for (unsigned i = 0; i < r->n_samples && i < ST_SAMPLES; i++) {
+		memcpy(r->samples[i], s + pos, r->sample_len[i]);
+		pos += r->sample_len[i];
+	}
 }

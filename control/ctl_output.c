@@ -36,7 +36,9 @@ struct ctl_output {
 	struct rte_ring *rings[64];
 	unsigned n_rings;
 	int64_t last_flush_us;
-	struct wr_out_rec batch[DRAIN_BURST];
+	/* chunks dequeued, with room for the rest of a record a burst cut */
+	_Alignas(8) unsigned char chunks[(DRAIN_BURST + WR_OUT_CHUNKS_MAX) * WR_OUT_CHUNK];
+	struct wr_out_rec rec;                 /* the record being routed, unpacked */
 	struct funnel_bucket *funnel;          /* NULL when there are no sessions */
 	char line[LINE_MAX_BYTES];
 	char slack_msg[LINE_MAX_BYTES];
@@ -361,18 +363,36 @@ static void flush_files(struct ctl_output *o)
 	ctl_jsonl_flush(o->sessions);
 }
 
+/* Route what the rings hold; returns the records routed. A record's chunks
+ * were enqueued in one bulk, so when a burst ends inside a record the rest
+ * of it is already in the ring. */
 static unsigned drain(struct ctl_output *o)
 {
 	unsigned total = 0;
 	for (unsigned i = 0; i < o->n_rings; i++) {
 		unsigned n;
 		do {
-			n = rte_ring_sc_dequeue_burst_elem(o->rings[i], o->batch,
-							   sizeof(struct wr_out_rec), DRAIN_BURST,
-							   NULL);
-			for (unsigned k = 0; k < n; k++)
-				route(o, &o->batch[k]);
-			total += n;
+			n = rte_ring_sc_dequeue_burst_elem(o->rings[i], o->chunks, WR_OUT_CHUNK,
+							   DRAIN_BURST, NULL);
+			unsigned got = n;
+			for (unsigned k = 0; k < got;) {
+				const unsigned char *c = o->chunks + (size_t)k * WR_OUT_CHUNK;
+				unsigned nc = wr_out_nchunks(c);
+				if (nc == 0 || nc > WR_OUT_CHUNKS_MAX)
+					break;          /* cannot happen: the workers pack */
+				if (k + nc > got) {
+					if (rte_ring_sc_dequeue_bulk_elem(o->rings[i],
+									  o->chunks + (size_t)got * WR_OUT_CHUNK,
+									  WR_OUT_CHUNK, k + nc - got,
+									  NULL) == 0)
+						break;  /* cannot happen either */
+					got = k + nc;
+				}
+				wr_out_unpack(c, &o->rec);
+				route(o, &o->rec);
+				total++;
+				k += nc;
+			}
 		} while (n == DRAIN_BURST);
 	}
 	return total;
@@ -391,7 +411,8 @@ unsigned ctl_output_poll(struct ctl_output *o, int64_t max_wait_us)
 		ctl_slack_poll(o->slack, n ? 0 : max_wait_us);
 	} else if (!n && max_wait_us > 0) {
 		/* Nothing to do: nap instead of spinning on the main lcore (records
-		 * wait at most a millisecond in their ring; the rings hold 16 K). */
+		 * wait at most a millisecond in their ring; the rings hold 32 K
+		 * chunks: as many session or window records). */
 		int64_t nap = max_wait_us < WR_US_PER_MS ? max_wait_us : WR_US_PER_MS;
 		struct timespec ts = { 0, (long)(nap * 1000) };
 		nanosleep(&ts, NULL);

@@ -111,9 +111,12 @@ struct dp_worker {
 
 /* ---- output records ---------------------------------------------------- */
 
+/* @r packed onto the output ring, its chunks in one bulk (see wr_record.h). */
 static void out_push(struct dp_worker *w, const struct wr_out_rec *r)
 {
-	if (unlikely(rte_ring_sp_enqueue_elem(w->c.out, (void *)r, sizeof(*r)) != 0))
+	_Alignas(8) unsigned char buf[WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK];
+	unsigned n = wr_out_pack(r, buf);
+	if (unlikely(rte_ring_sp_enqueue_bulk_elem(w->c.out, buf, WR_OUT_CHUNK, n, NULL) == 0))
 		WR_COUNT(w->c.cnt, out_ring_full);
 }
 

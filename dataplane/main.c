@@ -41,7 +41,7 @@
 #include "wr_txn.h"
 #include "wr_wake.h"
 
-#define OUT_RING_SIZE 16384
+#define OUT_RING_SIZE 32768           /* chunks (WR_OUT_CHUNK bytes): records of one or more */
 #define MAX_EAL_ARGV 160
 
 #define ANSWER_RING_SIZE 4096
@@ -564,7 +564,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];
 		snprintf(name, sizeof(name), "out_%u", i);
-		out_rings[i] = rte_ring_create_elem(name, sizeof(struct wr_out_rec), OUT_RING_SIZE,
+		out_rings[i] = rte_ring_create_elem(name, WR_OUT_CHUNK, OUT_RING_SIZE,
 						    socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (!out_rings[i]) {
 			fprintf(stderr, "weir: output ring: %s\n", rte_strerror(rte_errno));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -494,7 +495,7 @@ static void test_unknown_format_and_bad_topics_are_rejected(void)
 static struct rte_ring *ring_new(unsigned count)
 {
 	/* rte_ring_init on plain memory: no EAL needed for a test ring. */
-	ssize_t sz = rte_ring_get_memsize_elem(sizeof(struct wr_out_rec), count);
+	ssize_t sz = rte_ring_get_memsize_elem(WR_OUT_CHUNK, count);
 	if (sz < 0)
 		return NULL;
 	struct rte_ring *r = aligned_alloc(64, ((size_t)sz + 63) & ~(size_t)63);
@@ -503,6 +504,85 @@ static struct rte_ring *ring_new(unsigned count)
 		return NULL;
 	}
 	return r;
+}
+
+/* @r packed onto @ring as a worker puts it there. */
+static bool ring_push(struct rte_ring *ring, const struct wr_out_rec *r)
+{
+	_Alignas(8) unsigned char buf[WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK];
+	unsigned n = wr_out_pack(r, buf);
+	return rte_ring_sp_enqueue_bulk_elem(ring, buf, WR_OUT_CHUNK, n, NULL) == n;
+}
+
+/* Records of one, two and several ring chunks (late matches carry their
+ * line), more than a drain burst of them: every record comes out of the
+ * router whole and in order, also where a burst ends inside one. */
+static void test_output_ring_records_of_several_chunks_in_order(void)
+{
+	char dir[] = "/tmp/weir-test-out-XXXXXX";
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	char yaml[512], late_path[300];
+	snprintf(late_path, sizeof(late_path), "%s/late.jsonl", dir);
+	snprintf(yaml, sizeof(yaml), "rules: {file: r.yaml}\noutputs:\n  late: {jsonl: %s}\n",
+		 late_path);
+	struct ctl_config *c = load(yaml, "k.yaml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct rules_set rules = { 0 };
+	struct wr_counters cnt = { 0 };
+	struct ctl_output *o = NULL;
+	CU_ASSERT_EQUAL_FATAL(ctl_output_create(c, &rules, &cnt, &o, err, sizeof(err)), 0);
+	struct rte_ring *ring = ring_new(4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	ctl_output_attach(o, &ring, 1);
+
+	enum { N = 150 };
+	static struct wr_out_rec recs[N];
+	unsigned chunks = 0, multi = 0;
+	for (int i = 0; i < N; i++) {
+		struct wr_out_rec *r = &recs[i];
+		memset(r, 0, sizeof(*r));
+		r->type = WR_REC_LATE;
+		r->key_len = (uint16_t)snprintf(r->key, sizeof(r->key), "host-%d", i);
+		r->event_us = (1700000000LL + i) * WR_US_PER_SEC;
+		r->wm_us = r->event_us + 5 * WR_US_PER_SEC;
+		r->n_samples = 1;
+		/* lengths 0 .. 255: one to three chunks */
+		r->sample_len[0] = (uint16_t)(i * 37 % ST_SAMPLE_MAX);
+		for (unsigned k = 0; k < r->sample_len[0]; k++)
+			r->samples[0][k] = (char)('a' + (i + k) % 26);
+		_Alignas(8) unsigned char buf[WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK];
+		unsigned n = wr_out_pack(r, buf);
+		chunks += n;
+		multi += n > 1;
+		CU_ASSERT_TRUE_FATAL(ring_push(ring, r));
+	}
+	CU_ASSERT_TRUE(chunks > 2 * 64 && multi > N / 3);   /* bursts of 64 get cut */
+	CU_ASSERT_EQUAL(ctl_output_poll(o, 0), N);
+	CU_ASSERT_EQUAL(ctl_output_finish(o, WR_US_PER_SEC), 0);
+	FILE *f = fopen(late_path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char got[2048], want[2048];
+	int i = 0;
+	while (fgets(got, sizeof(got), f)) {
+		got[strcspn(got, "\n")] = '\0';
+		CU_ASSERT_FATAL(i < N);
+		int n = ctl_output_format(o, &recs[i], want, sizeof(want));
+		CU_ASSERT_FATAL(n > 0);
+		want[strcspn(want, "\n")] = '\0';
+		if (strcmp(got, want) != 0) {
+			CU_FAIL("a record changed on the ring");
+			printf("\n    record %d: got %s\n    want %s\n", i, got, want);
+			break;
+		}
+		i++;
+	}
+	fclose(f);
+	CU_ASSERT_EQUAL(i, N);
+	ctl_output_destroy(o);
+	free(ring);
+	ctl_config_destroy(c);
+	unlink(late_path);
+	rmdir(dir);
 }
 
 static void test_output_records_go_to_their_topics_keyed(void)
@@ -544,7 +624,8 @@ static void test_output_records_go_to_their_topics_keyed(void)
 	recs[2].n_samples = 1;
 	recs[2].sample_len[0] = 4;
 	memcpy(recs[2].samples[0], "oops", 4);
-	CU_ASSERT_EQUAL(rte_ring_sp_enqueue_burst_elem(ring, recs, sizeof(recs[0]), 3, NULL), 3);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_TRUE(ring_push(ring, &recs[i]));
 	CU_ASSERT_EQUAL(ctl_output_poll(o, 0), 3);
 	CU_ASSERT_EQUAL(ctl_output_finish(o, 20 * WR_US_PER_SEC), 0);
 	CU_ASSERT_EQUAL(ctl_kafka_flush(p, 0), 0);
@@ -601,6 +682,7 @@ static int reg(void)
 		 WR_TEST(test_kafka_section_round_trip),
 		 WR_TEST(test_bad_property_is_named_with_file_and_line),
 		 WR_TEST(test_unknown_format_and_bad_topics_are_rejected),
+		 WR_TEST(test_output_ring_records_of_several_chunks_in_order),
 		 WR_TEST(test_output_records_go_to_their_topics_keyed));
 	return 0;
 }

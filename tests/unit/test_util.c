@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "wr_common.h"
+#include "wr_record.h"
 #include "wr_test.h"
 
 static void test_time_format_whole_second_has_no_fraction(void)
@@ -295,6 +296,58 @@ static void test_fmt_u64_and_micros(void)
 	check_fmt(wr_fmt_micros(b, UINT64_MAX, false), b, "18446744073709.551615");
 }
 
+static void test_out_record_pack_round_trip(void)
+{
+	static struct wr_out_rec r, back;
+	_Alignas(8) static unsigned char buf[WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK];
+
+	/* a session record: one chunk */
+	memset(&r, 0, sizeof(r));
+	r.type = WR_REC_SESSION;
+	r.start_us = 1795400000123456LL;
+	r.end_us = r.start_us + 90 * 60 * 1000000LL;
+	r.count = 42;
+	r.page_views = 17;
+	r.reached = 3;
+	r.convert_us = -1;
+	r.key_len = 9;
+	memcpy(r.key, "user-1234", 9);
+	unsigned n = wr_out_pack(&r, buf);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(wr_out_nchunks(buf), 1);
+	memset(&back, 0x5a, sizeof(back));
+	wr_out_unpack(buf, &back);
+	CU_ASSERT_EQUAL(memcmp(&back, &r, offsetof(struct wr_out_rec, key) + 9), 0);
+
+	/* the largest: full key and three full samples, every chunk used */
+	memset(&r, 0, sizeof(r));
+	r.type = WR_REC_ALERT;
+	r.key_len = ST_KEY_MAX;
+	memset(r.key, 'k', ST_KEY_MAX);
+	r.n_samples = ST_SAMPLES;
+	for (unsigned i = 0; i < ST_SAMPLES; i++) {
+		r.sample_len[i] = ST_SAMPLE_MAX;
+		memset(r.samples[i], 'a' + (int)i, ST_SAMPLE_MAX);
+	}
+	n = wr_out_pack(&r, buf);
+	CU_ASSERT_TRUE(n > 1 && n <= WR_OUT_CHUNKS_MAX);
+	CU_ASSERT_EQUAL(wr_out_nchunks(buf), n);
+	memset(&back, 0, sizeof(back));
+	wr_out_unpack(buf, &back);
+	CU_ASSERT_EQUAL(memcmp(&back, &r, sizeof(r)), 0);
+
+	/* lengths past the arrays are cut to them, never read or written past */
+	r.key_len = 60000;
+	r.n_samples = 200;
+	r.sample_len[1] = 65535;
+	n = wr_out_pack(&r, buf);
+	CU_ASSERT_TRUE(n <= WR_OUT_CHUNKS_MAX);
+	wr_out_unpack(buf, &back);
+	CU_ASSERT_EQUAL(back.key_len, ST_KEY_MAX);
+	CU_ASSERT_EQUAL(back.n_samples, ST_SAMPLES);
+	CU_ASSERT_EQUAL(back.sample_len[1], ST_SAMPLE_MAX);
+}
+
 static void test_read_num(void)
 {
 	char path[] = "/tmp/weir-test-read-num-XXXXXX";
@@ -343,7 +396,8 @@ static int reg(void)
 		 WR_TEST(test_json_escape_appends_at_pos),
 		 WR_TEST(test_json_escape_full_buffer_is_enospc_and_pos_unchanged),
 		 WR_TEST(test_fmt_u64_and_micros),
-		 WR_TEST(test_read_num));
+		 WR_TEST(test_read_num),
+		 WR_TEST(test_out_record_pack_round_trip));
 	return 0;
 }
 
