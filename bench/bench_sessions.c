@@ -87,18 +87,7 @@ static void sink_session(void *ctx, const struct st_session_rec *sr)
 	(void)ctx;
 	struct wr_out_rec r;
 	_Alignas(8) unsigned char buf[WR_OUT_CHUNKS_MAX * WR_OUT_CHUNK];
-	memset(&r, 0, offsetof(struct wr_out_rec, key));
-	r.type = WR_REC_SESSION;
-	r.start_us = sr->start_us;
-	r.end_us = sr->end_us;
-	r.count = sr->events;
-	r.page_views = (uint32_t)sr->page_views;
-	r.reached = (uint8_t)sr->reached;
-	r.converted = sr->converted;
-	r.convert_us = sr->time_to_convert_us;
-	uint32_t n = sr->user_len < ST_KEY_MAX ? sr->user_len : ST_KEY_MAX;
-	memcpy(r.key, sr->user, n);
-	r.key_len = (uint16_t)n;
+	wr_out_session(&r, sr);
 	unsigned k = wr_out_pack(&r, buf);
 	for (unsigned i = 0; i < k; i++, sink_head++)
 		memcpy(sink + (size_t)(sink_head % SINK_CHUNKS) * WR_OUT_CHUNK,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "st_session.h"
 #include "st_window.h"
 
 enum wr_rec_type {
@@ -58,6 +59,24 @@ struct wr_out_rec {
  * bytes. Returns the chunks used, 1 .. WR_OUT_CHUNKS_MAX.
  */
 unsigned wr_out_pack(const struct wr_out_rec *r, void *dst);
+
+/* The output record of closed session @sr: its fixed fields and key (cut
+ * at ST_KEY_MAX); the samples are left as they were. */
+static inline void wr_out_session(struct wr_out_rec *r, const struct st_session_rec *sr)
+{
+	uint32_t n = sr->user_len < ST_KEY_MAX ? sr->user_len : ST_KEY_MAX;
+	memset(r, 0, offsetof(struct wr_out_rec, key));
+	r->type = WR_REC_SESSION;
+	r->start_us = sr->start_us;
+	r->end_us = sr->end_us;
+	r->count = sr->events;
+	r->page_views = (uint32_t)sr->page_views;
+	r->reached = (uint8_t)sr->reached;
+	r->converted = sr->converted;
+	r->convert_us = sr->time_to_convert_us;
+	memcpy(r->key, sr->user, n);
+	r->key_len = (uint16_t)n;
+}
 
 /* The chunks of the packed record whose first chunk is @first. */
 static inline unsigned wr_out_nchunks(const void *first)

@@ -192,19 +192,9 @@ static void emit_late(void *ctx, const struct st_late_rec *l)
 
 static void emit_session(void *ctx, const struct st_session_rec *sr)
 {
-	struct dp_worker *w = ctx;
 	struct wr_out_rec r;
-	memset(&r, 0, offsetof(struct wr_out_rec, key));
-	r.type = WR_REC_SESSION;
-	r.start_us = sr->start_us;
-	r.end_us = sr->end_us;
-	r.count = sr->events;
-	r.page_views = (uint32_t)sr->page_views;
-	r.reached = (uint8_t)sr->reached;
-	r.converted = sr->converted;
-	r.convert_us = sr->time_to_convert_us;
-	copy_key(&r, sr->user, sr->user_len);
-	out_push(w, &r);
+	wr_out_session(&r, sr);
+	out_push(ctx, &r);
 }
 
 static void emit_session_late(void *ctx, const struct st_session_late_rec *l)
