@@ -295,7 +295,8 @@ int main(int argc, char **argv)
 	sink = malloc((size_t)SINK_CHUNKS * WR_OUT_CHUNK);
 	if (!sink)
 		return 1;
-	memset(sink, 0, (size_t)SINK_CHUNKS * WR_OUT_CHUNK);
+	/* not 0: malloc + memset 0 may become calloc, which touches no page */
+	memset(sink, 0xa5, (size_t)SINK_CHUNKS * WR_OUT_CHUNK);
 	static const char *const steps[] = { "product_view", "add_to_cart", "checkout", "purchase" };
 	dp_click_types_init(&ctypes, steps, 4, "page_view");
 	static const char letter[M_N] = { 'a', 's', 'b', 'c' };
