@@ -93,7 +93,7 @@ struct st_feat {
 	struct st_fidx *idx;
 	unsigned char *rec;
 	size_t idx_b, rec_b;
-	size_t res_b, want_res_b;     /* bytes on reserved 2 MB pages; asked for */
+	struct st_mem_res res;        /* reserved 2 MB page bytes */
 };
 
 _Static_assert(sizeof(struct st_fuser) == 200, "user header grew: update the memory figures");
@@ -427,13 +427,8 @@ int st_feat_create(const struct st_feat_params *p, struct wr_counters *cnt, stru
 	t->idx_b = n_idx * sizeof(*t->idx);
 	t->rec_b = (size_t)p->capacity * t->stride;
 	enum st_pages pg = p->reserved_pages ? ST_PAGES_RESERVED : ST_PAGES_THP;
-	bool ri, rr;
-	t->idx = st_big_alloc(t->idx_b, pg, &ri);
-	t->rec = st_big_alloc(t->rec_b, pg, &rr);
-	if (p->reserved_pages)
-		t->want_res_b = (t->idx_b >= ST_HUGE_SZ ? st_big_len(t->idx_b) : 0) +
-				(t->rec_b >= ST_HUGE_SZ ? st_big_len(t->rec_b) : 0);
-	t->res_b = (ri ? st_big_len(t->idx_b) : 0) + (rr ? st_big_len(t->rec_b) : 0);
+	t->idx = st_big_alloc(t->idx_b, pg, &t->res);
+	t->rec = st_big_alloc(t->rec_b, pg, &t->res);
 	if (t->idx == NULL || t->rec == NULL) {
 		st_feat_destroy(t);
 		return -ENOMEM;
@@ -457,8 +452,8 @@ void st_feat_destroy(struct st_feat *t)
 size_t st_feat_reserved_bytes(const struct st_feat *t, size_t *wanted)
 {
 	if (wanted)
-		*wanted = t->want_res_b;
-	return t->res_b;
+		*wanted = t->res.want;
+	return t->res.got;
 }
 
 uint32_t st_feat_used(const struct st_feat *t)

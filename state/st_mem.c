@@ -32,20 +32,18 @@ size_t st_big_len(size_t bytes)
 	return bytes >= ST_HUGE_SZ ? (bytes + ST_HUGE_SZ - 1) & ~(ST_HUGE_SZ - 1) : bytes;
 }
 
-void *st_big_alloc(size_t bytes, enum st_pages pages, bool *reserved)
+void *st_big_alloc(size_t bytes, enum st_pages pages, struct st_mem_res *res)
 {
-	if (reserved)
-		*reserved = false;
 	if (bytes == 0)
 		return NULL;
 	size_t len = st_big_len(bytes);
 	void *p;
 	if (pages == ST_PAGES_RESERVED && len >= ST_HUGE_SZ) {
+		res->want += len;
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | ST_MAP_HUGE_2MB, -1, 0);
 		if (p != MAP_FAILED) {
-			if (reserved)
-				*reserved = true;
+			res->got += len;
 			return p;
 		}
 	}

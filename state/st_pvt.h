@@ -30,13 +30,19 @@ enum st_pages {
 			      * the whole array at create, else as ST_PAGES_THP */
 };
 
+/* A table's reserved-page bytes (st_big_alloc): asked for, and had. */
+struct st_mem_res {
+	size_t want, got;
+};
+
 /*
  * Zeroed, page-aligned memory for a table array, taken at create; NULL when
  * it cannot be mapped (or @bytes is 0). Arrays of 2 MB or more are mapped
- * in whole 2 MB units. *@reserved (may be NULL) tells whether the array is
- * on reserved 2 MB pages. See st_mem.c.
+ * in whole 2 MB units. With ST_PAGES_RESERVED such an array adds its mapped
+ * bytes to @res->want, and to @res->got when it is on reserved 2 MB pages.
+ * See st_mem.c.
  */
-void *st_big_alloc(size_t bytes, enum st_pages pages, bool *reserved);
+void *st_big_alloc(size_t bytes, enum st_pages pages, struct st_mem_res *res);
 
 /* Free what st_big_alloc() returned for @bytes; NULL is a no-op. */
 void st_big_free(void *p, size_t bytes);

@@ -194,7 +194,7 @@ struct st_sess {
 	uint32_t chunk_cap, chunk_bump, chunk_free, chunks_used;
 	size_t idx_b, usr_b, pool_b, seq_b, hist_u_b, hist_p_b, wide_b, arena_b, run_b, wheel_b;
 	size_t chunk_b;
-	size_t res_b, want_res_b;          /* bytes on reserved 2 MB pages; asked for */
+	struct st_mem_res res;             /* reserved 2 MB page bytes */
 };
 
 _Static_assert(sizeof(struct st_score) == 40, "session grew: update the memory figures");
@@ -1347,14 +1347,8 @@ int st_sess_create(const struct st_sess_params *p, struct wr_counters *cnt, stru
 		{ (void **)&t->wheel, t->wheel_b, ST_PAGES_THP },
 		{ (void **)&t->chunk, t->chunk_b, ST_PAGES_SMALL },
 	};
-	for (size_t i = 0; i < WR_ARRAY_SIZE(arr); i++) {
-		bool res;
-		*arr[i].a = st_big_alloc(arr[i].b, arr[i].pg, &res);
-		if (arr[i].pg == ST_PAGES_RESERVED && arr[i].b >= ST_HUGE_SZ)
-			t->want_res_b += st_big_len(arr[i].b);
-		if (res)
-			t->res_b += st_big_len(arr[i].b);
-	}
+	for (size_t i = 0; i < WR_ARRAY_SIZE(arr); i++)
+		*arr[i].a = st_big_alloc(arr[i].b, arr[i].pg, &t->res);
 	if (t->idx == NULL || t->usr == NULL || t->pool == NULL || t->seq_next == NULL ||
 	    t->arena == NULL ||
 	    t->run == NULL || t->wheel == NULL || t->chunk == NULL ||
@@ -1375,8 +1369,8 @@ err:
 size_t st_sess_reserved_bytes(const struct st_sess *t, size_t *wanted)
 {
 	if (wanted)
-		*wanted = t->want_res_b;
-	return t->res_b;
+		*wanted = t->res.want;
+	return t->res.got;
 }
 
 void st_sess_destroy(struct st_sess *t)

@@ -1862,12 +1862,13 @@ static void test_reserved_pages_or_transparent(void)
 	long free0 = wr_read_num(HUGE_SYS "free_hugepages", NULL);
 	long resv0 = wr_read_num(HUGE_SYS "resv_hugepages", NULL);
 	long kb0 = wr_read_num("/proc/self/status", "HugetlbPages");
-	bool res = true;
+	struct st_mem_res res = { 0, 0 };
 
-	/* under 2 MB: never reserved pages */
+	/* under 2 MB: never reserved pages, nor asked for */
 	char *a = st_big_alloc(3 * 4096, ST_PAGES_RESERVED, &res);
 	CU_ASSERT_TRUE_FATAL(a != NULL);
-	CU_ASSERT_FALSE(res);
+	CU_ASSERT_EQUAL(res.want, 0);
+	CU_ASSERT_EQUAL(res.got, 0);
 	st_big_free(a, 3 * 4096);
 	CU_ASSERT_EQUAL(st_big_len(3 * 4096), 3 * 4096);
 	CU_ASSERT_EQUAL(st_big_len((3u << 20) + 1), 4u << 20);
@@ -1876,7 +1877,8 @@ static void test_reserved_pages_or_transparent(void)
 	size_t big = (size_t)(free0 > 0 ? free0 + 1 : 1) * (2u << 20);
 	char *b = st_big_alloc(big, ST_PAGES_RESERVED, &res);
 	CU_ASSERT_TRUE_FATAL(b != NULL);
-	CU_ASSERT_FALSE(res);
+	CU_ASSERT_EQUAL(res.want, big);
+	CU_ASSERT_EQUAL(res.got, 0);
 	b[0] = 1;
 	b[big - 1] = 1;
 	st_big_free(b, big);
@@ -1888,9 +1890,11 @@ static void test_reserved_pages_or_transparent(void)
 	}
 	/* room in the pool: reserved at mmap, taken at first touch, given
 	 * back at free */
+	res = (struct st_mem_res){ 0, 0 };
 	a = st_big_alloc(3u << 20, ST_PAGES_RESERVED, &res);
 	CU_ASSERT_TRUE_FATAL(a != NULL);
-	CU_ASSERT_TRUE(res);
+	CU_ASSERT_EQUAL(res.want, 4u << 20);
+	CU_ASSERT_EQUAL(res.got, 4u << 20);
 	CU_ASSERT_EQUAL(wr_read_num(HUGE_SYS "resv_hugepages", NULL), resv0 + 2);
 	CU_ASSERT_EQUAL(a[12345] + a[(3u << 20) - 1], 0);    /* zeroed */
 	a[0] = 1;
