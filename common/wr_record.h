@@ -46,7 +46,7 @@ struct wr_out_rec {
 } __attribute__((aligned(8)));
 
 #define WR_OUT_CHUNK 128             /* bytes of one output ring element */
-#define WR_OUT_HEAD 4                /* chunk count (uint16) and packed bytes (uint16) */
+#define WR_OUT_HEAD 2                /* the record's chunk count (uint16) */
 #define WR_OUT_FIXED offsetof(struct wr_out_rec, key)
 /* chunks of the largest record */
 #define WR_OUT_CHUNKS_MAX \

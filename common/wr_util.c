@@ -377,9 +377,8 @@ unsigned wr_out_pack(const struct wr_out_rec *r, void *dst)
 	uint8_t n8 = (uint8_t)ns;
 	memcpy(fx + offsetof(struct wr_out_rec, key_len), &k16, sizeof(k16));
 	memcpy(fx + offsetof(struct wr_out_rec, n_samples), &n8, sizeof(n8));
-	uint16_t n = (uint16_t)((pos + WR_OUT_CHUNK - 1) / WR_OUT_CHUNK), bytes = (uint16_t)pos;
+	uint16_t n = (uint16_t)((pos + WR_OUT_CHUNK - 1) / WR_OUT_CHUNK);
 	memcpy(d, &n, sizeof(n));
-	memcpy(d + 2, &bytes, sizeof(bytes));
 	return n;
 }
 
