@@ -650,10 +650,43 @@ static inline uint32_t step(const struct ctl_model *m, uint32_t i, const float *
 }
 
 /*
+ * The lock-step group of trees starting at tree @t (a multiple of four, at
+ * least four trees left): eight (two groups of four) where there are
+ * eight, else four, in *@nt; returns their depth, the deeper group's.
+ */
+static inline uint32_t lane_group(const struct ctl_model *m, uint32_t t, uint32_t *nt)
+{
+	uint32_t depth = m->group_depth[t / 4];
+	*nt = t + 8 <= m->n_trees ? 8 : 4;
+	if (*nt == 8 && m->group_depth[t / 4 + 1] > depth)
+		depth = m->group_depth[t / 4 + 1];
+	return depth;
+}
+
+/* Trees @t .. @t + @nt - 1 of ctl_model_margin() in lock step for @depth
+ * steps (@nt a constant where it is called, so the lanes stay in
+ * registers); their leaves added to @margin in tree order. */
+static inline __attribute__((always_inline))
+float margin_lanes(const struct ctl_model *m, const float *row, float margin, uint32_t t,
+		   uint32_t nt, uint32_t depth)
+{
+	uint32_t cur[8];
+	for (uint32_t l = 0; l < nt; l++)
+		cur[l] = m->tree_root[t + l];
+	for (uint32_t k = 0; k < depth; k++)
+		for (uint32_t l = 0; l < nt; l++)
+			cur[l] = step(m, cur[l], row);
+	for (uint32_t l = 0; l < nt; l++)
+		margin += m->node[cur[l]].value;
+	return margin;
+}
+
+/*
  * Eight trees (two groups of four; four at the end) are walked in lock
  * step for their groups' depth: the dependent load chains overlap instead
- * of each waiting on the last, and there is no data-dependent branch. Leaves are summed in tree order, in
- * float, as XGBoost's predictor does, so scores match it bit for bit.
+ * of each waiting on the last, and there is no data-dependent branch.
+ * Leaves are summed in tree order, in float, as XGBoost's predictor does,
+ * so scores match it bit for bit.
  * Measured (bench_model, shipped model: 60 trees of depth 4, 2-core dev
  * VM): 0.63 us/row with eight lanes and 16-byte nodes, against 0.83 with
  * four lanes and an array per node field; ~1.2 us one tree at a time.
@@ -662,30 +695,11 @@ float ctl_model_margin(const struct ctl_model *m, const float *row)
 {
 	float margin = m->base_margin;
 	uint32_t t = 0;
-	for (; t + 8 <= m->n_trees; t += 8) {
-		uint32_t i[8];
-		for (uint32_t l = 0; l < 8; l++)
-			i[l] = m->tree_root[t + l];
-		uint32_t d0 = m->group_depth[t / 4], d1 = m->group_depth[t / 4 + 1];
-		for (uint32_t k = d0 > d1 ? d0 : d1; k; k--)
-			for (uint32_t l = 0; l < 8; l++)
-				i[l] = step(m, i[l], row);
-		for (uint32_t l = 0; l < 8; l++)
-			margin += m->node[i[l]].value;
-	}
-	for (; t + 4 <= m->n_trees; t += 4) {
-		uint32_t a = m->tree_root[t], b = m->tree_root[t + 1];
-		uint32_t c = m->tree_root[t + 2], d = m->tree_root[t + 3];
-		for (uint32_t k = m->group_depth[t / 4]; k; k--) {
-			a = step(m, a, row);
-			b = step(m, b, row);
-			c = step(m, c, row);
-			d = step(m, d, row);
-		}
-		margin += m->node[a].value;
-		margin += m->node[b].value;
-		margin += m->node[c].value;
-		margin += m->node[d].value;
+	while (t + 4 <= m->n_trees) {
+		uint32_t nt, depth = lane_group(m, t, &nt);
+		margin = nt == 8 ? margin_lanes(m, row, margin, t, 8, depth)
+				 : margin_lanes(m, row, margin, t, 4, depth);
+		t += nt;
 	}
 	for (; t < m->n_trees; t++) {
 		uint32_t i = m->tree_root[t];
@@ -721,19 +735,7 @@ static float explain_tree(const struct ctl_model *m, uint32_t t, const float *ro
 	return margin + m->node[i].value;
 }
 
-/*
- * Walk every tree to its leaf, adding each split's Saabas contribution to
- * @acc (n_features doubles, zeroed here) and each leaf's value to the
- * returned margin, in tree order and in float: the same sum as
- * ctl_model_margin(), so the same score.
- * Eight (or four) trees are walked in lock step first, as in
- * ctl_model_margin(), with their paths recorded; then the contributions are added tree by tree in
- * path order, which is the order of a walk of one tree at a time, so the
- * sums are bit for bit what that walk gives. A leaf steps to itself, and
- * its step adds (double)v - v = +0.0 to acc[0] (leaves have feature 0),
- * which changes nothing (acc never holds -0.0), so no branch on the depth.
- */
-/* Trees t .. t + @nt - 1 of explain_walk() in lock step for @depth steps
+/* Trees @t .. @t + @nt - 1 of explain_walk() in lock step for @depth steps
  * (@nt a constant where it is called, so the lanes stay in registers). */
 static inline __attribute__((always_inline))
 float explain_lanes(const struct ctl_model *m, const float *row, double *acc, float margin,
@@ -759,6 +761,19 @@ float explain_lanes(const struct ctl_model *m, const float *row, double *acc, fl
 	return margin;
 }
 
+/*
+ * Walk every tree to its leaf, adding each split's Saabas contribution to
+ * @acc (n_features doubles, zeroed here) and each leaf's value to the
+ * returned margin, in tree order and in float: the same sum as
+ * ctl_model_margin(), so the same score.
+ * Eight (or four) trees are walked in lock step first, as in
+ * ctl_model_margin(), with their paths recorded; then the contributions
+ * are added tree by tree in path order, which is the order of a walk of
+ * one tree at a time, so the sums are bit for bit what that walk gives. A
+ * leaf steps to itself, and its step adds (double)v - v = +0.0 to acc[0]
+ * (leaves have feature 0), which changes nothing (acc never holds -0.0),
+ * so no branch on the depth.
+ */
 static float explain_walk(const struct ctl_model *m, const float *row, double *acc)
 {
 	float margin = m->base_margin;
@@ -766,11 +781,7 @@ static float explain_walk(const struct ctl_model *m, const float *row, double *a
 	for (uint32_t f = 0; f < m->n_features; f++)
 		acc[f] = 0.0;
 	while (t + 4 <= m->n_trees) {
-		/* eight trees (two groups) at a time where there are eight */
-		uint32_t nt = t + 8 <= m->n_trees ? 8 : 4;
-		uint32_t depth = m->group_depth[t / 4];
-		if (nt == 8 && m->group_depth[t / 4 + 1] > depth)
-			depth = m->group_depth[t / 4 + 1];
+		uint32_t nt, depth = lane_group(m, t, &nt);
 		if (depth > EXPLAIN_DEPTH_MAX) {
 			for (uint32_t k = 0; k < nt; k++)
 				margin = explain_tree(m, t + k, row, acc, margin);
