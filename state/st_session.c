@@ -1601,6 +1601,8 @@ uint32_t st_sess_add_burst(struct st_sess *t, const struct st_sess_ev *ev, uint3
 			h[i] = user_hash(ev[i].user, ev[i].user_len);
 			home[i] = idx_home(t, (uint32_t)h[i]);
 			wr_prefetch(&t->idx[home[i]]);
+			if ((home[i] & 7) >= 5 && home[i] + 8 < t->idx_n)
+				wr_prefetch(&t->idx[home[i] + 8]);
 		}
 		uint32_t d = m < SS_AHEAD ? m : SS_AHEAD;
 		for (uint32_t i = 0; i < d; i++)
@@ -1696,8 +1698,12 @@ static inline void close_prefetch(const struct st_sess *t, uint32_t j, int64_t w
 		wr_prefetch_w(hist32(t, r->h));
 	wr_prefetch_w(&t->seq_next[s->seq]);
 	const struct st_suser *u = &t->usr[owner(t, r->h)];
-	if (u->c.len != 0 && u->c.len <= ID_INL && u->c.next == SS_NONE)
-		wr_prefetch_w(&t->idx[idx_home(t, (uint32_t)user_hash(u->id, u->c.len))]);
+	if (u->c.len != 0 && u->c.len <= ID_INL && u->c.next == SS_NONE) {
+		uint32_t home = idx_home(t, (uint32_t)user_hash(u->id, u->c.len));
+		wr_prefetch_w(&t->idx[home]);
+		if ((home & 7) >= 5 && home + 8 < t->idx_n)
+			wr_prefetch_w(&t->idx[home + 8]);
+	}
 }
 
 uint32_t st_sess_advance(struct st_sess *t, int64_t wm_us, const struct st_sess_emit *emit)
