@@ -261,7 +261,8 @@ static void announce_assignment(struct dp_kafka *k)
 		uint32_t slot = slot_of(k, a->elems[i].topic, a->elems[i].partition);
 		if (k->n_slots == before)
 			continue; /* known already */
-		struct dp_kafka_rec r = { .rkm = NULL, .slot = slot };
+		struct dp_kafka_rec r = { .rkm = NULL, .slot = slot,
+					  .format = k->slots[slot].format };
 		send_rec(k, &r);
 	}
 	rd_kafka_topic_partition_list_destroy(a);

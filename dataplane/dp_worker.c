@@ -71,7 +71,7 @@ struct dp_worker {
 	struct dp_worker_conf c;
 	hs_scratch_t *scratch;
 	struct st_wtab *wtab;
-	struct st_wm *wm;
+	struct st_wm *wm[DP_WM_KINDS];         /* per event-time stream (dp_wm_kind) */
 	struct dp_frag *frag;
 	struct st_sess *sess;                  /* clickstream sessions; NULL when off */
 	struct st_sess_emit semit;
@@ -214,13 +214,13 @@ static void emit_session_late(void *ctx, const struct st_session_late_rec *l)
 /* Minimum over busy workers; a busy worker with no event yet holds everyone
  * back. When every worker is idle, the most advanced one (idle watermarks
  * move with the wall clock). */
-static int64_t global_wm(const struct dp_shared *s)
+static int64_t global_wm(const struct dp_shared *s, enum dp_wm_kind k)
 {
 	int64_t busy_min = ST_WM_MAX, idle_max = ST_WM_MIN;
 	bool any_busy = false;
 	for (uint32_t i = 0; i < s->n_workers; i++) {
-		int64_t v = __atomic_load_n(&s->wm[i], __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&s->idle[i], __ATOMIC_RELAXED)) {
+		int64_t v = __atomic_load_n(&s->wm[k][i], __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->idle[k][i], __ATOMIC_RELAXED)) {
 			if (v > idle_max)
 				idle_max = v;
 			continue;
@@ -463,7 +463,7 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 	/* Samples show the line as sent, without its line ending: the parser
 	 * stripped it, and MSG runs to the end of what is left. */
 	w->cur_line_len = (uint32_t)(m.msg + m.msg_len - data);
-	w->cur_wm = st_wm_get(w->wm, now);
+	w->cur_wm = st_wm_get(w->wm[DP_WM_LOG], now);
 	if (m.host_len == 0) {
 		if (p) {
 			src_text(p, w->cur_src, sizeof(w->cur_src));
@@ -476,7 +476,7 @@ static int handle_syslog(struct dp_worker *w, uint32_t input, const char *data, 
 	}
 	if (w->c.rules->n && rules_scan(w->c.rules, w->scratch, m.msg, m.msg_len, on_match, w))
 		WR_COUNT(w->c.cnt, scan_errors);
-	st_wm_observe(w->wm, input, m.ts_us, now);
+	st_wm_observe(w->wm[DP_WM_LOG], input, m.ts_us, now);
 	w->cur_msg = NULL;
 	return DP_SYSLOG_OK;
 }
@@ -522,7 +522,7 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 	WR_COUNT(w->c.cnt, click_events);
 	bool pv;
 	int16_t step = (int16_t)dp_click_step(&w->ctypes, c.type, c.type_len, &pv);
-	int64_t wm = st_wm_get(w->wm, now);
+	int64_t wm = st_wm_get(w->wm[DP_WM_CLICK], now);
 	uint32_t n = w->c.shared->n_workers;
 	uint32_t owner = n == 1 ? 0 : rte_hash_crc(c.user_id, c.user_id_len, 0x5e55) % n;
 	if (owner == w->c.idx) {
@@ -541,7 +541,7 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 		if (w->nx[owner] == BURST)
 			flush_xchg(w);
 	}
-	st_wm_observe(w->wm, input, c.ts_us, now);
+	st_wm_observe(w->wm[DP_WM_CLICK], input, c.ts_us, now);
 	return 0;
 }
 
@@ -783,10 +783,13 @@ static uint32_t poll_kafka(struct dp_worker *w, int64_t now)
 	for (unsigned i = 0; i < n; i++) {
 		const rd_kafka_message_t *m = recs[i].rkm;
 		if (!m) {
-			/* A partition announced by the source: hold the watermark
-			 * until it speaks. Nothing to hand back. */
-			st_wm_expect(w->wm, w->c.n_inputs + recs[i].slot / w->c.shared->n_workers,
-				     now);
+			/* A partition announced by the source: hold its stream's
+			 * watermark until it speaks. Nothing to hand back. */
+			uint32_t in = w->c.n_inputs + recs[i].slot / w->c.shared->n_workers;
+			if (recs[i].format == CTL_KAFKA_FMT_SYSLOG)
+				st_wm_expect(w->wm[DP_WM_LOG], in, now);
+			else if (recs[i].format == CTL_KAFKA_FMT_CLICK)
+				st_wm_expect(w->wm[DP_WM_CLICK], in, now);
 			continue;
 		}
 		rd_kafka_timestamp_type_t tt;
@@ -907,10 +910,10 @@ static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, 
 	}
 }
 
-static void publish_wm(struct dp_worker *w, int64_t v, bool idle)
+static void publish_wm(struct dp_worker *w, enum dp_wm_kind k, int64_t v, bool idle)
 {
-	__atomic_store_n(&w->c.shared->idle[w->c.idx], idle, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->c.shared->wm[w->c.idx], v, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->c.shared->idle[k][w->c.idx], idle, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->c.shared->wm[k][w->c.idx], v, __ATOMIC_RELEASE);
 }
 
 int dp_worker_run(void *arg)
@@ -928,28 +931,38 @@ int dp_worker_run(void *arg)
 	 * records/s through bench/kafka.sh). */
 	const uint32_t idle_before_nap = w->c.n_inputs ? IDLE_POLLS_BEFORE_NAP : 64;
 	const int64_t drift_us = w->c.cfg->max_drift_us;
-	int64_t last_event = wr_wall_us(); /* start counts as activity */
-	uint64_t seen = 0;
-	bool idle = false;
-	int64_t my_wm = ST_WM_MIN;
+	/* per stream: start counts as activity */
+	int64_t last_event[DP_WM_KINDS] = { wr_wall_us(), wr_wall_us() };
+	uint64_t seen[DP_WM_KINDS] = { 0, 0 };
+	bool idle[DP_WM_KINDS] = { false, false };
+	int64_t my_wm[DP_WM_KINDS] = { ST_WM_MIN, ST_WM_MIN };
+	int64_t gwm[DP_WM_KINDS];
+	/* the counters that show a stream's activity */
+	const enum wr_counter_id active_cnt[DP_WM_KINDS] = { WR_CNT_syslog_msgs,
+							     WR_CNT_click_events };
 	/* A worker without inputs never holds the others back. */
 	const bool has_inputs = w->c.n_inputs || w->c.kafka_in;
 	if (!has_inputs)
-		publish_wm(w, ST_WM_MIN, true);
+		for (unsigned k = 0; k < DP_WM_KINDS; k++)
+			publish_wm(w, k, ST_WM_MIN, true);
 
 	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
 		w->c.n_inputs);
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		int64_t now = wr_wall_us();
 		uint64_t tsc = rte_rdtsc();
-		int64_t gwm = global_wm(s);
+		for (unsigned k = 0; k < DP_WM_KINDS; k++)
+			gwm[k] = global_wm(s, k);
 		uint32_t got = drain_xchg(w);
 
 		/* Watermark alignment: let the slowest busy input catch up, and
 		 * wait for a busy worker that has not spoken yet (it turns idle
-		 * after idle_timeout if its inputs stay silent). */
-		bool paused = drift_us && my_wm != ST_WM_MIN &&
-			      (gwm == ST_WM_MIN || (gwm != ST_WM_MAX && my_wm - gwm > drift_us));
+		 * after idle_timeout if its inputs stay silent); per stream. */
+		bool paused = false;
+		for (unsigned k = 0; k < DP_WM_KINDS && drift_us; k++)
+			paused |= my_wm[k] != ST_WM_MIN &&
+				  (gwm[k] == ST_WM_MIN ||
+				   (gwm[k] != ST_WM_MAX && my_wm[k] - gwm[k] > drift_us));
 		if (unlikely(paused))
 			WR_COUNT(w->c.cnt, rx_paused);
 		for (uint32_t i = 0; i < w->c.n_inputs && !paused; i++) {
@@ -988,25 +1001,23 @@ int dp_worker_run(void *arg)
 			dp_frag_expire(w->frag, tsc, w->c.cnt);
 			last_expire = tsc;
 		}
-		if (has_inputs) {
-			uint64_t msgs = w->c.cnt->v[WR_CNT_syslog_msgs] +
-					w->c.cnt->v[WR_CNT_click_events] +
-					w->c.cnt->v[WR_CNT_txn_in];
-			if (msgs != seen) {
-				seen = msgs;
-				last_event = now;
+		for (unsigned k = 0; k < DP_WM_KINDS && has_inputs; k++) {
+			uint64_t msgs = w->c.cnt->v[active_cnt[k]];
+			if (msgs != seen[k]) {
+				seen[k] = msgs;
+				last_event[k] = now;
 			}
-			idle = idle_us && now - last_event >= idle_us;
-			my_wm = st_wm_get(w->wm, now);
-			publish_wm(w, my_wm, idle);
+			idle[k] = idle_us && now - last_event[k] >= idle_us;
+			my_wm[k] = st_wm_get(w->wm[k], now);
+			publish_wm(w, k, my_wm[k], idle[k]);
 		}
-		st_wtab_advance(w->wtab, gwm, &w->emit);
+		st_wtab_advance(w->wtab, gwm[DP_WM_LOG], &w->emit);
 		if (w->sess) {
 			sess_flush(w);
-			st_sess_advance(w->sess, gwm, &w->semit);
+			st_sess_advance(w->sess, gwm[DP_WM_CLICK], &w->semit);
 			w->c.cnt->v[WR_CNT_sessions_active] = st_sess_active(w->sess);
 		}
-		__atomic_store_n(&s->adv[w->c.idx], gwm, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->adv[w->c.idx], gwm[DP_WM_CLICK], __ATOMIC_RELEASE);
 
 		if (got) {
 			idle_polls = 0;
@@ -1020,7 +1031,8 @@ int dp_worker_run(void *arg)
 	 * then (when asked to flush) close every window. */
 	bool flush = __atomic_load_n(&s->flush, __ATOMIC_ACQUIRE);
 	flush_xchg(w);
-	publish_wm(w, flush ? ST_WM_MAX : st_wm_get(w->wm, wr_wall_us()), idle);
+	for (unsigned k = 0; k < DP_WM_KINDS; k++)
+		publish_wm(w, k, flush ? ST_WM_MAX : st_wm_get(w->wm[k], wr_wall_us()), idle[k]);
 	__atomic_fetch_add(&s->stopped, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&s->stopped, __ATOMIC_ACQUIRE) < s->n_workers)
 		drain_xchg(w);
@@ -1037,7 +1049,8 @@ int dp_worker_run(void *arg)
 	send_answers(w);
 	flush_tx(w);
 	if (flush) {
-		st_wm_finish(w->wm);
+		for (unsigned k = 0; k < DP_WM_KINDS; k++)
+			st_wm_finish(w->wm[k]);
 		st_wtab_advance(w->wtab, ST_WM_MAX, &w->emit);
 		if (w->sess) {
 			sess_flush(w);
@@ -1120,10 +1133,13 @@ int dp_worker_create(const struct dp_worker_conf *c, struct dp_worker **out, cha
 	}
 	st_wtab_set_rules(w->wtab, w->rparams, c->rules->n);
 	uint32_t n_wm = c->n_inputs + c->kafka_inputs;
-	rc = st_wm_create(n_wm ? n_wm : 1, cfg->ooo_us, cfg->idle_timeout_us, &w->wm);
-	if (rc) {
-		snprintf(err, errlen, "worker %u: watermark tracker: %s", c->idx, strerror(-rc));
-		goto err;
+	for (unsigned k = 0; k < DP_WM_KINDS; k++) {
+		rc = st_wm_create(n_wm ? n_wm : 1, cfg->ooo_us, cfg->idle_timeout_us, &w->wm[k]);
+		if (rc) {
+			snprintf(err, errlen, "worker %u: watermark tracker: %s", c->idx,
+				 strerror(-rc));
+			goto err;
+		}
 	}
 	bool clicks = cfg->n_click_ports > 0;
 	for (uint32_t i = 0; i < cfg->n_kafka_topics; i++)
@@ -1208,7 +1224,8 @@ void dp_worker_destroy(struct dp_worker *w)
 	st_sess_destroy(w->sess);
 	st_feat_destroy(w->feat);
 	dp_event_ctx_destroy(w->ectx);
-	st_wm_destroy(w->wm);
+	for (unsigned k = 0; k < DP_WM_KINDS; k++)
+		st_wm_destroy(w->wm[k]);
 	st_wtab_destroy(w->wtab);
 	hs_free_scratch(w->scratch);
 	free(w->rparams);
@@ -1228,7 +1245,7 @@ int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char 
 	}
 	s->n_workers = n_workers;
 	for (uint32_t i = 0; i < DP_MAX_WORKERS; i++)
-		s->wm[i] = s->adv[i] = ST_WM_MIN;
+		s->wm[DP_WM_LOG][i] = s->wm[DP_WM_CLICK][i] = s->adv[i] = ST_WM_MIN;
 	for (uint32_t a = 0; a < n_workers; a++)
 		for (uint32_t b = 0; b < n_workers; b++) {
 			if (a == b)

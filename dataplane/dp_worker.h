@@ -42,15 +42,26 @@
 #define DP_MAX_WORKERS 16
 #define DP_MAX_INPUTS 32
 
+/*
+ * Event-time streams, each with its own watermarks: log lines (syslog, the
+ * windows and alerts) and click events (the sessions). A stream's clock is
+ * its own: clicks replayed from yesterday are not late against today's log
+ * lines on the same port or worker, and a silent clickstream does not hold
+ * the windows back. Transactions carry no watermark.
+ */
+enum dp_wm_kind { DP_WM_LOG, DP_WM_CLICK, DP_WM_KINDS };
+
 /* State every worker and the main lcore share. */
 struct dp_shared {
 	volatile int stop;                     /* main sets: stop reading ports */
 	volatile int flush;                    /* with stop: close every open window */
-	int64_t wm[DP_MAX_WORKERS];            /* published watermarks (ST_WM_MIN: none yet) */
-	uint8_t idle[DP_MAX_WORKERS];          /* published: no event for idle_timeout */
-	int64_t adv[DP_MAX_WORKERS];           /* published after each advance: every window and
-						* session closing at or before it is on the
-						* worker's output ring */
+	int64_t wm[DP_WM_KINDS][DP_MAX_WORKERS]; /* published watermarks per stream
+						  * (ST_WM_MIN: none yet) */
+	uint8_t idle[DP_WM_KINDS][DP_MAX_WORKERS]; /* published: no event of that stream
+						    * for idle_timeout */
+	int64_t adv[DP_MAX_WORKERS];           /* published after each advance: every session
+						* closing at or before it is on the worker's
+						* output ring (the funnel rates wait for it) */
 	uint32_t stopped;                      /* workers that stopped rx */
 	uint32_t fed;                          /* workers that handed over their last
 						* transaction to the fraud thread */
