@@ -27,6 +27,9 @@
 # FRAUD_WRITE_BACK=false: no feature write-backs (fraud.redis.write_back).
 # FRAUD_CPU=N runs the fraud thread on CPU N (fraud.cpu; default: the main
 # lcore's, CPU 0).
+# FRAUD_CACHE=N keeps N users' store features in the client-side cache
+# (fraud.redis.cache; default 0 = off): with the sender's 1000 users all
+# held, a batch needs no Redis round trip, only the write-backs go to Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -97,7 +100,7 @@ fraud:
   model: $PWD/configs/models/fraud_model.json
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
   users: 65536
-  redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}}
+  redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}, cache: ${FRAUD_CACHE:-0}}
   realtime_priority: $rt_prio
   cpu: ${FRAUD_CPU:-main}
 run: {stats_interval: 0s}
@@ -153,7 +156,7 @@ awk -v f=$((f1 - f0)) -v r=$((r1 - r0)) -v n="$cpu_n" -v rate="$cpu_rate" 'BEGIN
 kill -INT "$wpid"; wait "$wpid" || true
 wpid=
 grep -a "receive to answer" "$tmp/weir.err" | sed 's/^weir: /weir (inside, all rates): /'
-grep -a "counter fraud_degraded\|counter redis_lookup_timeouts" "$tmp/weir.err" || true
+grep -a "counter fraud_degraded\|counter redis_lookup_timeouts\|counter redis_cache_hits\|counter redis_cache_misses" "$tmp/weir.err" || true
 
 echo "== evaluator: flat arrays vs XGBoost's C API, same rows"
 "$build/bench/bench_model"

@@ -1092,6 +1092,12 @@ static const struct cf_key redis_keys[] = {
 	K_BOOL("write_back", struct ctl_config, redis_write_back, "true",
 	       "After each decision, HSET the user's in-stream aggregates (txn_count_1h, "
 	       "amount_sum_1h, txn_count_24h, amount_sum_24h, last_txn_ts) into the same hash."),
+	K_UINT("cache", struct ctl_config, redis_cache_entries, "65536", 0, 16777216,
+	       "Users whose store features are kept in a client-side cache that Redis keeps "
+	       "exact (CLIENT TRACKING with a second connection for the invalidations; Redis 6 "
+	       "or later): a batch whose users are all held needs no round trip. Values are "
+	       "served only while both connections are up; a change by any other client drops "
+	       "the user's entry. 0 = off."),
 };
 static const struct cf_table redis_table = { "fraud.redis", redis_keys,
 					     WR_ARRAY_SIZE(redis_keys), 0, 0, 0, NULL };

@@ -108,6 +108,7 @@ struct ctl_config {
 	char *redis_key_prefix;      /* hash key = prefix + user id, default "user:" */
 	int64_t redis_deadline_us;   /* per lookup, default 2 ms */
 	bool redis_write_back;       /* HSET the in-stream aggregates after each decision */
+	uint32_t redis_cache_entries; /* client-side cache of store features; 0 = off */
 	char *decisions_jsonl, *decisions_kafka;
 	/* rules */
 	char *rules_file;            /* resolved relative to the config file */

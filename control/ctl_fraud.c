@@ -895,6 +895,19 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 			.unix_path = cfg->redis_unix, .deadline_us = cfg->redis_deadline_us,
 			.key_prefix = cfg->redis_key_prefix, .wake_fd = f->efd,
 		};
+		/* The cache relies on NOLOOP: our write-backs must not touch the
+		 * fields it holds, or it would keep their values from before. */
+		bool overlap = false;
+		for (uint32_t i = 0; i < f->fmap.n_store; i++)
+			for (size_t k = 0; cfg->redis_write_back && k < WR_ARRAY_SIZE(wb_fields); k++)
+				overlap |= strcmp(f->fmap.store_name[i], wb_fields[k]) == 0;
+		if (cfg->redis_cache_entries && f->fmap.n_store && overlap)
+			WR_WARN("fraud", "fraud.redis.cache off: a store feature is also written back");
+		else if (cfg->redis_cache_entries && f->fmap.n_store) {
+			o.cache_entries = cfg->redis_cache_entries;
+			o.cache_fields = f->fmap.store_name;
+			o.cache_n_fields = f->fmap.n_store;
+		}
 		rc = ctl_redis_create(&o, c->cnt, &f->redis, err, errlen);
 		if (rc)
 			goto fail;

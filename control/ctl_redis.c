@@ -47,6 +47,7 @@
 
 #include "wr_common.h"
 #include "ctl_redis.h"
+#include "ctl_rcache.h"
 
 #define REDIS_LOG_MOD "redis"
 
@@ -62,15 +63,21 @@
 #define REDIS_MAX_CELLS           (16u * 1024 * 1024)
 /* "%.17g" of a finite double fits in 24 bytes with its NUL. */
 #define REDIS_VAL_LEN             32
+/* An idle connection with the cache in use is PINGed this often. */
+#define REDIS_CACHE_PING_US       (20 * WR_US_PER_MS)
 
 enum redis_state { REDIS_ST_DOWN, REDIS_ST_CONNECTING, REDIS_ST_UP };
 
 struct redis_req;
 
-/* privdata of one HMGET: which request, which row. */
+/* privdata of one HMGET: which request, which row; for the client-side
+ * cache, the user (in the request's allocation) and its generation. */
 struct redis_tok {
 	struct redis_req *req;
 	uint32_t row;
+	uint32_t ulen;
+	const char *user;
+	uint64_t gen;                    /* 0: do not fill the cache */
 };
 
 struct redis_req {
@@ -136,6 +143,20 @@ struct ctl_redis {
 	size_t valcap;
 	char *cmdbuf;                    /* one command in RESP, reused */
 	size_t cmdcap;
+
+	/* client-side cache (NULL: off): values are served only while tracking
+	 * is confirmed on this connection for the listener's current epoch */
+	struct ctl_rcache *cache;
+	uint64_t track_epoch;            /* epoch CLIENT TRACKING was confirmed for */
+	uint64_t track_sent_epoch;       /* epoch of the command in flight, 0 = none */
+	bool track_broken;               /* Redis refused tracking: stop asking */
+	uint32_t cache_nf;               /* the fields the cache holds */
+	char **cache_fields;
+	/* Redis answering: replies awaited on the lookup connection (any kind),
+	 * since when the oldest has been waited for with none coming, and the
+	 * last send (an idle cache sends PINGs to keep proving it) */
+	uint32_t n_out;
+	int64_t await_since_us, last_send_us, last_reply_us;
 
 	struct wr_ratelimit rl_conn;     /* connect failures, lost connections */
 	struct wr_ratelimit rl_up;       /* "connected" lines: failures must not hide them */
@@ -220,6 +241,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	}
 	r->state = REDIS_ST_UP;
 	r->backoff_us = r->rc_min_us;
+	r->track_epoch = r->track_sent_epoch = 0;
 	if (r->ever_connected)
 		WR_COUNT(r->cnt, redis_reconnects);
 	r->ever_connected = true;
@@ -227,6 +249,16 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	char note[48];
 	if (wr_ratelimit_pass(&r->rl_up, &supp))
 		WR_INFO(REDIS_LOG_MOD, "%s: connected%s", r->where, supp_note(note, sizeof(note), supp));
+}
+
+/* The lookup connection is gone: Redis tracks nothing for us any more. */
+static void cache_lost(struct ctl_redis *r)
+{
+	r->track_epoch = r->track_sent_epoch = 0;
+	r->n_out = 0;
+	r->await_since_us = 0;
+	if (r->cache && ctl_rcache_size(r->cache))
+		ctl_rcache_flush(r->cache);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -237,6 +269,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	if (!is_current(r, ac))
 		return;
 	r->ac = NULL;
+	cache_lost(r);
 	int64_t delay = r->backoff_us;
 	schedule_retry(r, wr_mono_us());
 	log_conn(r, WR_LOG_WARN, "connection lost", ac->c.errstr[0] ? ac->c.errstr : "closed by server",
@@ -281,15 +314,121 @@ static void connection_drop(struct ctl_redis *r, const char *why)
 {
 	redisAsyncContext *ac = r->ac;
 	r->ac = NULL;
+	cache_lost(r);
 	connect_failed(r, r->state == REDIS_ST_UP ? "connection dropped" : "connect abandoned", why);
 	redisAsyncFree(ac);
 	ev_cleanup(r);
 }
 
+static int send_argv(struct ctl_redis *r, redisCallbackFn *fn, void *priv, int argc,
+		     const char **argv, const size_t *argvlen);
+
 static bool usable(const struct ctl_redis *r)
 {
 	return r->ac && r->state == REDIS_ST_UP &&
 	       !(r->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING));
+}
+
+/* ---- client-side cache: tracking on the lookup connection ---- */
+
+/* A reply came (@rep non-NULL) or was given up (NULL: connection gone). */
+static void note_reply(struct ctl_redis *r, const void *rep)
+{
+	if (r->n_out)
+		r->n_out--;
+	if (rep) {
+		r->last_reply_us = wr_mono_us();
+		r->await_since_us = r->n_out ? r->last_reply_us : 0;
+	}
+}
+
+/*
+ * Redis answers: nothing sent has waited longer than a lookup may (plus the
+ * write-back hold) without any reply coming. A Redis that stops answering
+ * may also have stopped sending invalidations (a partition, not only a
+ * frozen server), so the cache is not used then and lookups go to Redis,
+ * time out and are marked degraded, as without a cache.
+ */
+static bool answering(const struct ctl_redis *r)
+{
+	int64_t now = wr_mono_us(), grace = r->deadline_us + r->write_hold_us;
+	return (r->n_out == 0 || now - r->await_since_us <= grace) &&
+	       now - r->last_reply_us <= 2 * REDIS_CACHE_PING_US + grace;
+}
+
+/* Cached values may be served and stored: both connections up, tracking
+ * confirmed for the listener as it is now, and Redis answering. */
+static bool cache_usable(const struct ctl_redis *r)
+{
+	return r->cache && usable(r) && ctl_rcache_client_id(r->cache) != 0 &&
+	       r->track_epoch == ctl_rcache_epoch(r->cache) && answering(r);
+}
+
+static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
+{
+	(void)priv;
+	struct ctl_redis *r = ac->data;
+	if (r)
+		note_reply(r, reply);
+}
+
+static void on_tracking(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct ctl_redis *r = ac->data;
+	const redisReply *rep = reply;
+	uint64_t epoch = (uint64_t)(uintptr_t)priv;
+	if (!r)
+		return;
+	note_reply(r, reply);
+	if (!r->cache || r->track_sent_epoch != epoch)
+		return;
+	r->track_sent_epoch = 0;
+	if (!rep)
+		return;                     /* connection gone: asked again on the next */
+	if (rep->type == REDIS_REPLY_STATUS && ctl_rcache_epoch(r->cache) == epoch) {
+		r->track_epoch = epoch;
+	} else if (rep->type == REDIS_REPLY_ERROR) {
+		r->track_broken = true;
+		WR_WARN(REDIS_LOG_MOD, "%s: CLIENT TRACKING refused (%s): client-side cache off",
+			r->where, rep->str);
+	}
+}
+
+/*
+ * Turn tracking on (again) when the listener has a new client id or the
+ * lookup connection is new: CLIENT TRACKING ON REDIRECT <id> NOLOOP. Commands
+ * on a connection run in order, so every HMGET sent after it is tracked;
+ * cached values are used once its +OK is in. NOLOOP: our own write-backs
+ * (other fields, see ctl_fraud) do not invalidate our entries.
+ */
+static void cache_track(struct ctl_redis *r)
+{
+	if (!r->cache || r->track_broken || !usable(r) || r->cb_depth > 0)
+		return;
+	int64_t id = ctl_rcache_client_id(r->cache);
+	uint64_t epoch = ctl_rcache_epoch(r->cache);
+	if (id == 0 || r->track_epoch == epoch || r->track_sent_epoch == epoch)
+		return;
+	char ids[24];
+	int n = snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	const char *argv[] = { "CLIENT", "TRACKING", "ON", "REDIRECT", ids, "NOLOOP" };
+	const size_t len[] = { 6, 8, 2, 8, (size_t)n, 6 };
+	r->track_sent_epoch = epoch;
+	if (send_argv(r, on_tracking, (void *)(uintptr_t)epoch, 6, argv, len) != REDIS_OK)
+		r->track_sent_epoch = 0;
+	else
+		r->urgent = true;
+}
+
+/* The lookup asks for the fields the cache holds. */
+static bool cache_fields_match(struct ctl_redis *r, const char *const *fields, uint32_t nf)
+{
+	if (nf != r->cache_nf)
+		return false;
+	for (uint32_t f = 0; f < nf; f++)
+		if (strcmp(fields[f], r->cache_fields[f]) != 0)
+			return false;
+	return true;
 }
 
 /* ---- requests ---- */
@@ -363,18 +502,29 @@ static void on_hmget(redisAsyncContext *ac, void *reply, void *priv)
 	struct ctl_redis *r = q->r;
 	const redisReply *rep = reply;
 
+	note_reply(r, rep);
 	r->cb_depth++;
 	q->outstanding--;
 	if (q->answered) {
-		/* A tombstone: the caller has its answer; drop what comes. */
+		/* A tombstone: the caller has its answer; drop what comes
+		 * (the cache may still keep it: it is exact when it comes). */
 		if (rep)
 			WR_COUNT(r->cnt, redis_replies_late);
+		if (rep && t->gen && r->cache && rep->type == REDIS_REPLY_ARRAY &&
+		    rep->elements == q->n_fields && q->n_fields <= RCACHE_FIELDS_MAX) {
+			double row[RCACHE_FIELDS_MAX];
+			for (uint32_t f = 0; f < q->n_fields; f++)
+				row[f] = reply_value(rep->element[f]);
+			ctl_rcache_fill(r->cache, t->user, t->ulen, t->gen, row);
+		}
 	} else if (!rep) {
 		q->failed_conn = true;
 	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == q->n_fields) {
 		double *row = q->results + (size_t)t->row * q->n_fields;
 		for (uint32_t f = 0; f < q->n_fields; f++)
 			row[f] = reply_value(rep->element[f]);
+		if (t->gen && r->cache)
+			ctl_rcache_fill(r->cache, t->user, t->ulen, t->gen, row);
 	} else {
 		q->failed_err = true;
 		WR_COUNT(r->cnt, redis_errors);
@@ -399,6 +549,7 @@ static void on_hset(redisAsyncContext *ac, void *reply, void *priv)
 	(void)ac;
 	struct ctl_redis *r = priv;
 	const redisReply *rep = reply;
+	note_reply(r, rep);
 	r->n_writes--;
 	if (!rep) {
 		WR_COUNT(r->cnt, redis_errors);   /* lost with the connection */
@@ -471,7 +622,14 @@ static int send_argv(struct ctl_redis *r, redisCallbackFn *fn, void *priv, int a
 		*p++ = '\r';
 		*p++ = '\n';
 	}
-	return redisAsyncFormattedCommand(r->ac, fn, priv, r->cmdbuf, (size_t)(p - r->cmdbuf));
+	int rc = redisAsyncFormattedCommand(r->ac, fn, priv, r->cmdbuf, (size_t)(p - r->cmdbuf));
+	if (rc == REDIS_OK) {
+		int64_t now = wr_mono_us();
+		if (r->n_out++ == 0)
+			r->await_since_us = now;
+		r->last_send_us = now;
+	}
+	return rc;
 }
 
 static int grow_args(struct ctl_redis *r, size_t argc)
@@ -521,8 +679,14 @@ uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_
 		if (!fields[f])
 			return 0;
 	size_t cells = (size_t)n * n_fields;
+	if (r->cache && cache_usable(r))
+		ctl_rcache_sync(r->cache);   /* invalidations (or the listener's end) so far */
+	bool use_cache = cache_usable(r) && cache_fields_match(r, fields, n_fields);
+	size_t ubytes = 0;
+	for (uint32_t u = 0; use_cache && u < n; u++)
+		ubytes += strlen(users[u]);
 	struct redis_req *q = malloc(sizeof(*q) + cells * sizeof(double) +
-				     (size_t)n * sizeof(struct redis_tok));
+				     (size_t)n * sizeof(struct redis_tok) + ubytes);
 	if (!q || grow_args(r, 2 + (size_t)n_fields) != 0) {
 		free(q);
 		return 0;
@@ -553,7 +717,23 @@ uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_
 		r->argv[2 + f] = fields[f];
 		r->argvlen[2 + f] = strlen(fields[f]);
 	}
+	char *ub = (char *)(q->toks + n);   /* users kept for the cache fill */
+	uint32_t hits = 0;
 	for (uint32_t u = 0; u < n; u++) {
+		q->toks[u].gen = 0;
+		if (use_cache) {
+			size_t ul = strlen(users[u]);
+			if (ctl_rcache_get(r->cache, users[u], ul,
+					   q->results + (size_t)u * n_fields)) {
+				hits++;
+				continue;
+			}
+			q->toks[u].gen = ctl_rcache_pending(r->cache, users[u], ul);
+			memcpy(ub, users[u], ul);
+			q->toks[u].user = ub;
+			q->toks[u].ulen = (uint32_t)ul;
+			ub += ul;
+		}
 		long kl = build_key(r, users[u]);
 		if (kl < 0) {
 			q->failed_conn = true;
@@ -570,6 +750,12 @@ uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_
 			break;
 		}
 		q->outstanding++;
+	}
+	if (q->outstanding == 0 && hits == n) {
+		/* every user from the cache: no round trip */
+		req_answer(q, true);
+		free(q);
+		return id;
 	}
 	if (q->outstanding == 0) {
 		WR_COUNT(r->cnt, redis_lookup_failed);
@@ -675,6 +861,17 @@ static void run_timers(struct ctl_redis *r, int64_t now)
 		connection_drop(r, "no reply within the stall timeout");
 	if (r->state == REDIS_ST_DOWN && !r->ac && now >= r->next_connect_us)
 		connect_start(r, now);
+	if (r->cache) {
+		ctl_rcache_handle(r->cache, 0, now);
+		cache_track(r);
+		/* nothing sent lately: a PING keeps proving that Redis answers */
+		if (cache_usable(r) && r->cb_depth == 0 && now - r->last_send_us >= REDIS_CACHE_PING_US) {
+			const char *argv[] = { "PING" };
+			const size_t len[] = { 4 };
+			if (send_argv(r, on_ping, NULL, 1, argv, len) == REDIS_OK)
+				r->urgent = true;
+		}
+	}
 }
 
 int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
@@ -701,9 +898,15 @@ int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
 		(r->urgent || r->state != REDIS_ST_UP || now >= r->hold_until_us);
 	if (r->want_write && !write_now)
 		wake = min64(wake, r->hold_until_us);
+	if (r->cache) {
+		wake = min64(wake, ctl_rcache_due(r->cache));
+		if (cache_usable(r))
+			wake = min64(wake, r->last_send_us + REDIS_CACHE_PING_US);
+	}
 	int64_t wait = wake > now ? wake - now : 0;
 
-	struct pollfd pfd[2] = { { .fd = -1 }, { .fd = r->wake_fd, .events = POLLIN } };
+	/* the lookup connection, the cache's invalidation listener, the wake fd */
+	struct pollfd pfd[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = r->wake_fd, .events = POLLIN } };
 	nfds_t nfds = 0;
 	redisAsyncContext *ac = r->ac;
 	if (ac && (r->want_read || write_now)) {
@@ -711,14 +914,18 @@ int ctl_redis_poll(struct ctl_redis *r, int64_t max_wait_us)
 		pfd[0].events = (short)((r->want_read ? POLLIN : 0) | (write_now ? POLLOUT : 0));
 		nfds = 1;
 	}
+	if (r->cache && (pfd[1].fd = ctl_rcache_fd(r->cache, &pfd[1].events)) >= 0)
+		nfds = 2;
 	/* The wake fd only matters when we would sleep: it cuts the sleep short. */
 	bool use_wake = r->wake_fd >= 0 && wait > 0;
 	if (nfds || wait > 0) {
 		struct timespec ts = { .tv_sec = wait / WR_US_PER_SEC,
 				       .tv_nsec = (wait % WR_US_PER_SEC) * 1000 };
-		/* pfd[0] with fd -1 is ignored by ppoll, so pfd[1] can follow it. */
-		int rc = ppoll(pfd, use_wake ? 2 : nfds, &ts, NULL);
-		if (rc > 0 && use_wake && (pfd[1].revents & POLLIN)) {
+		/* entries with fd -1 are ignored by ppoll, so later ones can follow */
+		int rc = ppoll(pfd, use_wake ? 3 : nfds, &ts, NULL);
+		if (rc > 0 && pfd[1].fd >= 0 && pfd[1].revents)
+			ctl_rcache_handle(r->cache, pfd[1].revents, wr_mono_us());
+		if (rc > 0 && use_wake && (pfd[2].revents & POLLIN)) {
 			uint64_t v;
 			ssize_t got = read(r->wake_fd, &v, sizeof(v)); /* reset the eventfd */
 			(void)got;
@@ -823,6 +1030,30 @@ int ctl_redis_create(const struct ctl_redis_opts *o, struct wr_counters *cnt,
 	}
 	if (grow_args(r, 16) != 0)
 		goto nomem;
+	if (o->cache_entries) {
+		struct ctl_rcache_opts co = {
+			.host = r->host, .port = r->port, .unix_path = r->unix_path,
+			.key_prefix = r->prefix, .entries = o->cache_entries,
+			.n_fields = o->cache_n_fields, .reconnect_min_us = r->rc_min_us,
+			.reconnect_max_us = r->rc_max_us, .connect_timeout_us = r->connect_timeout_us,
+		};
+		if (!o->cache_fields || o->cache_n_fields == 0) {
+			ctl_redis_destroy(r);
+			return opt_error(err, errlen, "redis: %s", "cache_entries without cache_fields");
+		}
+		int rc = ctl_rcache_create(&co, r->cnt, &r->cache, err, errlen);
+		if (rc) {
+			ctl_redis_destroy(r);
+			return rc;
+		}
+		r->cache_fields = calloc(o->cache_n_fields, sizeof(char *));
+		if (!r->cache_fields)
+			goto nomem;
+		r->cache_nf = o->cache_n_fields;
+		for (uint32_t f = 0; f < o->cache_n_fields; f++)
+			if (!o->cache_fields[f] || !(r->cache_fields[f] = strdup(o->cache_fields[f])))
+				goto nomem;
+	}
 	/* First attempt now; a failure only schedules the next one. */
 	connect_start(r, wr_mono_us());
 	*out = r;
@@ -848,6 +1079,10 @@ void ctl_redis_destroy(struct ctl_redis *r)
 	/* Nothing should be left; free defensively without calling back. */
 	while (r->head)
 		req_unlink_free(r, r->head);
+	ctl_rcache_destroy(r->cache);
+	for (uint32_t f = 0; r->cache_fields && f < r->cache_nf; f++)
+		free(r->cache_fields[f]);
+	free(r->cache_fields);
 	free(r->host);
 	free(r->unix_path);
 	free(r->prefix);

@@ -81,6 +81,13 @@ struct ctl_redis_opts {
 	                              * in flight at most; default 4096 */
 	const char *key_prefix;      /* prepended to each user to form the hash
 	                              * key, e.g. "user:"; default "" */
+	uint32_t cache_entries;      /* > 0: keep the looked-up values of this many
+	                              * users in a client-side cache that Redis keeps
+	                              * exact (CLIENT TRACKING, see ctl_rcache.h); a
+	                              * lookup of cache_fields answered from it needs
+	                              * no round trip. 0 = off */
+	const char *const *cache_fields; /* the fields the cache holds (lookups of */
+	uint32_t cache_n_fields;     /* other fields bypass it), at most 16 */
 	int wake_fd;                 /* > 0: a file descriptor (an eventfd) that
 	                              * ctl_redis_poll() also waits on while it
 	                              * sleeps; readable ends the sleep and it is

@@ -735,6 +735,220 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+
+
+/* ---- client-side cache (fraud.redis.cache) ---- */
+
+static struct ctl_redis *cached_client(const struct srv *s, struct wr_counters *cnt,
+				       uint32_t entries)
+{
+	struct ctl_redis_opts o = {
+		.host = "127.0.0.1", .port = s->port, .deadline_us = WR_US_PER_SEC,
+		.reconnect_min_us = 5 * WR_US_PER_MS, .reconnect_max_us = 50 * WR_US_PER_MS,
+		.key_prefix = "user:", .cache_entries = entries, .cache_fields = F5,
+		.cache_n_fields = 5,
+	};
+	struct ctl_redis *r = NULL;
+	char err[256];
+	CU_ASSERT_EQUAL(ctl_redis_create(&o, cnt, &r, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT(POLL_UNTIL(r, ctl_redis_connected(r)));
+	return r;
+}
+
+/* HMGETs the server has run (INFO commandstats). */
+static long long hmget_calls(const struct srv *s)
+{
+	redisContext *c = blocking_client(s);
+	if (!c)
+		return -1;
+	long long v = 0;
+	redisReply *rep = redisCommand(c, "INFO commandstats");
+	if (rep && rep->type == REDIS_REPLY_STRING) {
+		const char *p = strstr(rep->str, "cmdstat_hmget:calls=");
+		if (p)
+			v = atoll(p + strlen("cmdstat_hmget:calls="));
+	}
+	freeReplyObject(rep);
+	redisFree(c);
+	return v;
+}
+
+static void redis_cmd(const struct srv *s, const char *cmd)
+{
+	redisContext *c = blocking_client(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	redisReply *rep = redisCommand(c, cmd);
+	CU_ASSERT(rep && rep->type != REDIS_REPLY_ERROR);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* Look up users[0..n) and wait for the answer; true when complete. */
+static bool lookup_wait(struct ctl_redis *r, struct got *g, uint32_t n)
+{
+	memset(g, 0, sizeof(*g));
+	if (ctl_redis_lookup(r, users, n, F5, 5, on_done, g) == 0)
+		return false;
+	return POLL_UNTIL(r, g->calls > 0) && g->complete;
+}
+
+/* Poll until the lookups of users[0..n) come from the cache (tracking is
+ * confirmed a round trip after both connections are up). */
+static bool cache_warm(struct ctl_redis *r, struct wr_counters *cnt, struct got *g, uint32_t n)
+{
+	int64_t end = wr_mono_us() + WAIT_US;
+	while (wr_mono_us() < end) {
+		uint64_t hits = CNT(*cnt, redis_cache_hits);
+		if (!lookup_wait(r, g, n))
+			return false;
+		if (CNT(*cnt, redis_cache_hits) - hits == n)
+			return true;
+		ctl_redis_poll(r, WR_US_PER_MS);
+	}
+	return false;
+}
+
+/* A server seeded with the 100 users, a client with a cache of 1024, and
+ * users[0..@warm) held in it. */
+static struct ctl_redis *cache_fixture(struct srv *s, struct wr_counters *cnt, struct got *g,
+				       uint32_t warm)
+{
+	CU_ASSERT_EQUAL_FATAL(srv_start(s), 0);
+	seed100(s);
+	struct ctl_redis *r = cached_client(s, cnt, 1024);
+	CU_ASSERT_FATAL(cache_warm(r, cnt, g, warm));
+	return r;
+}
+
+/* A lookup of users the cache holds is answered at once, complete, with
+ * the stored values, and no HMGET reaches the server. */
+static void test_cache_answers_without_round_trip(void)
+{
+	struct srv s;
+	struct wr_counters cnt = { 0 };
+	static struct got g;
+	struct ctl_redis *r = cache_fixture(&s, &cnt, &g, 32);
+	long long h0 = hmget_calls(&s);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT(ctl_redis_lookup(r, users, 32, F5, 5, on_done, &g) > 0);
+	CU_ASSERT_EQUAL(g.calls, 1);                /* before lookup returned */
+	CU_ASSERT_TRUE(g.complete);
+	for (unsigned u = 0; u < 32; u++)
+		for (unsigned f = 0; f < 5; f++)
+			CU_ASSERT_EQUAL(g.vals[u * 5 + f], seed_value(u, f));
+	CU_ASSERT_EQUAL(hmget_calls(&s), h0);
+	/* users not held yet: only they go to Redis, and come back exact */
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 40));
+	CU_ASSERT_EQUAL(hmget_calls(&s), h0 + 8);
+	CU_ASSERT_EQUAL(g.vals[39 * 5 + 4], seed_value(39, 4));
+	CU_ASSERT_EQUAL(g.vals[3 * 5 + 1], seed_value(3, 1));
+	/* a missing user is held as missing (NaN) too */
+	const char *ghost[1] = { "nobody" };
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT(ctl_redis_lookup(r, ghost, 1, F5, 5, on_done, &g) > 0);
+	CU_ASSERT(POLL_UNTIL(r, g.calls > 0));
+	CU_ASSERT(isnan(g.vals[0]));
+	/* lookups of other fields bypass the cache */
+	long long h1 = hmget_calls(&s);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT(ctl_redis_lookup(r, users, 2, F5 + 1, 4, on_done, &g) > 0);
+	CU_ASSERT(POLL_UNTIL(r, g.calls > 0));
+	CU_ASSERT_EQUAL(g.vals[1 * 4 + 0], seed_value(1, 1));
+	CU_ASSERT_EQUAL(hmget_calls(&s), h1 + 2);
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
+/* Another client changes a user: Redis invalidates the entry and the next
+ * lookup reads the new value; our own write-backs (NOLOOP) do not. */
+static void test_cache_invalidated_by_other_clients_not_by_own_writes(void)
+{
+	struct srv s;
+	struct wr_counters cnt = { 0 };
+	static struct got g;
+	struct ctl_redis *r = cache_fixture(&s, &cnt, &g, 4);
+
+	redis_cmd(&s, "HSET user:u2 country_risk 77.5");
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_invalidations) >= 1));
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 4));
+	CU_ASSERT_EQUAL(g.vals[2 * 5 + 2], 77.5);
+	CU_ASSERT_EQUAL(g.vals[1 * 5 + 2], seed_value(1, 2));
+	/* and it is held again */
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 4));
+	CU_ASSERT_EQUAL(g.vals[2 * 5 + 2], 77.5);
+
+	/* a deleted user becomes missing */
+	redis_cmd(&s, "DEL user:u3");
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_invalidations) >= 2));
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 4));
+	CU_ASSERT(isnan(g.vals[3 * 5]));
+
+	/* a write-back of other fields by this client keeps the entries */
+	uint64_t inv = CNT(cnt, redis_cache_invalidations);
+	const char *wf[1] = { "txn_count_24h" };
+	const double wv[1] = { 9 };
+	CU_ASSERT_EQUAL(ctl_redis_write(r, "u1", wf, wv, 1), 0);
+	ctl_redis_flush(r);
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_writes) == 1));
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 4));
+	CU_ASSERT_EQUAL(CNT(cnt, redis_cache_invalidations), inv);
+
+	/* FLUSHALL: everything goes */
+	redis_cmd(&s, "FLUSHALL");
+	CU_ASSERT(POLL_UNTIL(r, ctl_redis_in_flight(r) == 0 &&
+			     CNT(cnt, redis_cache_flushes) >= 1));
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 4));
+	CU_ASSERT(isnan(g.vals[0]) && isnan(g.vals[1 * 5 + 2]));
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
+/* Either connection lost: nothing is served from the cache until tracking
+ * is set up again; a dead server answers incomplete at once, as without a
+ * cache. */
+static void test_cache_dropped_with_either_connection(void)
+{
+	struct srv s;
+	struct wr_counters cnt = { 0 };
+	static struct got g;
+	struct ctl_redis *r = cache_fixture(&s, &cnt, &g, 8);
+
+	/* the invalidation listener is killed: the cache is flushed, the next
+	 * lookup goes to Redis, and once the listener is back, caching resumes */
+	uint64_t fl = CNT(cnt, redis_cache_flushes);
+	redis_cmd(&s, "CLIENT KILL TYPE pubsub");
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_flushes) > fl));
+	long long h0 = hmget_calls(&s);
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 8));
+	CU_ASSERT_EQUAL(hmget_calls(&s), h0 + 8);
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 8));
+	/* a change made while the listener was away is seen */
+	redis_cmd(&s, "CLIENT KILL TYPE pubsub");
+	redis_cmd(&s, "HSET user:u5 avg_ticket 3.5");
+	CU_ASSERT_TRUE(lookup_wait(r, &g, 8));
+	CU_ASSERT_EQUAL(g.vals[5 * 5 + 3], 3.5);
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 8));
+	CU_ASSERT_EQUAL(g.vals[5 * 5 + 3], 3.5);
+
+	/* the lookup connection is killed (it is a normal client) */
+	fl = CNT(cnt, redis_cache_flushes);
+	redis_cmd(&s, "CLIENT KILL TYPE normal SKIPME yes");
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_flushes) > fl));
+	CU_ASSERT(POLL_UNTIL(r, ctl_redis_connected(r)));
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 8));
+
+	/* the server is gone: incomplete at once, nothing from the cache */
+	srv_kill(&s);
+	CU_ASSERT(POLL_UNTIL(r, !ctl_redis_connected(r)));
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT(ctl_redis_lookup(r, users, 8, F5, 5, on_done, &g) > 0);
+	CU_ASSERT_EQUAL(g.calls, 1);
+	CU_ASSERT_FALSE(g.complete);
+	CU_ASSERT(isnan(g.vals[0]));
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
 static void test_burst_of_32_round_trip_time(void)
 {
 	struct srv s;
@@ -782,6 +996,9 @@ static int reg(void)
 		 WR_TEST(test_write_back_held_then_sent_with_next_lookup),
 		 WR_TEST(test_unix_socket_lookup),
 		 WR_TEST(test_lookup_from_callback_and_destroy_answers_pending),
+		 WR_TEST(test_cache_answers_without_round_trip),
+		 WR_TEST(test_cache_invalidated_by_other_clients_not_by_own_writes),
+		 WR_TEST(test_cache_dropped_with_either_connection),
 		 WR_TEST(test_burst_of_32_round_trip_time));
 	return 0;
 }
