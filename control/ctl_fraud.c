@@ -29,6 +29,7 @@
 #include "ctl_fraud.h"
 #include "ctl_kafka.h"
 #include "ctl_redis.h"
+#include "ctl_rcache.h"
 #include "ctl_sink.h"
 #include "dp_reply.h"
 #include "wr_common.h"
@@ -903,6 +904,9 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 				overlap |= strcmp(f->fmap.store_name[i], wb_fields[k]) == 0;
 		if (cfg->redis_cache_entries && f->fmap.n_store && overlap)
 			WR_WARN("fraud", "fraud.redis.cache off: a store feature is also written back");
+		else if (cfg->redis_cache_entries && f->fmap.n_store > RCACHE_FIELDS_MAX)
+			WR_WARN("fraud", "fraud.redis.cache off: %u store features, it holds at most %u",
+				f->fmap.n_store, RCACHE_FIELDS_MAX);
 		else if (cfg->redis_cache_entries && f->fmap.n_store) {
 			o.cache_entries = cfg->redis_cache_entries;
 			o.cache_fields = f->fmap.store_name;
