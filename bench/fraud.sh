@@ -30,6 +30,8 @@
 # FRAUD_CACHE=N keeps N users' store features in the client-side cache
 # (fraud.redis.cache; default 0 = off): with the sender's 1000 users all
 # held, a batch needs no Redis round trip, only the write-backs go to Redis.
+# FRAUD_USERS=N: the sender's users (default 1000), all in the store; more
+# users than the cache holds make it miss (a fifth of them send half).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -59,10 +61,11 @@ ip netns exec "$ns" ip link set "$vb" up
 ip netns exec "$ns" ethtool -K "$vb" tx off >/dev/null 2>&1 || true
 
 port=$(tests/services/redis.sh start "$tmp/redis")
-# Every user fraud_load sends for (u0 .. u999) has a store entry.
-for i in $(seq 0 999); do
-  echo "HSET user:u$i account_age_days $((30 + i % 2000)) chargebacks_90d $((i % 7 == 0))"
-done | redis-cli -p "$port" > /dev/null
+# Every user fraud_load sends for (u0 .. u<FRAUD_USERS - 1>, default 1000) has a store entry.
+users=${FRAUD_USERS:-1000}
+awk -v n="$users" 'BEGIN { for (i = 0; i < n; i++)
+  printf "HSET user:u%d account_age_days %d chargebacks_90d %d\n", i, 30 + i % 2000, i % 7 == 0 }' \
+  | redis-cli -p "$port" > /dev/null
 
 rt_prio=10
 [ "${FRAUD_RT:-1}" = 0 ] && rt_prio=0
@@ -81,9 +84,9 @@ echo "sender: $sender"
 load() {
   if [ "$sender" = memif ]; then
     "$build/bench/fraud_load" --memif "$tmp/memif.sock" --dst-mac "$weir_mac" \
-      --dst 192.0.2.10 --port 7000 "$@"
+      --dst 192.0.2.10 --port 7000 --users "$users" "$@"
   else
-    ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 "$@"
+    ip netns exec "$ns" "$build/bench/fraud_load" --dst 192.0.2.10 --port 7000 --users "$users" "$@"
   fi
 }
 cat > "$tmp/f.yaml" <<EOF2
@@ -99,7 +102,7 @@ fraud:
   ports: [7000]
   model: $PWD/configs/models/fraud_model.json
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
-  users: 65536
+  users: $(( users > 32768 ? 4 * users : 131072 ))
   redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}, cache: ${FRAUD_CACHE:-0}}
   realtime_priority: $rt_prio
   cpu: ${FRAUD_CPU:-main}

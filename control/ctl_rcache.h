@@ -2,11 +2,11 @@
  * ctl_rcache.h - a local copy of the feature-store values the fraud path
  * looked up, kept exact by Redis's server-assisted client-side caching.
  *
- * Redis (6 and later) remembers the keys a tracking connection has read
- * (CLIENT TRACKING) and, when any other client changes one of them, sends
- * the key on an invalidation channel. With RESP2 (hiredis 0.14) the
- * messages go to a second connection subscribed to __redis__:invalidate,
- * named in the tracking command by its client id (REDIRECT). This module
+ * Redis (6 and later, CLIENT TRACKING in broadcast mode) sends every key
+ * under the prefix that any other client changes on an invalidation
+ * channel. With RESP2 (hiredis 0.14) the messages go to a second
+ * connection subscribed to __redis__:invalidate, named in the tracking
+ * command by its client id (REDIRECT). This module
  * owns that second connection (a plain non-blocking socket; replies parsed
  * with hiredis's reader) and the cache table; ctl_redis turns tracking on
  * for its lookup connection and asks the cache before sending an HMGET.

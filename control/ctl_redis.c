@@ -396,10 +396,16 @@ static void on_tracking(redisAsyncContext *ac, void *reply, void *priv)
 
 /*
  * Turn tracking on (again) when the listener has a new client id or the
- * lookup connection is new: CLIENT TRACKING ON REDIRECT <id> NOLOOP. Commands
- * on a connection run in order, so every HMGET sent after it is tracked;
- * cached values are used once its +OK is in. NOLOOP: our own write-backs
- * (other fields, see ctl_fraud) do not invalidate our entries.
+ * lookup connection is new: CLIENT TRACKING OFF, then ON REDIRECT <id> BCAST
+ * PREFIX <key_prefix> NOLOOP (OFF first: a prefix may not be registered
+ * twice). Broadcast mode: Redis reports every change of a key under the
+ * prefix by any other client, with no table of the keys we read. The
+ * default mode was not enough: Redis forgets a key it tracks once anyone
+ * writes it, NOLOOP client included, so after our own write-back of a
+ * user a change by someone else went unreported. Commands on a connection
+ * run in order, so every HMGET sent after ON is covered; cached values are
+ * used once its +OK is in. NOLOOP: our own write-backs (other fields, see
+ * ctl_fraud) are not reported to us.
  */
 static void cache_track(struct ctl_redis *r)
 {
@@ -409,15 +415,20 @@ static void cache_track(struct ctl_redis *r)
 	uint64_t epoch = ctl_rcache_epoch(r->cache);
 	if (id == 0 || r->track_epoch == epoch || r->track_sent_epoch == epoch)
 		return;
+	const char *off[] = { "CLIENT", "TRACKING", "OFF" };
+	const size_t off_len[] = { 6, 8, 3 };
 	char ids[24];
 	int n = snprintf(ids, sizeof(ids), "%lld", (long long)id);
-	const char *argv[] = { "CLIENT", "TRACKING", "ON", "REDIRECT", ids, "NOLOOP" };
-	const size_t len[] = { 6, 8, 2, 8, (size_t)n, 6 };
+	const char *argv[] = { "CLIENT", "TRACKING", "ON", "REDIRECT", ids, "BCAST", "NOLOOP",
+			       "PREFIX", r->prefix };
+	const size_t len[] = { 6, 8, 2, 8, (size_t)n, 5, 6, 6, r->prefix_len };
+	int argc = r->prefix_len ? 9 : 7;
+	if (send_argv(r, on_ping, NULL, 3, off, off_len) != REDIS_OK)
+		return;
 	r->track_sent_epoch = epoch;
-	if (send_argv(r, on_tracking, (void *)(uintptr_t)epoch, 6, argv, len) != REDIS_OK)
+	if (send_argv(r, on_tracking, (void *)(uintptr_t)epoch, argc, argv, len) != REDIS_OK)
 		r->track_sent_epoch = 0;
-	else
-		r->urgent = true;
+	r->urgent = true;
 }
 
 /* The lookup asks for the fields the cache holds. */
