@@ -109,6 +109,8 @@ struct ctl_fraud {
 	struct wr_hist lat, redis_wait;
 	struct wr_hist queue_wait;     /* receive -> the thread takes it from its ring */
 	bool redis_up;                 /* for ctl_fraud_stats(), refreshed every loop */
+	int8_t cache_state;            /* ctl_redis_cache_state(), with redis_up */
+	uint32_t cache_held;
 	long test_nap_ns;              /* WEIR_TEST_SLOW_FRAUD_US: tests only */
 	struct wr_txn_req in[BATCH_MAX];
 	char line[8192];
@@ -796,6 +798,10 @@ static void loop_once(struct ctl_fraud *f, bool may_sleep)
 		f->last_flush_us = now;
 		__atomic_store_n(&f->redis_up, f->redis && ctl_redis_connected(f->redis),
 				 __ATOMIC_RELAXED);
+		uint32_t held;
+		int cs = ctl_redis_cache_state(f->redis, &held);
+		__atomic_store_n(&f->cache_state, (int8_t)cs, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->cache_held, held, __ATOMIC_RELAXED);
 	}
 	/* Quiescent point: nothing of f->cur is referenced past here. */
 	__atomic_store_n(&f->seen_gen, f->cur->gen, __ATOMIC_RELEASE);
@@ -1064,6 +1070,8 @@ void ctl_fraud_stats(struct ctl_fraud *f, struct ctl_fraud_stats *s)
 	s->queue_max_us = __atomic_load_n(&f->queue_wait.max, __ATOMIC_RELAXED);
 	s->redis_configured = f->redis != NULL;
 	s->redis_connected = __atomic_load_n(&f->redis_up, __ATOMIC_RELAXED);
+	s->cache_state = __atomic_load_n(&f->cache_state, __ATOMIC_RELAXED);
+	s->cache_held = __atomic_load_n(&f->cache_held, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&f->reload_lock);
 	snprintf(s->model_version, sizeof(s->model_version), "%s",
 		 ctl_model_version(f->pub->main));

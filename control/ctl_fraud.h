@@ -134,6 +134,8 @@ struct ctl_fraud_stats {
 	uint64_t queue_p50_us, queue_p99_us, queue_max_us;          /* receive -> the fraud
 								     * thread takes it */
 	bool redis_configured, redis_connected;
+	int cache_state;             /* client-side cache: -1 off, 0 not serving now, 1 serving */
+	uint32_t cache_held;         /* users it holds */
 	char model_version[96];
 };
 

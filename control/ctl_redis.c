@@ -966,6 +966,15 @@ bool ctl_redis_connected(const struct ctl_redis *r)
 	return r && usable(r);
 }
 
+int ctl_redis_cache_state(const struct ctl_redis *r, uint32_t *held)
+{
+	if (held)
+		*held = r && r->cache ? ctl_rcache_size(r->cache) : 0;
+	if (!r || !r->cache)
+		return -1;
+	return cache_usable(r) ? 1 : 0;
+}
+
 uint32_t ctl_redis_in_flight(const struct ctl_redis *r)
 {
 	return r ? r->n_reqs + r->n_writes : 0;

@@ -174,6 +174,11 @@ void ctl_redis_flush(struct ctl_redis *r);
 /* True when the connection is established and usable for lookups. */
 bool ctl_redis_connected(const struct ctl_redis *r);
 
+/* The client-side cache: -1 not configured, 0 configured but not serving
+ * now (a connection down, tracking not confirmed, Redis not answering),
+ * 1 serving; *@held (may be NULL) = users whose values it holds. */
+int ctl_redis_cache_state(const struct ctl_redis *r, uint32_t *held);
+
 /*
  * Lookups and write-backs still waiting for replies from Redis (tombstones
  * of timed-out lookups included). For tests and draining at shutdown.

@@ -299,7 +299,8 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 			ctl_fraud_stats(e->fraud, &fs);
 			n = snprintf(reply, len, "ok model %s\ndecisions %llu\nlatency_us p50 %llu p99 "
 				     "%llu p999 %llu max %llu\nqueue_wait_us p50 %llu p99 %llu max "
-				     "%llu\nredis_wait_us p50 %llu p99 %llu max %llu\nredis %s\n",
+				     "%llu\nredis_wait_us p50 %llu p99 %llu max %llu\nredis %s\n"
+				     "redis_cache %s %u\n",
 				     fs.model_version,
 				     (unsigned long long)fs.decisions,
 				     (unsigned long long)fs.lat_p50_us,
@@ -312,7 +313,9 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 				     (unsigned long long)fs.redis_p50_us,
 				     (unsigned long long)fs.redis_p99_us,
 				     (unsigned long long)fs.redis_max_us,
-				     !fs.redis_configured ? "none" : fs.redis_connected ? "up" : "down");
+				     !fs.redis_configured ? "none" : fs.redis_connected ? "up" : "down",
+				     fs.cache_state < 0 ? "off" : fs.cache_state ? "serving" : "waiting",
+				     fs.cache_held);
 		}
 	} else if (!strcmp(line, "help")) {
 		n = snprintf(reply, len,
