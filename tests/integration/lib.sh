@@ -22,6 +22,15 @@ eal_mem_args() {
 
 # counter NAME FILE: value of a counter from a WEIR_PRINT_COUNTERS dump.
 counter() { awk -v n="$1" '$1 == "counter" && $2 == n { print $3 }' "$2"; }
+# c NAME: a counter weir printed at its exit into $TMP/weir.err.
+c() { counter "$1" "$TMP/weir.err"; }
+
+# weir_run CONFIG: run weir on CONFIG to its end (a replay with exit_after_idle),
+# counters printed at exit; output in $TMP/weir.out and $TMP/weir.err.
+weir_run() {
+  WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$1" -- $(eal_mem_args) \
+    >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
+}
 
 # weir's window records as the reference prints them: rule key start_s end_s count, sorted.
 windows_tsv() {

@@ -22,7 +22,6 @@ ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping an
 ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 20000 \
   --count 2000 --out "$TMP/load.tsv" | tee "$TMP/load.txt"
 kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
-c() { counter "$1" "$TMP/weir.err"; }
 line=$(grep '^rate' "$TMP/load.txt")
 field() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$line"; }
 [ "$(field sent)" -eq 2000 ] || fail "sent $(field sent)"

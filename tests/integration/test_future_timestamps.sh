@@ -49,9 +49,7 @@ outputs:
   sessions: {jsonl: sessions.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/f.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
-c() { counter "$1" "$TMP/weir.err"; }
+weir_run "$TMP/f.yaml"
 [ "$(c events_future)" -eq 2 ] || fail "events_future is $(c events_future), want 2"
 [ "$(c events_late)" -eq 0 ] || fail "honest lines were made late: events_late $(c events_late)"
 [ -s "$TMP/late.jsonl" ] && fail "late records written"

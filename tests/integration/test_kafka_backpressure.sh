@@ -19,7 +19,6 @@ KAFKA_EXTRA="queue: 16" weir_kafka_config "$TMP/bp.yaml" "weir-bp-$$" \
   "event_time: {out_of_orderness: 1h}" "run: {stats_interval: 0s, exit_after_idle: 4s}"
 WEIR_TEST_SLOW_WORKER_US=1000 WEIR_PRINT_COUNTERS=1 timeout 180 "$WEIR" -c "$TMP/bp.yaml" \
   -- $(eal_mem_args) >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
-c() { counter "$1" "$TMP/weir.err"; }
 note "kafka_in $(c kafka_in), syslog_msgs $(c syslog_msgs), pauses $(c kafka_pauses)"
 [ "$(c kafka_in)" -eq "$total" ] || fail "kafka_in $(c kafka_in) != $total"
 [ "$(c syslog_msgs)" -eq "$total" ] || fail "syslog_msgs $(c syslog_msgs) != $total"

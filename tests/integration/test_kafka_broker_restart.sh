@@ -28,7 +28,6 @@ tests/services/kafka.sh restart "$KAFKA_DIR" >/dev/null
 kafka_keyed "$((half + 1))" | kafka_produce logs
 wait_stat "$TMP/weir.err" "kafka in" "$total" 90
 kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
-c() { counter "$1" "$TMP/weir.err"; }
 [ "$(c syslog_msgs)" -eq "$total" ] || fail "syslog_msgs $(c syslog_msgs) != $total"
 windows_tsv "$TMP/windows.jsonl" > "$TMP/got_windows.tsv"
 diff "$TMP/expected_windows.tsv" "$TMP/got_windows.tsv" || fail "windows differ from the reference"

@@ -48,7 +48,6 @@ run: {stats_interval: 0s, exit_after_idle: 4s}
 EOF2
 WEIR_PRINT_COUNTERS=1 timeout 120 "$WEIR" -c "$TMP/kafka.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
-c() { counter "$1" "$TMP/weir.err"; }
 
 kafka_dump weir-windows > "$TMP/windows_topic.jsonl"
 windows_tsv "$TMP/windows_topic.jsonl" > "$TMP/got_windows.tsv"

@@ -29,15 +29,13 @@ outputs:
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/replay.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
+weir_run "$TMP/replay.yaml"
 
 check_windows_late ""
 [ -s "$TMP/expected_windows.tsv" ] || fail "reference produced no windows"
 [ -s "$TMP/expected_late.tsv" ] || fail "reference produced no late records"
 
 # Malformed frames are counted, never processed; fragments were reassembled.
-c() { counter "$1" "$TMP/weir.err"; }
 valid=$(wc -l < "$TMP/truth.tsv")
 [ "$(c syslog_msgs)" -eq "$valid" ] || fail "syslog_msgs $(c syslog_msgs) != $valid valid events"
 [ "$(c rx_bad_udp)" -ge 1 ] || fail "bad UDP checksums not counted"

@@ -36,7 +36,6 @@ WEIR_PRINT_COUNTERS=1 timeout 180 "$WEIR" -c "$TMP/k.yaml" -- $(eal_mem_args) \
   >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
 kafka_dump weir-sessions > "$TMP/sessions.jsonl"
 python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got.tsv"
-c() { counter "$1" "$TMP/weir.err"; }
 note "sessions: expected $(wc -l < "$TMP/expected.tsv"), got $(wc -l < "$TMP/got.tsv")"
 diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" || { head -n 20 "$TMP/diff.txt"; fail "sessions differ from the reference"; }
 invalid=$(grep -c '^#' "$TMP/truth.tsv")

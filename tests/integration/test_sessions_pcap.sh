@@ -33,8 +33,7 @@ outputs:
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s, lock_memory: true}
 EOF2
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/click.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
+weir_run "$TMP/click.yaml"
 python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got.tsv"
 # run.lock_memory: weir reports the lock and the resident set after it,
 # which holds at least the session table's reservation of (65536 + 131072)
@@ -42,7 +41,6 @@ python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got.tsv"
 locked=$(sed -n 's/.*memory locked: \([0-9]*\) MiB.*/\1/p' "$TMP/weir.err")
 [ -n "$locked" ] && [ "$locked" -ge 12 ] || fail "run.lock_memory: locked '${locked}' MiB, want >= 12"
 note "run.lock_memory: $locked MiB locked at start"
-c() { counter "$1" "$TMP/weir.err"; }
 note "sessions: expected $(wc -l < "$TMP/expected.tsv"), got $(wc -l < "$TMP/got.tsv")"
 diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" || { head -n 20 "$TMP/diff.txt"; fail "sessions differ from the reference"; }
 # Live funnel rates: per minute of session end, sessions and how many reached each step,

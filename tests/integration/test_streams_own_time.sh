@@ -50,10 +50,8 @@ outputs:
   sessions: {jsonl: sessions.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
-WEIR_PRINT_COUNTERS=1 "$WEIR" -c "$TMP/two.yaml" -- $(eal_mem_args) \
-  >"$TMP/weir.out" 2>"$TMP/weir.err" || { tail -n 20 "$TMP/weir.err"; fail "weir failed"; }
+weir_run "$TMP/two.yaml"
 
-c() { counter "$1" "$TMP/weir.err"; }
 check_windows_late "syslog "
 [ -s "$TMP/expected_late.tsv" ] || fail "reference produced no late records"
 [ "$(c events_late)" -eq "$(wc -l < "$TMP/expected_late.tsv")" ] || fail "events_late counter differs"
