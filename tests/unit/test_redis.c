@@ -953,9 +953,48 @@ static void test_cache_dropped_with_either_connection(void)
 	CU_ASSERT_EQUAL(g.calls, 1);
 	CU_ASSERT_FALSE(g.complete);
 	CU_ASSERT(isnan(g.vals[0]));
+
+	/* back (empty: no persistence), seeded anew: the cache serves again,
+	 * with the new server's values */
+	CU_ASSERT_EQUAL_FATAL(srv_spawn(&s), 0);
+	seed100(&s);
+	redis_cmd(&s, "HSET user:u0 amount_sum_1h 0.5");
+	CU_ASSERT(POLL_UNTIL(r, ctl_redis_connected(r)));
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 8));
+	CU_ASSERT_EQUAL(g.vals[0], 0.5);
+	CU_ASSERT_EQUAL(g.vals[7 * 5 + 4], seed_value(7, 4));
 	ctl_redis_destroy(r);
 	srv_stop(&s);
 }
+
+/* Users whose id is longer than an entry holds are looked up every time. */
+static void test_cache_skips_long_user_ids(void)
+{
+	struct srv s;
+	struct wr_counters cnt = { 0 };
+	static struct got g;
+	struct ctl_redis *r = cache_fixture(&s, &cnt, &g, 2);
+	char longid[64];
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "HSET user:%s %s 2.5", longid, F5[0]);
+	redis_cmd(&s, cmd);
+	const char *u[2] = { longid, users[1] };
+	long long h0 = hmget_calls(&s);
+	for (int i = 0; i < 3; i++) {
+		memset(&g, 0, sizeof(g));
+		CU_ASSERT(ctl_redis_lookup(r, u, 2, F5, 5, on_done, &g) > 0);
+		CU_ASSERT(POLL_UNTIL(r, g.calls > 0));
+		CU_ASSERT_TRUE(g.complete);
+		CU_ASSERT_EQUAL(g.vals[0], 2.5);
+		CU_ASSERT_EQUAL(g.vals[5 + 1], seed_value(1, 1));
+	}
+	CU_ASSERT_EQUAL(hmget_calls(&s), h0 + 3);   /* the long one each time, u1 never */
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
 static void test_burst_of_32_round_trip_time(void)
 {
 	struct srv s;
@@ -1006,6 +1045,7 @@ static int reg(void)
 		 WR_TEST(test_cache_answers_without_round_trip),
 		 WR_TEST(test_cache_invalidated_by_other_clients_not_by_own_writes),
 		 WR_TEST(test_cache_dropped_with_either_connection),
+		 WR_TEST(test_cache_skips_long_user_ids),
 		 WR_TEST(test_burst_of_32_round_trip_time));
 	return 0;
 }
