@@ -30,6 +30,8 @@
 # FRAUD_CACHE=N keeps N users' store features in the client-side cache
 # (fraud.redis.cache; default 0 = off): with the sender's 1000 users all
 # held, a batch needs no Redis round trip, only the write-backs go to Redis.
+# REDIS_PRIO=N: redis-server's SCHED_FIFO priority (default the fraud thread's),
+# e.g. 5 to let the fraud thread preempt it when both share a CPU.
 # FRAUD_USERS=N: the sender's users (default 1000), all in the store; more
 # users than the cache holds make it miss (a fifth of them send half).
 set -euo pipefail
@@ -69,7 +71,7 @@ awk -v n="$users" 'BEGIN { for (i = 0; i < n; i++)
 
 rt_prio=10
 [ "${FRAUD_RT:-1}" = 0 ] && rt_prio=0
-[ "$rt_prio" -gt 0 ] && chrt -f -p "$rt_prio" "$(cat "$tmp/redis/redis.pid")"
+[ "$rt_prio" -gt 0 ] && chrt -f -p "${REDIS_PRIO:-$rt_prio}" "$(cat "$tmp/redis/redis.pid")"
 [ -n "${REDIS_CPU:-}" ] && taskset -a -p -c "$REDIS_CPU" "$(cat "$tmp/redis/redis.pid")" > /dev/null
 echo "scheduling: fraud thread and redis-server $([ "$rt_prio" -gt 0 ] && echo "SCHED_FIFO $rt_prio" || echo normal)"
 redis_at="host: 127.0.0.1, port: $port"
