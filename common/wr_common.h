@@ -61,6 +61,16 @@ static inline int64_t wr_wall_us(void)
 	return (int64_t)ts.tv_sec * WR_US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+/* FNV-1a, 64 bits, of @p[0..@n): a byte-wise hash for short keys and digests. */
+static inline uint64_t wr_fnv1a64(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
 /*
  * @a[0..@n) == @b[0..@n), for short keys and ids (names, user ids, event
  * types), where a libc memcmp() call costs more: word compares, the last

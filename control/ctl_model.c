@@ -23,6 +23,7 @@
 #include <xgboost/c_api.h>
 
 #include "ctl_model.h"
+#include "wr_common.h"
 
 /*
  * One node, 16 bytes: four to a cache line, so a step of a walk reads one
@@ -115,16 +116,6 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
 	*buf = b;
 	*len = n;
 	return 0;
-}
-
-static uint64_t fnv1a64(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -622,7 +613,7 @@ int ctl_model_load(const char *path, const char *const *features, uint32_t n_fea
 		rc = fail(err, errlen, -ENOMEM, "model %s: out of memory", path);
 		goto out;
 	}
-	snprintf(m->version, vlen, "%s@%016" PRIx64, base, fnv1a64(buf, len));
+	snprintf(m->version, vlen, "%s@%016" PRIx64, base, wr_fnv1a64(buf, len));
 	for (uint32_t i = 0; i < n_features; i++)
 		if (!(m->names[i] = strdup(features[i]))) {
 			rc = fail(err, errlen, -ENOMEM, "model %s: out of memory", path);

@@ -70,9 +70,7 @@ struct ctl_rcache {
 
 static uint32_t user_hash(const char *s, size_t n)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
+	uint64_t h = wr_fnv1a64(s, n);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
