@@ -690,9 +690,11 @@ uint64_t ctl_redis_lookup(struct ctl_redis *r, const char *const *users, uint32_
 		if (!fields[f])
 			return 0;
 	size_t cells = (size_t)n * n_fields;
-	if (r->cache && cache_usable(r))
-		ctl_rcache_sync(r->cache);   /* invalidations (or the listener's end) so far */
 	bool use_cache = cache_usable(r) && cache_fields_match(r, fields, n_fields);
+	if (use_cache) {
+		ctl_rcache_sync(r->cache);   /* invalidations (or the listener's end) so far */
+		use_cache = cache_usable(r);
+	}
 	size_t ubytes = 0;
 	for (uint32_t u = 0; use_cache && u < n; u++)
 		ubytes += strlen(users[u]);

@@ -931,20 +931,23 @@ int dp_worker_run(void *arg)
 	 * records/s through bench/kafka.sh). */
 	const uint32_t idle_before_nap = w->c.n_inputs ? IDLE_POLLS_BEFORE_NAP : 64;
 	const int64_t drift_us = w->c.cfg->max_drift_us;
-	/* per stream: start counts as activity */
-	int64_t last_event[DP_WM_KINDS] = { wr_wall_us(), wr_wall_us() };
-	uint64_t seen[DP_WM_KINDS] = { 0, 0 };
-	bool idle[DP_WM_KINDS] = { false, false };
-	int64_t my_wm[DP_WM_KINDS] = { ST_WM_MIN, ST_WM_MIN };
-	int64_t gwm[DP_WM_KINDS];
-	/* the counters that show a stream's activity */
-	const enum wr_counter_id active_cnt[DP_WM_KINDS] = { WR_CNT_syslog_msgs,
-							     WR_CNT_click_events };
+	/* per stream (the counter that shows its activity; start counts as activity) */
+	const enum wr_counter_id active_cnt[DP_WM_KINDS] = {
+		[DP_WM_LOG] = WR_CNT_syslog_msgs, [DP_WM_CLICK] = WR_CNT_click_events,
+	};
+	int64_t last_event[DP_WM_KINDS], my_wm[DP_WM_KINDS], gwm[DP_WM_KINDS];
+	uint64_t seen[DP_WM_KINDS];
+	bool idle[DP_WM_KINDS];
 	/* A worker without inputs never holds the others back. */
 	const bool has_inputs = w->c.n_inputs || w->c.kafka_in;
-	if (!has_inputs)
-		for (unsigned k = 0; k < DP_WM_KINDS; k++)
+	for (unsigned k = 0; k < DP_WM_KINDS; k++) {
+		last_event[k] = wr_wall_us();
+		seen[k] = 0;
+		idle[k] = false;
+		my_wm[k] = ST_WM_MIN;
+		if (!has_inputs)
 			publish_wm(w, k, ST_WM_MIN, true);
+	}
 
 	WR_INFO("worker", "worker %u on lcore %u: %u input(s)", w->c.idx, rte_lcore_id(),
 		w->c.n_inputs);
@@ -1244,8 +1247,11 @@ int dp_shared_init(struct dp_shared *s, uint32_t n_workers, int socket_id, char 
 		return -EINVAL;
 	}
 	s->n_workers = n_workers;
-	for (uint32_t i = 0; i < DP_MAX_WORKERS; i++)
-		s->wm[DP_WM_LOG][i] = s->wm[DP_WM_CLICK][i] = s->adv[i] = ST_WM_MIN;
+	for (uint32_t i = 0; i < DP_MAX_WORKERS; i++) {
+		for (unsigned k = 0; k < DP_WM_KINDS; k++)
+			s->wm[k][i] = ST_WM_MIN;
+		s->adv[i] = ST_WM_MIN;
+	}
 	for (uint32_t a = 0; a < n_workers; a++)
 		for (uint32_t b = 0; b < n_workers; b++) {
 			if (a == b)
