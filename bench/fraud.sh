@@ -104,7 +104,7 @@ fraud:
   ports: [7000]
   model: $PWD/configs/models/fraud_model.json
   features: "$(tr '\n' ' ' < configs/models/fraud_features.txt)"   # the demo model's vector
-  users: $(( users > 32768 ? 4 * users : 131072 ))
+  users: $(( users > 16384 ? 4 * users : 65536 ))   # in-stream feature table, as before for 1000
   redis: {$redis_at, deadline: 2ms, write_back: ${FRAUD_WRITE_BACK:-true}, cache: ${FRAUD_CACHE:-0}}
   realtime_priority: $rt_prio
   cpu: ${FRAUD_CPU:-main}
