@@ -98,7 +98,7 @@
 	X(redis_replies_late,    "Redis lookup replies that came after their deadline (discarded)") \
 	X(redis_writes,          "Redis write-backs (HSET) acknowledged") \
 	X(redis_reconnects,      "Redis connections established after the first one") \
-	X(redis_errors,          "Redis error replies, refused or lost writes, connect failures, stalled connections dropped") \
+	X(redis_errors,          "Redis error replies, refused or lost writes, connect failures, stalled connections dropped, the cache's invalidation listener lost or refused") \
 	X(redis_cache_hits,      "users' store features answered from the client-side cache (no round trip)") \
 	X(redis_cache_misses,    "users' store features not in the client-side cache (looked up in Redis)") \
 	X(redis_cache_invalidations, "keys Redis reported changed by another client (dropped from the cache)") \

@@ -188,6 +188,7 @@ static void ls_close(struct ctl_rcache *c)
 static void ls_down(struct ctl_rcache *c, const char *what, const char *why)
 {
 	bool was_up = c->ls == LS_UP;
+	WR_COUNT(c->cnt, redis_errors);   /* as a lost or failed lookup connection */
 	ls_close(c);
 	c->ls = LS_DOWN;
 	int64_t now = wr_mono_us();

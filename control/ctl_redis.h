@@ -35,7 +35,10 @@
  *   redis_errors           error replies (e.g. WRONGTYPE), unparsable
  *                          replies, write-backs refused (not connected, too
  *                          many in flight) or lost with the connection,
- *                          connect failures and stalled connections dropped
+ *                          connect failures and stalled connections dropped,
+ *                          and the cache's invalidation listener lost, refused
+ *                          or sent something unparsable (see ctl_rcache.h)
+ *   redis_cache_*          the client-side cache (see ctl_rcache.h)
  *
  * The process must ignore SIGPIPE (main() does): hiredis writes with
  * write(2), and a peer that reset the connection would otherwise kill it.

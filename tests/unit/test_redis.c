@@ -923,9 +923,10 @@ static void test_cache_dropped_with_either_connection(void)
 
 	/* the invalidation listener is killed: the cache is flushed, the next
 	 * lookup goes to Redis, and once the listener is back, caching resumes */
-	uint64_t fl = CNT(cnt, redis_cache_flushes);
+	uint64_t fl = CNT(cnt, redis_cache_flushes), errs = CNT(cnt, redis_errors);
 	redis_cmd(&s, "CLIENT KILL TYPE pubsub");
 	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_flushes) > fl));
+	CU_ASSERT(CNT(cnt, redis_errors) > errs);   /* the lost listener is counted */
 	long long h0 = hmget_calls(&s);
 	CU_ASSERT_TRUE(lookup_wait(r, &g, 8));
 	CU_ASSERT_EQUAL(hmget_calls(&s), h0 + 8);
