@@ -63,10 +63,11 @@
 	X(fraud_allow,           "decisions ALLOW") \
 	X(fraud_review,          "decisions REVIEW") \
 	X(fraud_block,           "decisions BLOCK") \
+	X(fraud_on_worker,       "decisions made and answered on the worker that owns the user (fraud.decide_on_worker)") \
 	X(fraud_degraded,        "decisions made without some store features (Redis slow, down or overloaded)") \
 	X(fraud_replies,         "UDP replies sent (decisions and errors)") \
 	X(fraud_reply_failed,    "UDP replies that could not be built or sent (no buffer, port busy)") \
-	X(fraud_audit_dropped,   "audit records not sent to Kafka because its producer queue was full (answers never wait)") \
+	X(fraud_audit_dropped,   "audit records lost: Kafka's producer queue full, or a worker's queue to the fraud thread full after the worker had answered (answers never wait)") \
 	X(fraud_shadow_scored,   "transactions the shadow model scored") \
 	X(fraud_shadow_disagree, "transactions where the shadow model's decision differed") \
 	X(fraud_model_reloads,   "models swapped in by a reload") \

@@ -29,6 +29,24 @@
 enum wr_txn_kind {
 	WR_TXN_SCORE = 0,            /* a valid transaction: score and answer */
 	WR_TXN_BAD = 1,              /* rejected by the worker: answer with @why */
+	WR_TXN_DECIDED = 2,          /* decided and answered by the owner worker
+				      * (struct wr_txn_fast): audit, write back */
+};
+
+#define WR_TXN_STORE_MAX 16       /* == RCACHE_FIELDS_MAX */
+#define WR_TXN_REASONS_MAX 8      /* == CTL_MAX_FRAUD_REASONS */
+
+/* What the owner worker decided (WR_TXN_DECIDED). */
+struct wr_txn_verdict {
+	float score;
+	uint8_t decision;            /* enum ctl_decision */
+	uint8_t n_reasons;
+	uint8_t has_store;           /* @store holds the feature-store values */
+	uint8_t reason[WR_TXN_REASONS_MAX]; /* feature indices, strongest first */
+	uint32_t lat_us;             /* receive -> answer built */
+	uint32_t start_us;           /* receive -> decision started */
+	uint64_t model_gen;          /* the model generation that decided */
+	double store[WR_TXN_STORE_MAX]; /* the store values it used (NaN: absent) */
 };
 
 struct wr_txn_req {
@@ -39,6 +57,7 @@ struct wr_txn_req {
 	uint16_t port_id;            /* reply: the port it came in on */
 	uint8_t rx_worker;           /* reply: the worker that received it (sends the answer) */
 	uint8_t rx_input;            /* reply: that worker's input (port, queue) index */
+	uint8_t owner;               /* the worker that owns the user (its fraud ring) */
 	uint16_t txn_id_len, user_len, merchant_len, country_len;
 	char currency[4];
 	int64_t ts_us;               /* event time */
@@ -53,7 +72,10 @@ struct wr_txn_req {
 	char country[WR_TXN_COUNTRY_MAX + 1];
 	/* Up to here: what a worker hands to the user's owner (WR_TXN_XCHG_BYTES);
 	 * the owner fills the rest. */
-	char why[WR_TXN_WHY_MAX];    /* BAD: the reason, NUL-terminated */
+	union {
+		char why[WR_TXN_WHY_MAX]; /* BAD: the reason, NUL-terminated */
+		struct wr_txn_verdict done; /* DECIDED */
+	};
 	struct st_feat_vec before;   /* in-stream features before this transaction */
 	struct st_feat_vec after;    /* windows after it (write-back); ratio/flags unused */
 } __attribute__((aligned(8)));
@@ -70,5 +92,26 @@ int wr_txn_error_json(char *buf, size_t len, bool audit, const char *txn_id, siz
 
 /* The parsed part, as the exchange rings between workers carry it. */
 #define WR_TXN_XCHG_BYTES offsetof(struct wr_txn_req, why)
+
+/*
+ * Deciding on the owner worker (the fraud fast path): when every feature is
+ * at hand there (no feature store, or the user's store values in the
+ * client-side cache while it serves), the worker scores, answers from its
+ * own tx queue and hands the transaction on as WR_TXN_DECIDED for the audit
+ * record, the write-back and the statistics; otherwise it goes to the fraud
+ * thread as before. Set up by main (ctl_fraud_fast()); NULL: off.
+ *
+ * decide(): @sent = transactions this worker has put on its fraud ring for
+ * scoring (SCORE or BAD); while any of them is not finished the worker must
+ * not decide (per-user order of answers and write-backs). Returns the
+ * answer's length in @buf and fills r->done (r->kind becomes DECIDED), or
+ * 0: send it to the fraud thread. Counts on @cnt (the worker's slot).
+ */
+struct wr_counters;
+struct wr_txn_fast {
+	int (*decide)(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r,
+		      char *buf, size_t len, struct wr_counters *cnt);
+	void *ctx;
+};
 
 #endif /* WR_TXN_H */

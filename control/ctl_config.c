@@ -1151,6 +1151,13 @@ static const struct cf_key fraud_keys[] = {
 	K_UINT("queue", struct ctl_config, fraud_queue, "4096", 64, 1u << 20,
 	       "Transactions in flight from each worker to the fraud thread; when full, a "
 	       "transaction is answered ERROR (overloaded) at once."),
+	K_BOOL("decide_on_worker", struct ctl_config, fraud_on_worker, "true",
+	       "Decide a UDP transaction on the worker that owns its user, answering from that "
+	       "worker's tx queue, when every feature is at hand there: no feature store, or the "
+	       "user's store values in the client-side cache while it serves. The fraud thread "
+	       "then only writes the audit record and the write-back. Otherwise (false, a cache "
+	       "miss, or an earlier transaction of the worker's still with the fraud thread) the "
+	       "fraud thread decides."),
 	K_UINT("realtime_priority", struct ctl_config, fraud_rt_priority, "0", 0, 99,
 	       "Run the fraud thread with real-time scheduling (SCHED_FIFO) at this priority, "
 	       "1..99; 0 = normal scheduling. On a CPU shared with other work, normal scheduling "

@@ -100,6 +100,7 @@ struct ctl_config {
 	int64_t fraud_disorder_us;   /* out-of-order bound of the feature windows */
 	bool fraud_evict;            /* full feature table: evict the least recent user */
 	uint32_t fraud_queue;        /* transactions in flight per worker to the fraud thread */
+	bool fraud_on_worker;        /* decide on the owner worker when all features are at hand */
 	uint32_t fraud_rt_priority;  /* SCHED_FIFO priority of the fraud thread, 0 = normal */
 	int32_t fraud_cpu;           /* CPU of the fraud thread, -1 = the main lcore's */
 	char *redis_host;            /* NULL = no feature store */

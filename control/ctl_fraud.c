@@ -42,6 +42,12 @@
 #define FLUSH_EVERY_US 100000
 #define VERIFY_RANDOM_ROWS 256
 #define VERIFY_SAMPLE_ROWS 1000
+/* How long the cache's "serving" holds for the workers after the thread
+ * last saw it: the thread sleeps at most IDLE_WAIT_US, so while it runs the
+ * word never lapses; a thread kept off its CPU lets it lapse and the
+ * workers send everything here again. */
+#define FAST_FRESH_US (2 * IDLE_WAIT_US)
+#define VERSIONS_KEPT 8
 
 /* Stream feature names, in struct st_feat_vec order. */
 static const char *const stream_names[] = {
@@ -73,7 +79,28 @@ struct fr_tx {
 	uint16_t n;
 };
 
+/* One word on a cache line of its own, written by one side only. */
+struct fr_word {
+	uint64_t v;
+	uint8_t pad[RTE_CACHE_LINE_SIZE - sizeof(uint64_t)];
+};
+
 struct ctl_fraud {
+	/* Deciding on the workers (wr_txn_fast). First, so that the struct's
+	 * alignment puts each word on its own line. */
+	struct fr_word cs[RTE_MAX_LCORE];   /* worker: odd while it holds a model */
+	struct fr_word done[RTE_MAX_LCORE]; /* thread: SCORE/BAD records from that
+					     * worker's ring finished */
+	struct fr_word fast_until;          /* thread: workers may use the cache
+					     * until this TSC (0: not now) */
+	bool fast_on;                       /* fraud.decide_on_worker and possible */
+	bool fast_store;                    /* the store's values come from the cache */
+	uint64_t fast_fresh_tsc;
+	struct {                            /* model versions by generation, for */
+		uint64_t gen;               /* the audit of worker decisions made */
+		char version[96];           /* before a reload (reload_lock) */
+	} versions[VERSIONS_KEPT];
+
 	struct ctl_fraud_conf c;
 	const struct ctl_config *cfg;
 	struct ctl_feat_map fmap;
@@ -409,7 +436,7 @@ static void jb_num(struct jbuf *j, double v)
 
 /* The fields reply and audit share. */
 static void put_verdict(struct jbuf *j, const struct ctl_fraud *f, const struct wr_txn_req *r,
-			const struct ctl_verdict *v, const struct ctl_model *m, uint64_t lat_us,
+			const struct ctl_verdict *v, const char *ver, uint64_t lat_us,
 			bool degraded, const double *store, bool have_store)
 {
 	const char *dn = ctl_decision_name(v->decision);
@@ -427,7 +454,6 @@ static void put_verdict(struct jbuf *j, const struct ctl_fraud *f, const struct 
 		jb_str(j, nm, strlen(nm));
 	}
 	jb_lit(j, "],\"model_version\":");
-	const char *ver = ctl_model_version(m);
 	jb_str(j, ver, strlen(ver));
 	jb_lit(j, ",\"latency_us\":");
 	jb_u64(j, lat_us);
@@ -558,59 +584,48 @@ static void write_back(struct ctl_fraud *f, const struct wr_txn_req *r)
 	ctl_redis_write(f->redis, r->user, wb_fields, vals, WR_ARRAY_SIZE(wb_fields));
 }
 
-/* Score, answer, audit, write back one transaction. @store: the store
- * values (NaN = missing); @complete: every store reply arrived. */
-static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double *store,
-		   bool complete)
+static void count_decision(struct wr_counters *cnt, enum ctl_decision d, bool degraded)
+{
+	WR_COUNT(cnt, fraud_decisions);
+	if (d == CTL_BLOCK)
+		WR_COUNT(cnt, fraud_block);
+	else if (d == CTL_REVIEW)
+		WR_COUNT(cnt, fraud_review);
+	else
+		WR_COUNT(cnt, fraud_allow);
+	if (degraded)
+		WR_COUNT(cnt, fraud_degraded);
+}
+
+/* A SCORE or BAD record of worker r->owner is finished: once all of them
+ * are, that worker may decide on its own again. */
+static void finished(struct ctl_fraud *f, const struct wr_txn_req *r)
+{
+	if (r->owner < RTE_MAX_LCORE)
+		__atomic_store_n(&f->done[r->owner].v, f->done[r->owner].v + 1, __ATOMIC_RELEASE);
+}
+
+/* After the answer (@j, the reply's JSON): the shadow model, the audit
+ * record, the write-back. */
+static void record(struct ctl_fraud *f, const struct wr_txn_req *r, const float *row,
+		   enum ctl_decision decision, const struct jbuf *j)
 {
 	const struct fr_models *ms = f->cur;
 	const struct ctl_config *cfg = f->cfg;
-	float row[CTL_MAX_FRAUD_FEATURES];
-	ctl_feat_row(&f->fmap, r, store, row);
-	struct ctl_verdict v;
-	ctl_fraud_judge(ms->main, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
-			cfg->fraud_reasons, &v);
-	/* Without a configured store nothing was expected, so nothing is lacking.
-	 * In an incomplete lookup, a transaction whose own reply arrived with
-	 * every value lacks nothing either. */
-	bool degraded = false;
-	if (f->redis && f->fmap.n_store && !complete) {
-		for (uint32_t i = 0; i < f->fmap.n_store; i++)
-			degraded |= !store || isnan(store[i]);
-	}
-
-	WR_COUNT(f->c.cnt, fraud_decisions);
-	if (v.decision == CTL_BLOCK)
-		WR_COUNT(f->c.cnt, fraud_block);
-	else if (v.decision == CTL_REVIEW)
-		WR_COUNT(f->c.cnt, fraud_review);
-	else
-		WR_COUNT(f->c.cnt, fraud_allow);
-	if (degraded)
-		WR_COUNT(f->c.cnt, fraud_degraded);
-
-	uint64_t lat = since_rx_us(f, r->rx_tsc);
-	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
-	put_verdict(&j, f, r, &v, ms->main, lat, degraded, store, store != NULL);
-	jb_lit(&j, "}");
-	if (r->reply && !j.full)
-		queue_reply(f, r, j.b, j.pos);
-	wr_hist_add(&f->lat, lat);
-
 	struct ctl_verdict sv = { 0 };
 	if (ms->shadow) {
 		ctl_fraud_judge(ms->shadow, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
 				cfg->fraud_reasons, &sv);
 		WR_COUNT(f->c.cnt, fraud_shadow_scored);
-		if (sv.decision != v.decision)
+		if (sv.decision != decision)
 			WR_COUNT(f->c.cnt, fraud_shadow_disagree);
 	}
 	if (f->audit || (cfg->decisions_kafka && f->c.kafka)) {
 		struct jbuf a = { f->line, sizeof(f->line), 0, false };
 		jb_raw(&a, "{\"type\":\"decision\",");
 		/* Reuse the reply's fields: drop its leading '{' and closing '}'. */
-		if (j.pos > 2 && !j.full)
-			jb_raw(&a, "%.*s", (int)(j.pos - 2), j.b + 1);
+		if (j->pos > 2 && !j->full)
+			jb_raw(&a, "%.*s", (int)(j->pos - 2), j->b + 1);
 		jb_raw(&a, ",\"user_id\":");
 		jb_str(&a, r->user, r->user_len);
 		char ts[40];
@@ -620,8 +635,9 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 		jb_str(&a, r->merchant, r->merchant_len);
 		jb_raw(&a, ",\"country\":");
 		jb_str(&a, r->country, r->country_len);
-		jb_raw(&a, ",\"source\":\"%s\",\"history\":\"%s\",\"features\":{",
-		       r->reply ? "udp" : "kafka",
+		jb_raw(&a, ",\"source\":\"%s\",\"decided_by\":\"%s\",\"history\":\"%s\","
+		       "\"features\":{", r->reply ? "udp" : "kafka",
+		       r->kind == WR_TXN_DECIDED ? "worker" : "fraud_thread",
 		       r->feat_rc == 1 ? "late" : r->feat_rc == 2 ? "table_full" : "ok");
 		for (uint32_t i = 0; i < f->fmap.n; i++) {
 			if (i)
@@ -647,6 +663,142 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 		}
 	}
 	write_back(f, r);
+}
+
+/* Score, answer, audit, write back one transaction. @store: the store
+ * values (NaN = missing); @complete: every store reply arrived. */
+static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double *store,
+		   bool complete)
+{
+	const struct fr_models *ms = f->cur;
+	const struct ctl_config *cfg = f->cfg;
+	float row[CTL_MAX_FRAUD_FEATURES];
+	ctl_feat_row(&f->fmap, r, store, row);
+	struct ctl_verdict v;
+	ctl_fraud_judge(ms->main, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
+			cfg->fraud_reasons, &v);
+	/* Without a configured store nothing was expected, so nothing is lacking.
+	 * In an incomplete lookup, a transaction whose own reply arrived with
+	 * every value lacks nothing either. */
+	bool degraded = false;
+	if (f->redis && f->fmap.n_store && !complete) {
+		for (uint32_t i = 0; i < f->fmap.n_store; i++)
+			degraded |= !store || isnan(store[i]);
+	}
+	count_decision(f->c.cnt, v.decision, degraded);
+
+	uint64_t lat = since_rx_us(f, r->rx_tsc);
+	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
+	put_verdict(&j, f, r, &v, ctl_model_version(ms->main), lat, degraded, store,
+		    store != NULL);
+	jb_lit(&j, "}");
+	if (r->reply && !j.full)
+		queue_reply(f, r, j.b, j.pos);
+	wr_hist_add(&f->lat, lat);
+	record(f, r, row, v.decision, &j);
+	finished(f, r);
+}
+
+/* ---- deciding on the workers ------------------------------------------ */
+
+/* The version of the main model of generation @gen into @out. */
+static void version_of(const struct ctl_fraud *f, uint64_t gen, char *out, size_t len)
+{
+	if (gen == f->cur->gen) {
+		snprintf(out, len, "%s", ctl_model_version(f->cur->main));
+		return;
+	}
+	/* A slot is rewritten only VERSIONS_KEPT reloads later: check before and after. */
+	const uint64_t *g = &f->versions[gen % VERSIONS_KEPT].gen;
+	if (__atomic_load_n(g, __ATOMIC_ACQUIRE) == gen)
+		snprintf(out, len, "%s", f->versions[gen % VERSIONS_KEPT].version);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(g, __ATOMIC_RELAXED) != gen)
+		snprintf(out, len, "unknown (reloaded since)");
+}
+
+int ctl_fraud_fast(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r, char *buf,
+		   size_t len, struct wr_counters *cnt)
+{
+	struct ctl_fraud *f = ctx;
+	if (!f->fast_on || r->kind != WR_TXN_SCORE || worker >= f->c.n_rings ||
+	    __atomic_load_n(&f->done[worker].v, __ATOMIC_ACQUIRE) != sent ||
+	    rte_rdtsc() >= __atomic_load_n(&f->fast_until.v, __ATOMIC_ACQUIRE))
+		return 0;
+	struct wr_txn_verdict *d = &r->done;
+	d->has_store = f->fast_store;
+	if (f->fast_store && !ctl_rcache_peek(ctl_redis_cache(f->redis), r->user, r->user_len,
+					      d->store))
+		return 0;
+	d->start_us = (uint32_t)since_rx_us(f, r->rx_tsc);
+
+	/* Read side of the models' RCU: odd while this worker holds them. The
+	 * full fence orders the odd store before the load of f->pub against
+	 * ctl_fraud_reload()'s store of f->pub before its load of cs. */
+	struct fr_word *cs = &f->cs[worker];
+	__atomic_store_n(&cs->v, cs->v + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	const struct fr_models *ms = __atomic_load_n(&f->pub, __ATOMIC_ACQUIRE);
+	const struct ctl_config *cfg = f->cfg;
+	float row[CTL_MAX_FRAUD_FEATURES];
+	ctl_feat_row(&f->fmap, r, f->fast_store ? d->store : NULL, row);
+	struct ctl_verdict v;
+	ctl_fraud_judge(ms->main, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
+			cfg->fraud_reasons, &v);
+	uint64_t lat = since_rx_us(f, r->rx_tsc);
+	struct jbuf j = { buf, len, 0, false };
+	put_verdict(&j, f, r, &v, ctl_model_version(ms->main), lat, false, NULL, false);
+	jb_lit(&j, "}");
+	d->model_gen = ms->gen;
+	__atomic_store_n(&cs->v, cs->v + 1, __ATOMIC_RELEASE);
+	if (j.full)
+		return 0;   /* the fraud thread's answer will not fit either: it counts it */
+
+	d->score = v.score;
+	d->decision = (uint8_t)v.decision;
+	d->n_reasons = (uint8_t)v.n_reasons;
+	for (uint32_t i = 0; i < v.n_reasons; i++)
+		d->reason[i] = (uint8_t)v.reason[i];
+	d->lat_us = (uint32_t)lat;
+	r->kind = WR_TXN_DECIDED;
+	count_decision(cnt, v.decision, false);
+	WR_COUNT(cnt, fraud_on_worker);
+	if (f->fast_store)
+		WR_COUNT(cnt, redis_cache_hits);
+	return (int)j.pos;
+}
+
+/* A worker decided and answered @r: statistics, shadow, audit, write-back. */
+static void take_decided(struct ctl_fraud *f, const struct wr_txn_req *r)
+{
+	const struct wr_txn_verdict *d = &r->done;
+	float row[CTL_MAX_FRAUD_FEATURES];
+	ctl_feat_row(&f->fmap, r, d->has_store ? d->store : NULL, row);
+	struct ctl_verdict v = { .score = d->score, .decision = (enum ctl_decision)d->decision,
+				 .n_reasons = d->n_reasons };
+	for (uint32_t i = 0; i < v.n_reasons && i < WR_TXN_REASONS_MAX; i++)
+		v.reason[i] = d->reason[i];
+	wr_hist_add(&f->queue_wait, d->start_us);
+	wr_hist_add(&f->redis_wait, 0);
+	wr_hist_add(&f->lat, d->lat_us);
+	char ver[sizeof(f->versions[0].version)];
+	version_of(f, d->model_gen, ver, sizeof(ver));
+	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
+	put_verdict(&j, f, r, &v, ver, d->lat_us, false, NULL, false);
+	jb_lit(&j, "}");
+	record(f, r, row, v.decision, &j);
+}
+
+/* Tell the workers whether they may use the cache now. */
+static void publish_fast(struct ctl_fraud *f)
+{
+	if (!f->fast_on)
+		return;
+	uint64_t until = UINT64_MAX;   /* no store: always */
+	if (f->fast_store)
+		until = ctl_redis_cache_state(f->redis, NULL) == 1 ? rte_rdtsc() + f->fast_fresh_tsc
+								    : 0;
+	__atomic_store_n(&f->fast_until.v, until, __ATOMIC_RELEASE);
 }
 
 /* ---- batches ----------------------------------------------------------- */
@@ -679,7 +831,9 @@ static void on_lookup(void *ctx, uint64_t id, const double *results, uint32_t n,
 	(void)id;
 	struct fr_batch *b = ctx;
 	struct ctl_fraud *f = b->f;
-	wr_hist_add(&f->redis_wait, (uint64_t)(wr_mono_us() - b->t0_us));
+	uint64_t waited = (uint64_t)(wr_mono_us() - b->t0_us);
+	for (uint32_t i = 0; i < b->n; i++)   /* per transaction, as the latency */
+		wr_hist_add(&f->redis_wait, waited);
 	stash_fill(f, b->n);
 	for (uint32_t i = 0; i < b->n; i++)
 		decide(f, &b->req[i], results && i < n ? results + (size_t)i * n_fields : NULL,
@@ -709,9 +863,14 @@ static void send_open(struct ctl_fraud *f)
 
 static void take(struct ctl_fraud *f, const struct wr_txn_req *r)
 {
+	if (r->kind == WR_TXN_DECIDED) {
+		take_decided(f, r);
+		return;
+	}
 	wr_hist_add(&f->queue_wait, since_rx_us(f, r->rx_tsc));
 	if (r->kind == WR_TXN_BAD) {
 		answer_bad(f, r);
+		finished(f, r);
 		return;
 	}
 	if (!f->redis || !f->fmap.n_store) {
@@ -791,6 +950,7 @@ static void loop_once(struct ctl_fraud *f, bool may_sleep)
 	}
 	idle_wait(f, wait);
 	wr_wake_done(f->wake);
+	publish_fast(f);
 	flush_tx(f);
 	int64_t now = wr_mono_us();
 	if (now - f->last_flush_us >= FLUSH_EVERY_US) {
@@ -850,9 +1010,11 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 {
 	*out = NULL;
 	const struct ctl_config *cfg = c->cfg;
-	struct ctl_fraud *f = calloc(1, sizeof(*f));
+	struct ctl_fraud *f = aligned_alloc(RTE_CACHE_LINE_SIZE,
+					    RTE_ALIGN_CEIL(sizeof(*f), RTE_CACHE_LINE_SIZE));
 	if (!f)
 		return -ENOMEM;
+	memset(f, 0, sizeof(*f));
 	f->c = *c;
 	f->cfg = cfg;
 	f->wake = c->wake;
@@ -922,6 +1084,13 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 		if (rc)
 			goto fail;
 	}
+	/* Workers decide when every feature is at hand there: no store values
+	 * wanted, or the cache keeps them. */
+	f->fast_store = f->redis && f->fmap.n_store;
+	f->fast_on = cfg->fraud_on_worker && c->n_rings <= RTE_MAX_LCORE &&
+		     (!f->fast_store || ctl_redis_cache(f->redis));
+	f->fast_fresh_tsc = (uint64_t)(FAST_FRESH_US * f->tsc_per_us);
+	publish_fast(f);
 	WR_INFO("fraud", "model %s (%u trees, %u features; %u from the feature store%s)%s%s",
 		ctl_model_version(f->pub->main), ctl_model_n_trees(f->pub->main),
 		ctl_model_n_features(f->pub->main), f->fmap.n_store,
@@ -1033,8 +1202,23 @@ int ctl_fraud_reload(struct ctl_fraud *f, char *err, size_t errlen)
 		pthread_mutex_unlock(&f->reload_lock);
 		return rc;
 	}
+	/* Worker decisions still in the rings name their model by generation. */
+	snprintf(f->versions[old->gen % VERSIONS_KEPT].version,
+		 sizeof(f->versions[0].version), "%s", ctl_model_version(old->main));
+	__atomic_store_n(&f->versions[old->gen % VERSIONS_KEPT].gen, old->gen, __ATOMIC_RELEASE);
 	__atomic_store_n(&f->pub, nm, __ATOMIC_RELEASE);
-	/* Grace period: wait until the thread starts a loop with the new
+	/* Grace period, workers: each one either holds no model (cs even) or
+	 * finishes the decision it is in (cs changes); the fence pairs with
+	 * theirs in ctl_fraud_fast(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned w = 0; w < f->c.n_rings && w < RTE_MAX_LCORE; w++) {
+		uint64_t s = __atomic_load_n(&f->cs[w].v, __ATOMIC_ACQUIRE);
+		while ((s & 1) && __atomic_load_n(&f->cs[w].v, __ATOMIC_ACQUIRE) == s) {
+			struct timespec ts = { 0, 10000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	/* The thread: wait until it starts a loop with the new
 	 * generation. Only this (main) thread stops it, so it keeps looping
 	 * meanwhile; it sleeps at most IDLE_WAIT_US and the write wakes it. */
 	if (f->started) {

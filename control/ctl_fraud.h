@@ -127,6 +127,19 @@ void ctl_fraud_destroy(struct ctl_fraud *f);
  */
 int ctl_fraud_reload(struct ctl_fraud *f, char *err, size_t errlen);
 
+/*
+ * The workers' side (struct wr_txn_fast, @ctx = the struct ctl_fraud): decide
+ * @r on worker @worker when every feature is at hand there. Any worker
+ * thread, concurrently; see wr_txn.h for the contract. The cache is used
+ * only while this thread last saw it serving, at most FAST_FRESH_US ago
+ * (2 ms): an invalidation this thread has read is never overtaken; one it
+ * has not read yet is as late as for the thread's own lookups, bounded by
+ * its wake-up. The main model is read under RCU (ctl_fraud_reload() waits
+ * for every worker to leave the decision it is in).
+ */
+int ctl_fraud_fast(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r, char *buf,
+		   size_t len, struct wr_counters *cnt);
+
 struct ctl_fraud_stats {
 	uint64_t decisions;
 	uint64_t lat_p50_us, lat_p99_us, lat_p999_us, lat_max_us;   /* receive -> reply */

@@ -37,6 +37,8 @@ enum ls_state { LS_DOWN, LS_CONNECTING, LS_HELLO, LS_UP };
 struct rc_ent {
 	uint64_t gen;                /* changes whenever the slot is (re)taken */
 	uint32_t hash;
+	uint32_t seq;                /* odd while the owner changes a VALID entry or its
+				      * values (ctl_rcache_peek() from other threads) */
 	uint8_t state;               /* enum rc_state */
 	uint8_t ulen;
 	char user[RCACHE_USER_MAX];
@@ -76,6 +78,23 @@ static uint32_t user_hash(const char *s, size_t n)
 
 /* ---- table ---- */
 
+/*
+ * A seqlock per entry for ctl_rcache_peek(): the owner (the only writer)
+ * makes the sequence odd before it changes what a reader could be copying
+ * (a VALID entry's key, state or values) and even again after; a reader
+ * keeps its copy only if the sequence was even and unchanged around it.
+ */
+static void ent_write_begin(struct rc_ent *e)
+{
+	__atomic_store_n(&e->seq, e->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void ent_write_end(struct rc_ent *e)
+{
+	__atomic_store_n(&e->seq, e->seq + 1, __ATOMIC_RELEASE);
+}
+
 static struct rc_ent *find(struct ctl_rcache *c, const char *user, size_t ulen, uint32_t h)
 {
 	struct rc_ent *b = &c->ent[(size_t)(h % c->n_buckets) * RC_WAYS];
@@ -88,9 +107,13 @@ static struct rc_ent *find(struct ctl_rcache *c, const char *user, size_t ulen, 
 
 static void drop_ent(struct ctl_rcache *c, struct rc_ent *e)
 {
-	if (e->state == RC_VALID)
+	if (e->state == RC_VALID) {
 		c->valid--;
-	e->state = RC_EMPTY;
+		ent_write_begin(e);
+		__atomic_store_n(&e->state, RC_EMPTY, __ATOMIC_RELAXED);
+		ent_write_end(e);
+	}
+	__atomic_store_n(&e->state, RC_EMPTY, __ATOMIC_RELAXED);
 }
 
 bool ctl_rcache_get(struct ctl_rcache *c, const char *user, size_t ulen, double *out)
@@ -122,11 +145,14 @@ uint64_t ctl_rcache_pending(struct ctl_rcache *c, const char *user, size_t ulen)
 		e = &b[c->rr++ % RC_WAYS];
 		drop_ent(c, e);
 	}
+	/* Not VALID (a reader skips it), but a reader may be comparing the
+	 * key: relaxed atomic stores, so that a racing read is only stale. */
 	e->gen = ++c->gen_seq;
-	e->hash = h;
-	e->ulen = (uint8_t)ulen;
-	memcpy(e->user, user, ulen);
-	e->state = RC_WAIT;
+	__atomic_store_n(&e->hash, h, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->ulen, (uint8_t)ulen, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < ulen; i++)
+		__atomic_store_n(&e->user[i], user[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&e->state, RC_WAIT, __ATOMIC_RELAXED);
 	return e->gen;
 }
 
@@ -138,16 +164,50 @@ void ctl_rcache_fill(struct ctl_rcache *c, const char *user, size_t ulen, uint64
 	struct rc_ent *e = find(c, user, ulen, user_hash(user, ulen));
 	if (!e || e->gen != gen)
 		return;     /* invalidated, evicted or flushed since the request */
-	memcpy(c->vals + (size_t)(e - c->ent) * c->n_fields, vals, c->n_fields * sizeof(double));
+	double *v = c->vals + (size_t)(e - c->ent) * c->n_fields;
+	ent_write_begin(e);
+	for (uint32_t i = 0; i < c->n_fields; i++)
+		__atomic_store(&v[i], &vals[i], __ATOMIC_RELAXED);
 	if (e->state != RC_VALID)
 		c->valid++;
-	e->state = RC_VALID;
+	__atomic_store_n(&e->state, RC_VALID, __ATOMIC_RELAXED);
+	ent_write_end(e);
+}
+
+bool ctl_rcache_peek(const struct ctl_rcache *c, const char *user, size_t ulen, double *out)
+{
+	if (!c || ulen == 0 || ulen > RCACHE_USER_MAX)
+		return false;
+	uint32_t h = user_hash(user, ulen);
+	const struct rc_ent *b = &c->ent[(size_t)(h % c->n_buckets) * RC_WAYS];
+	for (uint32_t w = 0; w < RC_WAYS; w++) {
+		const struct rc_ent *e = &b[w];
+		uint32_t s0 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+		if (s0 & 1)
+			continue;
+		if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) != RC_VALID ||
+		    __atomic_load_n(&e->hash, __ATOMIC_RELAXED) != h ||
+		    __atomic_load_n(&e->ulen, __ATOMIC_RELAXED) != ulen)
+			continue;
+		/* The key bytes are compared while the owner may rewrite them:
+		 * a torn compare is caught by the sequence check below. */
+		bool same = true;
+		for (size_t i = 0; i < ulen && same; i++)
+			same = __atomic_load_n(&e->user[i], __ATOMIC_RELAXED) == user[i];
+		const double *v = c->vals + (size_t)(e - c->ent) * c->n_fields;
+		for (uint32_t i = 0; same && i < c->n_fields; i++)
+			__atomic_load(&v[i], &out[i], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (same && __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == s0)
+			return true;
+	}
+	return false;
 }
 
 void ctl_rcache_flush(struct ctl_rcache *c)
 {
 	for (size_t i = 0; i < (size_t)c->n_buckets * RC_WAYS; i++)
-		c->ent[i].state = RC_EMPTY;
+		drop_ent(c, &c->ent[i]);
 	c->valid = 0;
 	c->epoch++;
 	WR_COUNT(c->cnt, redis_cache_flushes);

@@ -27,7 +27,8 @@
  * Counters: redis_cache_hits, redis_cache_misses, redis_cache_invalidations
  * (keys invalidated by Redis), redis_cache_flushes.
  *
- * Thread safety: none; the owner of the ctl_redis client calls everything.
+ * Thread safety: the owner of the ctl_redis client calls everything, except
+ * ctl_rcache_peek(), which any thread may call at any time.
  */
 #ifndef CTL_RCACHE_H
 #define CTL_RCACHE_H
@@ -77,6 +78,14 @@ uint64_t ctl_rcache_epoch(const struct ctl_rcache *c);
 
 /* The values of @user into @out (n_fields of them); false when not held. */
 bool ctl_rcache_get(struct ctl_rcache *c, const char *user, size_t ulen, double *out);
+/*
+ * The same from any thread, without counting (the caller counts): a copy
+ * of the values as one fill stored them, never a mix (a seqlock per entry);
+ * false also when the entry is being changed right now. Fresh as of the
+ * owner's latest invalidation: whether values may be served at all is the
+ * owner's to say (ctl_redis_cache_state()).
+ */
+bool ctl_rcache_peek(const struct ctl_rcache *c, const char *user, size_t ulen, double *out);
 /* An HMGET of @user is about to go out: its generation, for the fill (0 = do not fill). */
 uint64_t ctl_rcache_pending(struct ctl_rcache *c, const char *user, size_t ulen);
 /* Its reply: stored unless the key was invalidated (or evicted) since. */

@@ -977,6 +977,11 @@ int ctl_redis_cache_state(const struct ctl_redis *r, uint32_t *held)
 	return cache_usable(r) ? 1 : 0;
 }
 
+const struct ctl_rcache *ctl_redis_cache(const struct ctl_redis *r)
+{
+	return r ? r->cache : NULL;
+}
+
 uint32_t ctl_redis_in_flight(const struct ctl_redis *r)
 {
 	return r ? r->n_reqs + r->n_writes : 0;

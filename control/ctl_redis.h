@@ -57,6 +57,7 @@
 #include "wr_counters.h"
 
 struct ctl_redis;
+struct ctl_rcache;
 
 /*
  * Options. Zero values take the defaults given; strings are copied.
@@ -181,6 +182,9 @@ bool ctl_redis_connected(const struct ctl_redis *r);
  * now (a connection down, tracking not confirmed, Redis not answering),
  * 1 serving; *@held (may be NULL) = users whose values it holds. */
 int ctl_redis_cache_state(const struct ctl_redis *r, uint32_t *held);
+/* The cache table, for ctl_rcache_peek() from other threads while the
+ * owner says it serves (NULL: no cache). Lives as long as @r. */
+const struct ctl_rcache *ctl_redis_cache(const struct ctl_redis *r);
 
 /*
  * Lookups and write-backs still waiting for replies from Redis (tombstones

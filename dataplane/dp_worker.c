@@ -40,6 +40,7 @@
 
 #define BURST 32
 #define PREFETCH_AHEAD 3
+#define ANSWER_TX_GROUP 4     /* fraud answers decided here: sent in groups this small */
 #define XCHG_RING_SIZE 16384
 /* After this many empty polls in a row the worker naps briefly so a shared
  * core (tests, small boxes) keeps room for other threads; a loaded port is
@@ -88,6 +89,8 @@ struct dp_worker {
 	struct st_feat *feat;                  /* fraud features of the users we own; NULL: off */
 	uint64_t answers_due_tsc;              /* no idle nap before this: an answer is
 						* on its way back through the fraud thread */
+	uint64_t fraud_sent;                   /* SCORE and BAD records put on the fraud
+						* ring (wr_txn_fast's @sent) */
 	struct st_rule_params *rparams;
 	struct st_emit emit;
 	char *linbuf;                          /* linearised multi-segment payloads */
@@ -249,6 +252,7 @@ static void own_forwarded(struct dp_worker *w, const struct dp_xmsg *x)
 	own_txn(w, &r);
 }
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m);
+static void tx_input(struct dp_worker *w, uint32_t input);
 
 /* Add the pending click events (exactly as single adds in arrival order). */
 static void sess_flush(struct dp_worker *w)
@@ -573,20 +577,16 @@ static uint32_t send_answers(struct dp_worker *w)
 	return n;
 }
 
-/* Answer ERROR from this worker's own tx queue: for when the fraud thread
- * cannot take the transaction (its queue is full). */
-static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const char *why)
+/* Send @payload (@n bytes) to the sender of @r, which this worker received,
+ * from the input's tx queue. */
+static void reply_from_here(struct dp_worker *w, const struct wr_txn_req *r, const char *payload,
+			    int n)
 {
-	if (!r->reply)
-		return;
 	uint32_t i = r->rx_worker == w->c.idx ? r->rx_input : w->c.n_inputs;
-	char buf[2 * WR_TXN_WHY_MAX + 6 * WR_TXN_ID_MAX + 64]; /* escapes may grow 6x */
-	int n = i < w->c.n_inputs ? wr_txn_error_json(buf, sizeof(buf), false, r->txn_id,
-						      r->txn_id_len, why) : -ENOSPC;
 	int e = 0;
-	struct rte_mbuf *m = n < 0 ? NULL : dp_udp_reply(w->c.mp, r->hdr, r->hdr_len,
-							 &w->c.inputs[i].addrs->mac, buf,
-							 (uint32_t)n, &e);
+	struct rte_mbuf *m = n < 0 || i >= w->c.n_inputs ? NULL
+		: dp_udp_reply(w->c.mp, r->hdr, r->hdr_len, &w->c.inputs[i].addrs->mac, payload,
+			       (uint32_t)n, &e);
 	if (!m) {
 		WR_COUNT(w->c.cnt, fraud_reply_failed);
 		return;
@@ -595,18 +595,65 @@ static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const 
 	queue_tx(w, i, m);
 }
 
+/* Answer ERROR from this worker's own tx queue: for when the fraud thread
+ * cannot take the transaction (its queue is full). */
+static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const char *why)
+{
+	if (!r->reply)
+		return;
+	char buf[2 * WR_TXN_WHY_MAX + 6 * WR_TXN_ID_MAX + 64]; /* escapes may grow 6x */
+	reply_from_here(w, r, buf, wr_txn_error_json(buf, sizeof(buf), false, r->txn_id,
+						     r->txn_id_len, why));
+}
+
 static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 {
+	r->owner = (uint8_t)w->c.idx;
 	if (unlikely(rte_ring_sp_enqueue_elem(w->c.fraud, r, sizeof(*r)) != 0)) {
-		WR_COUNT(w->c.cnt, txn_overload);
 		uint32_t supp;
+		if (r->kind == WR_TXN_DECIDED) {
+			/* Answered already: only its audit record and write-back are lost. */
+			WR_COUNT(w->c.cnt, fraud_audit_dropped);
+			if (wr_ratelimit_pass(&w->rl_parse, &supp))
+				WR_WARN("fraud", "fraud queue of worker %u full: audit record of a "
+					"decision made here dropped%s", w->c.idx,
+					supp ? " (and more not logged)" : "");
+			return;
+		}
+		WR_COUNT(w->c.cnt, txn_overload);
 		if (wr_ratelimit_pass(&w->rl_parse, &supp))
 			WR_WARN("fraud", "fraud queue of worker %u full: answering ERROR "
 				"(overloaded)%s", w->c.idx, supp ? " (and more not logged)" : "");
 		reply_direct(w, r, "overloaded: try again");
 		return;
 	}
+	/* A decision made here is only audited and written back: the thread
+	 * takes it within IDLE_WAIT_US without a wake-up. */
+	if (r->kind == WR_TXN_DECIDED)
+		return;
+	w->fraud_sent++;
 	wr_wake_notify(w->c.fraud_wake);
+}
+
+/* Decide here when every feature is at hand (wr_txn_fast): the answer goes
+ * out now, the record to the fraud thread for the audit and write-back. */
+static bool decide_here(struct dp_worker *w, struct wr_txn_req *r)
+{
+	const struct wr_txn_fast *ff = w->c.fraud_fast;
+	if (!ff || !r->reply || r->rx_worker != w->c.idx)
+		return false;
+	char buf[2048];
+	int n = ff->decide(ff->ctx, w->c.idx, w->fraud_sent, r, buf, sizeof(buf), w->c.cnt);
+	if (n <= 0)
+		return false;
+	reply_from_here(w, r, buf, n);
+	/* Answers leave in small groups, not after the whole rx burst: each
+	 * decision costs microseconds, so the first of a burst of 32 would
+	 * wait for the other 31. */
+	uint32_t i = r->rx_input;
+	if (i < w->c.n_inputs && w->ntx[i] >= ANSWER_TX_GROUP)
+		tx_input(w, i);
+	return true;
 }
 
 /* The owner's part: in-stream features before and after, then to the fraud
@@ -632,6 +679,8 @@ static void own_txn(struct dp_worker *w, struct wr_txn_req *r)
 			 "transaction (%s)", strerror(-rc));
 	}
 	w->c.cnt->v[WR_CNT_features_users] = st_feat_used(w->feat);
+	if (r->kind == WR_TXN_SCORE)
+		decide_here(w, r);
 	to_fraud(w, r);
 }
 
@@ -847,36 +896,31 @@ static void handle_udp(struct dp_worker *w, uint32_t input, struct rte_mbuf *m,
 		handle_syslog(w, input, data, p->payload_len, now, now, p, NULL, 0);
 }
 
+static void tx_input(struct dp_worker *w, uint32_t input)
+{
+	uint16_t n = w->ntx[input];
+	const struct dp_input *in = &w->c.inputs[input];
+	uint16_t sent = rte_eth_tx_burst(in->port_id, in->tx_queue, w->tx[input], n);
+	WR_COUNT_ADD(w->c.cnt, tx_packets, sent);
+	if (sent < n) {
+		WR_COUNT_ADD(w->c.cnt, tx_dropped, n - sent);
+		rte_pktmbuf_free_bulk(&w->tx[input][sent], n - sent);
+	}
+	w->ntx[input] = 0;
+}
+
 static void queue_tx(struct dp_worker *w, uint32_t input, struct rte_mbuf *m)
 {
 	w->tx[input][w->ntx[input]++] = m;
-	if (w->ntx[input] == BURST) {
-		const struct dp_input *in = &w->c.inputs[input];
-		uint16_t sent = rte_eth_tx_burst(in->port_id, in->tx_queue, w->tx[input], BURST);
-		WR_COUNT_ADD(w->c.cnt, tx_packets, sent);
-		if (sent < BURST) {
-			WR_COUNT_ADD(w->c.cnt, tx_dropped, BURST - sent);
-			rte_pktmbuf_free_bulk(&w->tx[input][sent], BURST - sent);
-		}
-		w->ntx[input] = 0;
-	}
+	if (w->ntx[input] == BURST)
+		tx_input(w, input);
 }
 
 static void flush_tx(struct dp_worker *w)
 {
-	for (uint32_t i = 0; i < w->c.n_inputs; i++) {
-		uint16_t n = w->ntx[i];
-		if (!n)
-			continue;
-		const struct dp_input *in = &w->c.inputs[i];
-		uint16_t sent = rte_eth_tx_burst(in->port_id, in->tx_queue, w->tx[i], n);
-		WR_COUNT_ADD(w->c.cnt, tx_packets, sent);
-		if (sent < n) {
-			WR_COUNT_ADD(w->c.cnt, tx_dropped, n - sent);
-			rte_pktmbuf_free_bulk(&w->tx[i][sent], n - sent);
-		}
-		w->ntx[i] = 0;
-	}
+	for (uint32_t i = 0; i < w->c.n_inputs; i++)
+		if (w->ntx[i])
+			tx_input(w, i);
 }
 
 static void handle_pkt(struct dp_worker *w, uint32_t input, struct rte_mbuf *m, int64_t now,

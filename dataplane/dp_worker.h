@@ -79,6 +79,8 @@ struct dp_input {
 	const struct dp_local_addrs *addrs;
 };
 
+struct wr_txn_fast;
+
 struct dp_worker_conf {
 	uint32_t idx;                          /* 0 .. n_workers-1 */
 	struct dp_shared *shared;
@@ -93,6 +95,8 @@ struct dp_worker_conf {
 	struct rte_ring *fraud;                /* transactions to the fraud thread; NULL: off */
 	struct wr_wake *fraud_wake;            /* notified after each enqueue on @fraud */
 	struct rte_ring *answers;              /* answer frames from the fraud thread, to send */
+	const struct wr_txn_fast *fraud_fast;  /* decide here when all features are at
+						* hand (wr_txn.h); NULL: never */
 	struct rte_mempool *mp;                /* for answers the worker builds itself */
 	int socket_id;
 };

@@ -563,6 +563,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "weir: fraud: %s\n", err);
 			goto out;
 		}
+		static struct wr_txn_fast fast;
+		fast = (struct wr_txn_fast){ .decide = ctl_fraud_fast, .ctx = fraud };
+		for (unsigned i = 0; i < n_workers && cfg->fraud_on_worker; i++)
+			wconf[i].fraud_fast = &fast;
 	}
 	for (unsigned i = 0; i < n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];

@@ -96,6 +96,17 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sleep 3
+# Another client (an operator) changes the store features of the five
+# users with the most phase-3 transactions, which the cache holds from
+# phase 1: Redis invalidates them, and every later decision, on the worker
+# or the fraud thread, must use the new values.
+$PY - "$TMP/phase3.jsonl" > "$TMP/changed.json" <<'PYEOF'
+import collections, json, sys
+n = collections.Counter(json.loads(l)["user_id"] for l in open(sys.argv[1]))
+print(json.dumps({u: {"account_age_days": 2, "chargebacks_90d": 6} for u, _ in n.most_common(5)}))
+PYEOF
+jq -r 'to_entries[] | "HSET user:\(.key) account_age_days \(.value.account_age_days) chargebacks_90d \(.value.chargebacks_90d)"' \
+  "$TMP/changed.json" | redis-cli -p "$port" >/dev/null
 client --txns "$TMP/phase3.jsonl" --out "$TMP/ans3.jsonl"
 
 note "phase 4: a corrupt model is refused on SIGHUP, the old one answers"
@@ -145,6 +156,7 @@ cat "$TMP"/ans[1-4].jsonl > "$TMP/answers.jsonl"
 cat "$TMP"/phase[1-4].jsonl > "$TMP/sent.jsonl"
 jq -r '.txn_id' "$TMP/phase2.jsonl" > "$TMP/nostore.txt"
 $PY tests/tools/ref_fraud.py --txns "$TMP/sent.jsonl" --store "$TMP/store.json" \
+  --store-from "$(head -n 1 "$TMP/phase3.jsonl" | jq -r .txn_id)" "$TMP/changed.json" \
   --no-store "$TMP/nostore.txt" --review 0.5 --block 0.8 --reasons 3 > "$TMP/ref.tsv"
 [ "$(wc -l < "$TMP/answers.jsonl")" -eq "$(wc -l < "$TMP/ref.tsv")" ] || fail "answer count differs"
 grep -q '"noreply"' "$TMP/answers.jsonl" && fail "some transactions got no answer"
@@ -227,6 +239,30 @@ PYEOF
 
 note "audit trail and counters"
 [ "$(grep -c '"type":"decision"' "$TMP/decisions.jsonl")" -eq "$n" ] || fail "audit records != decisions"
+on_worker=$(counter fraud_on_worker "$TMP/weir.err")
+[ "$on_worker" -gt 0 ] || fail "no transaction was decided on the worker"
+[ "$(grep -c '"decided_by":"worker"' "$TMP/decisions.jsonl")" -eq "$on_worker" ] \
+  || fail "audit records of worker decisions != fraud_on_worker $on_worker"
+[ "$(counter fraud_audit_dropped "$TMP/weir.err")" -eq 0 ] || fail "audit records dropped"
+# The changed users: after the change, decided with the new values, some of
+# them on the worker from the refilled cache.
+$PY - "$TMP/decisions.jsonl" "$TMP/phase3.jsonl" "$TMP/changed.json" <<'PYEOF' || fail "changed store values"
+import json, sys
+p3 = {json.loads(l)["txn_id"] for l in open(sys.argv[2])}
+changed = json.load(open(sys.argv[3]))
+worker = bad = 0
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d.get("type") != "decision" or d["txn_id"] not in p3 or d["user_id"] not in changed:
+        continue
+    if d["features"]["chargebacks_90d"] != 6 or d["features"]["account_age_days"] != 2:
+        bad += 1
+        print("stale store values: %s" % l.strip(), file=sys.stderr)
+    worker += d["decided_by"] == "worker"
+print("changed users: %d worker decisions with the new values, %d stale" % (worker, bad),
+      file=sys.stderr)
+sys.exit(1 if bad or worker == 0 else 0)
+PYEOF
 [ "$(counter txn_bad "$TMP/weir.err")" -eq 3 ] || fail "txn_bad is not 3"
 [ "$(counter fraud_degraded "$TMP/weir.err")" -eq "$(wc -l < "$TMP/phase2.jsonl")" ] \
   || fail "fraud_degraded is not the phase-2 count"

@@ -17,6 +17,7 @@ veth_ns fs
   queue: 2048
   users: 4096
   realtime_priority: 5
+  decide_on_worker: false
   cpu: 1
 run: {stats_interval: 0s, control_socket: $TMP/weir.sock}
 EOF2

@@ -16,6 +16,8 @@ Input:
            field, or null, is missing (NaN), as a Redis miss is.
   --no-store FILE  txn ids (one per line) scored as if the store were down (both store
            features NaN); --no-store-all: every transaction.
+  --store-from TXN_ID STORE.json  (repeatable) from that transaction on, in stream order,
+           the users in STORE.json have its values (an operator changed them).
 Output, TSV, one line per non-blank input line, in input order:
   txn_id  decision  score(%.6f)  reasons(comma-joined, "" when none)  12 features (%.9g, nan)
   An invalid line gives  txn_id|-  ERROR  -  -  and "-" for every feature (reason on stderr).
@@ -246,6 +248,8 @@ def main():
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--no-store", metavar="TXN_IDS_FILE")
     g.add_argument("--no-store-all", action="store_true")
+    ap.add_argument("--store-from", nargs=2, action="append", default=[],
+                    metavar=("TXN_ID", "STORE"))
     ap.add_argument("--disorder-ms", type=int, default=0,
                     help="weir's features disorder bound (state params), default 0")
     ap.add_argument("--alpha", type=float, default=0.1)
@@ -270,6 +274,12 @@ def main():
                 store = json.load(f)
             if not isinstance(store, dict):
                 raise ValueError("%s: not a JSON object of users" % a.store)
+        changes = {}
+        for tid, path in a.store_from:
+            with open(path) as f:
+                changes[tid] = json.load(f)
+            if not isinstance(changes[tid], dict):
+                raise ValueError("%s: not a JSON object of users" % path)
         no_store = set()
         if a.no_store:
             with open(a.no_store) as f:
@@ -300,6 +310,8 @@ def main():
             print("ref_fraud: line %d: %s" % (n, e.args[0]), file=sys.stderr)
             out.append((e.args[1] if len(e.args) > 1 and e.args[1] is not None else "-", None))
             continue
+        if t["txn_id"] in changes:
+            store.update(changes.pop(t["txn_id"]))
         f = stream_features(users, t, a.disorder_ms * 1000, a.alpha)
         f.append(t["amount"])
         f.append(float((t["ts"] // 3600000000) % 24))

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ctl_rcache.h"
 #include "ctl_redis.h"
 #include "wr_common.h"
 #include "wr_counters.h"
@@ -996,6 +998,125 @@ static void test_cache_skips_long_user_ids(void)
 	srv_stop(&s);
 }
 
+/* ctl_rcache_peek() from another thread (the workers' reads): held
+ * values, then, once Redis invalidated a user, not that user. */
+struct peek_arg {
+	const struct ctl_rcache *c;
+	const char *user;
+	bool found;
+	double vals[5];
+};
+
+static void *peek_thread(void *p)
+{
+	struct peek_arg *a = p;
+	a->found = ctl_rcache_peek(a->c, a->user, strlen(a->user), a->vals);
+	return NULL;
+}
+
+static bool peek_elsewhere(struct peek_arg *a)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, peek_thread, a) != 0)
+		return false;
+	pthread_join(t, NULL);
+	return a->found;
+}
+
+static void test_cache_peek_from_another_thread(void)
+{
+	struct srv s;
+	struct wr_counters cnt = { 0 };
+	static struct got g;
+	struct ctl_redis *r = cache_fixture(&s, &cnt, &g, 4);
+	CU_ASSERT_EQUAL(ctl_redis_cache_state(r, NULL), 1);
+	struct peek_arg a = { .c = ctl_redis_cache(r), .user = "u2" };
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.c);
+	CU_ASSERT_TRUE(peek_elsewhere(&a));
+	for (unsigned f = 0; f < 5; f++)
+		CU_ASSERT_EQUAL(a.vals[f], seed_value(2, f));
+	a.user = "u7";                                  /* never looked up */
+	CU_ASSERT_FALSE(peek_elsewhere(&a));
+	uint64_t hits = CNT(cnt, redis_cache_hits);
+	redis_cmd(&s, "HSET user:u2 country_risk 77.5");
+	CU_ASSERT(POLL_UNTIL(r, CNT(cnt, redis_cache_invalidations) >= 1));
+	a.user = "u2";
+	CU_ASSERT_FALSE(peek_elsewhere(&a));
+	CU_ASSERT_EQUAL(CNT(cnt, redis_cache_hits), hits);   /* peeks count nothing */
+	CU_ASSERT_FATAL(cache_warm(r, &cnt, &g, 4));
+	CU_ASSERT_TRUE(peek_elsewhere(&a));
+	CU_ASSERT_EQUAL(a.vals[2], 77.5);
+	ctl_redis_destroy(r);
+	srv_stop(&s);
+}
+
+/*
+ * The seqlock: one thread (the owner) keeps refilling, evicting and
+ * flushing six users in one 4-way bucket, every value of a fill equal to
+ * user * 1e6 + round; another peeks as fast as it can. A peek either fails
+ * or returns one fill of its own user, never a mix of two fills or another
+ * user's values.
+ */
+struct torn_arg {
+	const struct ctl_rcache *c;
+	volatile int stop;
+	uint64_t peeks, hits, torn, foreign;
+};
+
+static const char *const torn_users[6] = { "ua", "ub", "uc", "ud", "ue", "uf" };
+
+static void *torn_reader(void *p)
+{
+	struct torn_arg *a = p;
+	double v[RCACHE_FIELDS_MAX];
+	while (!a->stop) {
+		unsigned u = (unsigned)(a->peeks % 6);
+		a->peeks++;
+		if (!ctl_rcache_peek(a->c, torn_users[u], 2, v))
+			continue;
+		a->hits++;
+		for (unsigned f = 1; f < RCACHE_FIELDS_MAX; f++)
+			a->torn += v[f] != v[0];
+		a->foreign += (unsigned)(v[0] / 1e6) != u;
+	}
+	return NULL;
+}
+
+static void test_rcache_peek_never_mixes_fills(void)
+{
+	struct ctl_rcache_opts o = { .host = "127.0.0.1", .port = 1, .key_prefix = "user:",
+				     .entries = 4, .n_fields = RCACHE_FIELDS_MAX };
+	struct ctl_rcache *c = NULL;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(ctl_rcache_create(&o, NULL, &c, err, sizeof(err)), 0);
+	struct torn_arg a = { .c = c };
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, torn_reader, &a), 0);
+	double v[RCACHE_FIELDS_MAX];
+	int64_t end = wr_mono_us() + 300 * WR_US_PER_MS;
+	uint64_t round = 0;
+	while (wr_mono_us() < end || a.hits < 1000) {
+		round++;
+		unsigned u = (unsigned)(round % 6);
+		uint64_t gen = ctl_rcache_pending(c, torn_users[u], 2);
+		for (unsigned f = 0; f < RCACHE_FIELDS_MAX; f++)
+			v[f] = u * 1e6 + (double)(round % 100000);
+		ctl_rcache_fill(c, torn_users[u], 2, gen, v);
+		if (round % 5000 == 0)
+			ctl_rcache_flush(c);
+		if (wr_mono_us() > end + 10 * WR_US_PER_SEC)
+			break;
+	}
+	a.stop = 1;
+	pthread_join(t, NULL);
+	printf("\n    %llu fills, %llu peeks, %llu hits", (unsigned long long)round,
+	       (unsigned long long)a.peeks, (unsigned long long)a.hits);
+	CU_ASSERT(a.hits >= 1000);
+	CU_ASSERT_EQUAL(a.torn, 0);
+	CU_ASSERT_EQUAL(a.foreign, 0);
+	ctl_rcache_destroy(c);
+}
+
 static void test_burst_of_32_round_trip_time(void)
 {
 	struct srv s;
@@ -1047,6 +1168,8 @@ static int reg(void)
 		 WR_TEST(test_cache_invalidated_by_other_clients_not_by_own_writes),
 		 WR_TEST(test_cache_dropped_with_either_connection),
 		 WR_TEST(test_cache_skips_long_user_ids),
+		 WR_TEST(test_cache_peek_from_another_thread),
+		 WR_TEST(test_rcache_peek_never_mixes_fills),
 		 WR_TEST(test_burst_of_32_round_trip_time));
 	return 0;
 }
