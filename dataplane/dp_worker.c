@@ -577,12 +577,25 @@ static uint32_t send_answers(struct dp_worker *w)
 	return n;
 }
 
-/* Send @payload (@n bytes) to the sender of @r, which this worker received,
- * from the input's tx queue. */
+/* The input whose tx queue answers @r: the one it came in on when this
+ * worker received it, else this worker's first input on the same port
+ * (n_inputs: none). */
+static uint32_t answer_input(const struct dp_worker *w, const struct wr_txn_req *r)
+{
+	if (r->rx_worker == w->c.idx)
+		return r->rx_input;
+	uint32_t i = 0;
+	while (i < w->c.n_inputs && w->c.inputs[i].port_id != r->port_id)
+		i++;
+	return i;
+}
+
+/* Send @payload (@n bytes) to the sender of @r from this worker's tx queue
+ * on the port it came in on. */
 static void reply_from_here(struct dp_worker *w, const struct wr_txn_req *r, const char *payload,
 			    int n)
 {
-	uint32_t i = r->rx_worker == w->c.idx ? r->rx_input : w->c.n_inputs;
+	uint32_t i = answer_input(w, r);
 	int e = 0;
 	struct rte_mbuf *m = n < 0 || i >= w->c.n_inputs ? NULL
 		: dp_udp_reply(w->c.mp, r->hdr, r->hdr_len, &w->c.inputs[i].addrs->mac, payload,
@@ -640,18 +653,20 @@ static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 static bool decide_here(struct dp_worker *w, struct wr_txn_req *r)
 {
 	const struct wr_txn_fast *ff = w->c.fraud_fast;
-	if (!ff || !r->reply || r->rx_worker != w->c.idx)
+	if (!ff || (r->reply && answer_input(w, r) >= w->c.n_inputs))
 		return false;
 	char buf[2048];
 	int n = ff->decide(ff->ctx, w->c.idx, w->fraud_sent, r, buf, sizeof(buf), w->c.cnt);
 	if (n <= 0)
 		return false;
+	if (!r->reply)
+		return true;   /* from Kafka: the audit record is the answer */
 	reply_from_here(w, r, buf, n);
 	/* Answers leave in small groups, not after the whole rx burst: each
 	 * decision costs microseconds, so the first of a burst of 32 would
 	 * wait for the other 31. */
-	uint32_t i = r->rx_input;
-	if (i < w->c.n_inputs && w->ntx[i] >= ANSWER_TX_GROUP)
+	uint32_t i = answer_input(w, r);
+	if (w->ntx[i] >= ANSWER_TX_GROUP)
 		tx_input(w, i);
 	return true;
 }

@@ -56,6 +56,13 @@ diff "$TMP/expected.tsv" "$TMP/got.tsv" > "$TMP/diff.txt" \
   || { head -n 20 "$TMP/diff.txt"; fail "decisions differ from the reference"; }
 jq -e 'select(.type == "decision") | (.degraded == false and .source == "kafka")' \
   "$TMP/decisions.jsonl" | grep -qv true && fail "a Kafka decision is degraded or mislabelled"
+# No store: every feature is at hand on the owner worker, which decides
+# (the exchange brings it half of them); the fraud thread only audits.
+valid=$(wc -l < "$TMP/expected.tsv")
+[ "$(counter fraud_on_worker "$TMP/weir.err")" -eq "$valid" ] \
+  || fail "fraud_on_worker $(counter fraud_on_worker "$TMP/weir.err"), want $valid"
+[ "$(grep -c '"decided_by":"worker"' "$TMP/decisions.jsonl")" -eq "$valid" ] \
+  || fail "audit records not marked decided_by worker"
 dlq=$(kcat -C -b "$BROKER" -t weir-dlq -o beginning -e -q -f '%h\n' | grep -c 'weir.error=' || true)
 [ "$dlq" -eq 2 ] || fail "dead letters $dlq != 2"
 [ "$(counter txn_bad "$TMP/weir.err")" -eq 2 ] || fail "txn_bad is not 2"
