@@ -96,9 +96,9 @@ struct ctl_fraud {
 	bool fast_on;                       /* fraud.decide_on_worker and possible */
 	bool fast_store;                    /* the store's values come from the cache */
 	uint64_t fast_fresh_tsc;
-	struct {                            /* model versions by generation, for */
-		uint64_t gen;               /* the audit of worker decisions made */
-		char version[96];           /* before a reload (reload_lock) */
+	struct {                            /* the last published generations' */
+		uint64_t gen;               /* model versions, for the audit of */
+		char version[96];           /* worker decisions (reload_lock) */
 	} versions[VERSIONS_KEPT];
 
 	struct ctl_fraud_conf c;
@@ -701,6 +701,17 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 
 /* ---- deciding on the workers ------------------------------------------ */
 
+/* Worker decisions name their model by generation (the thread may not
+ * have seen it yet, or have moved past it): keep its version before
+ * publishing it. */
+static void note_version(struct ctl_fraud *f, const struct fr_models *ms)
+{
+	__atomic_store_n(&f->versions[ms->gen % VERSIONS_KEPT].gen, 0, __ATOMIC_RELEASE);
+	snprintf(f->versions[ms->gen % VERSIONS_KEPT].version, sizeof(f->versions[0].version),
+		 "%s", ctl_model_version(ms->main));
+	__atomic_store_n(&f->versions[ms->gen % VERSIONS_KEPT].gen, ms->gen, __ATOMIC_RELEASE);
+}
+
 /* The version of the main model of generation @gen into @out. */
 static void version_of(const struct ctl_fraud *f, uint64_t gen, char *out, size_t len)
 {
@@ -1043,6 +1054,7 @@ int ctl_fraud_create(const struct ctl_fraud_conf *c, struct ctl_fraud **out, cha
 		goto fail;
 	f->cur = f->pub;
 	f->seen_gen = 1;
+	note_version(f, f->pub);
 	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f->efd < 0) {
 		rc = -errno;
@@ -1202,10 +1214,7 @@ int ctl_fraud_reload(struct ctl_fraud *f, char *err, size_t errlen)
 		pthread_mutex_unlock(&f->reload_lock);
 		return rc;
 	}
-	/* Worker decisions still in the rings name their model by generation. */
-	snprintf(f->versions[old->gen % VERSIONS_KEPT].version,
-		 sizeof(f->versions[0].version), "%s", ctl_model_version(old->main));
-	__atomic_store_n(&f->versions[old->gen % VERSIONS_KEPT].gen, old->gen, __ATOMIC_RELEASE);
+	note_version(f, nm);
 	__atomic_store_n(&f->pub, nm, __ATOMIC_RELEASE);
 	/* Grace period, workers: each one either holds no model (cs even) or
 	 * finishes the decision it is in (cs changes); the fence pairs with

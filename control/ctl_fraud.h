@@ -3,8 +3,12 @@
  * answer and the audit record for every payment transaction.
  *
  * Path of one transaction (see docs/architecture.md):
- *   worker that owns the user: parse, in-stream features (st_features),
- *     one struct wr_txn_req on its fraud ring, wake this thread if asleep;
+ *   worker that owns the user: parse, in-stream features (st_features);
+ *     when every feature is at hand there (ctl_fraud_fast() below) it
+ *     decides and answers itself and puts the transaction on its fraud ring
+ *     as WR_TXN_DECIDED, for this thread's audit record and write-back;
+ *     otherwise one struct wr_txn_req on its fraud ring, wake this thread
+ *     if asleep;
  *   this thread: drain the rings into batches; per batch one pipelined
  *     Redis lookup (HMGET of the store features of every user in it) with a
  *     deadline; when the replies are in or the deadline passed, build each
@@ -23,8 +27,8 @@
  * the same vector and only logged. ctl_fraud_reload() loads and verifies
  * new models on the caller's thread (never this one), publishes them with
  * one atomic store and frees the old ones once this thread has passed a
- * quiescent point (the top of its loop) after the swap (RCU with one
- * reader). A model that fails to load or verify is refused and the old one
+ * quiescent point (the top of its loop) after the swap and every worker
+ * has left the decision it was in (RCU). A model that fails to load or verify is refused and the old one
  * stays.
  *
  * Verification at load: the model's feature names must equal fraud.features;
@@ -144,8 +148,9 @@ struct ctl_fraud_stats {
 	uint64_t decisions;
 	uint64_t lat_p50_us, lat_p99_us, lat_p999_us, lat_max_us;   /* receive -> reply */
 	uint64_t redis_p50_us, redis_p99_us, redis_max_us;          /* waiting on Redis */
-	uint64_t queue_p50_us, queue_p99_us, queue_max_us;          /* receive -> the fraud
-								     * thread takes it */
+	uint64_t queue_p50_us, queue_p99_us, queue_max_us;          /* receive -> its decision
+								     * starts (fraud thread
+								     * or worker) */
 	bool redis_configured, redis_connected;
 	int cache_state;             /* client-side cache: -1 off, 0 not serving now, 1 serving */
 	uint32_t cache_held;         /* users it holds */
