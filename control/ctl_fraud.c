@@ -790,7 +790,8 @@ static void take_decided(struct ctl_fraud *f, const struct wr_txn_req *r)
 	for (uint32_t i = 0; i < v.n_reasons && i < WR_TXN_REASONS_MAX; i++)
 		v.reason[i] = d->reason[i];
 	wr_hist_add(&f->queue_wait, d->start_us);
-	wr_hist_add(&f->redis_wait, 0);
+	if (d->has_store)
+		wr_hist_add(&f->redis_wait, 0);   /* from the cache */
 	wr_hist_add(&f->lat, d->lat_us);
 	char ver[sizeof(f->versions[0].version)];
 	version_of(f, d->model_gen, ver, sizeof(ver));

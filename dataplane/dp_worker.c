@@ -649,18 +649,17 @@ static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 }
 
 /* Decide here when every feature is at hand (wr_txn_fast): the answer goes
- * out now, the record to the fraud thread for the audit and write-back. */
-static bool decide_here(struct dp_worker *w, struct wr_txn_req *r)
+ * out now and r->kind becomes DECIDED; the record still goes to the fraud
+ * thread, for the audit and write-back. */
+static void decide_here(struct dp_worker *w, struct wr_txn_req *r)
 {
 	const struct wr_txn_fast *ff = w->c.fraud_fast;
 	if (!ff || (r->reply && answer_input(w, r) >= w->c.n_inputs))
-		return false;
+		return;
 	char buf[2048];
 	int n = ff->decide(ff->ctx, w->c.idx, w->fraud_sent, r, buf, sizeof(buf), w->c.cnt);
-	if (n <= 0)
-		return false;
-	if (!r->reply)
-		return true;   /* from Kafka: the audit record is the answer */
+	if (n <= 0 || !r->reply)   /* from Kafka: the audit record is the answer */
+		return;
 	reply_from_here(w, r, buf, n);
 	/* Answers leave in small groups, not after the whole rx burst: each
 	 * decision costs microseconds, so the first of a burst of 32 would
@@ -668,7 +667,6 @@ static bool decide_here(struct dp_worker *w, struct wr_txn_req *r)
 	uint32_t i = answer_input(w, r);
 	if (w->ntx[i] >= ANSWER_TX_GROUP)
 		tx_input(w, i);
-	return true;
 }
 
 /* The owner's part: in-stream features before and after, then to the fraud

@@ -24,19 +24,22 @@ outputs:
 run: {stats_interval: 0s}
 EOF2
 }
-load() {
+# run DECIDE_ON_WORKER: weir with the slowed fraud thread, the 2000
+# transactions, the stop; sets $line, fraud_load's summary.
+run() {
+  rm -f "$TMP/decisions.jsonl"
+  conf "$1" > "$TMP/o.yaml"
+  WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/o.yaml"
+  ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
   ip netns exec "$ns" "$BUILD/bench/fraud_load" --dst 192.0.2.10 --port 7000 --rate 20000 \
     --count 2000 --out "$TMP/load.tsv" | tee "$TMP/load.txt"
+  kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
   line=$(grep '^rate' "$TMP/load.txt")
 }
 field() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$line"; }
 
 note "1. every transaction through the slow fraud thread"
-conf false > "$TMP/o.yaml"
-WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/o.yaml"
-ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
-load
-kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
+run false
 [ "$(field sent)" -eq 2000 ] || fail "sent $(field sent)"
 [ "$(field lost)" -eq 0 ] || fail "$(field lost) transactions got no answer"
 overload=$(c txn_overload)
@@ -48,12 +51,7 @@ grep -q "fraud queue of worker 0 full" "$TMP/weir.err" || fail "no warning about
 echo "overload: $overload of 2000 answered ERROR overloaded at once, $(c fraud_decisions) decided, none lost"
 
 note "2. the worker decides; the slow thread only audits"
-rm -f "$TMP/decisions.jsonl"
-conf true > "$TMP/o.yaml"
-WEIR_TEST_SLOW_FRAUD_US=20000 weir_start "$TMP/o.yaml"
-ip netns exec "$ns" ping -c 1 -W 2 192.0.2.10 >/dev/null || fail "no ARP/ping answer"
-load
-kill -TERM "$wpid"; wait "$wpid" || fail "weir exited non-zero"
+run true
 [ "$(field lost)" -eq 0 ] || fail "$(field lost) transactions got no answer"
 [ "$(field errors)" -eq 0 ] || fail "$(field errors) ERROR answers: the worker should decide all"
 [ "$(field replies)" -eq 2000 ] || fail "$(field replies) answers, want 2000"
