@@ -297,12 +297,16 @@ static size_t run_command(void *ctx, const char *line, char *reply, size_t len)
 		} else {
 			struct ctl_fraud_stats fs;
 			ctl_fraud_stats(e->fraud, &fs);
-			n = snprintf(reply, len, "ok model %s\ndecisions %llu\nlatency_us p50 %llu p99 "
+			struct wr_counters t;
+			wr_counters_sum(e->slots, e->n_slots, &t);
+			n = snprintf(reply, len, "ok model %s\ndecisions %llu\ndecided_on_worker %llu\n"
+				     "latency_us p50 %llu p99 "
 				     "%llu p999 %llu max %llu\nqueue_wait_us p50 %llu p99 %llu max "
 				     "%llu\nredis_wait_us p50 %llu p99 %llu max %llu\nredis %s\n"
 				     "redis_cache %s %u\n",
 				     fs.model_version,
 				     (unsigned long long)fs.decisions,
+				     (unsigned long long)t.v[WR_CNT_fraud_on_worker],
 				     (unsigned long long)fs.lat_p50_us,
 				     (unsigned long long)fs.lat_p99_us,
 				     (unsigned long long)fs.lat_p999_us,

@@ -125,6 +125,8 @@ note "weirctl"
 ctl fraud > "$TMP/ctl.txt" || fail "weirctl fraud failed"
 grep -q "^decisions $n$" "$TMP/ctl.txt" || { cat "$TMP/ctl.txt"; fail "weirctl fraud: not $n decisions"; }
 grep -q "^redis up$" "$TMP/ctl.txt" || fail "weirctl fraud: redis not up"
+grep -q "^decided_on_worker [1-9][0-9]*$" "$TMP/ctl.txt" \
+  || { cat "$TMP/ctl.txt"; fail "weirctl fraud: no decisions on the worker"; }
 grep -q "^redis_cache serving [1-9][0-9]*$" "$TMP/ctl.txt" \
   || { cat "$TMP/ctl.txt"; fail "weirctl fraud: the client-side cache is not serving"; }
 # the parts of the latency: queued for the fraud thread and waiting on Redis,
