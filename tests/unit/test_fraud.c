@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
 
 #include "ctl_config.h"
 #include "ctl_fraud.h"
@@ -350,6 +353,144 @@ static void test_config_fraud_errors_name_the_key(void)
 	CU_ASSERT_PTR_NULL(c);
 }
 
+/* ---- deciding on the worker (ctl_fraud_fast) ---- */
+
+/* A fraud part with the demo model and no feature store, one worker, not
+ * started (the thread's loop plays no part in the workers' call). */
+static struct ctl_fraud *fast_fixture(bool on_worker, struct ctl_config **cfg,
+				      struct wr_counters *cnt)
+{
+	char y[1024], err[512], cwd[512];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));   /* the project root */
+	snprintf(y, sizeof(y),
+		 "fraud:\n"
+		 "  ports: [7000]\n"
+		 "  model: %s/configs/models/fraud_model.json\n"
+		 "  features: [txn_count_1h, amount_sum_1h, txn_count_24h, amount_sum_24h,\n"
+		 "             secs_since_last_txn, amount_to_avg_ratio, new_country, new_merchant,\n"
+		 "             amount, hour_of_day, account_age_days, chargebacks_90d]\n"
+		 "  decide_on_worker: %s\n", cwd, on_worker ? "true" : "false");
+	CU_ASSERT_EQUAL_FATAL(load(y, cfg, err, sizeof(err)), 0);
+	static struct rte_ring *rings[1], *replies[1];
+	static struct wr_wake wake = { .fd = -1 };
+	struct ctl_fraud_conf fc = { .cfg = *cfg, .rings = rings, .replies = replies, .n_rings = 1,
+				     .wake = &wake, .mp = tp_pool, .cnt = cnt };
+	struct ctl_fraud *f = NULL;
+	int rc = ctl_fraud_create(&fc, &f, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "ctl_fraud_create: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	return f;
+}
+
+static void fast_txn(struct wr_txn_req *r, const char *id, double amount)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = WR_TXN_SCORE;
+	r->reply = 1;
+	r->txn_id_len = (uint16_t)snprintf(r->txn_id, sizeof(r->txn_id), "%s", id);
+	r->user_len = (uint16_t)snprintf(r->user, sizeof(r->user), "u42");
+	r->amount = amount;
+	r->ts_us = INT64_C(1795400000) * 1000000;
+	r->rx_tsc = rte_rdtsc();
+	r->before.txn_count_1h = 7;
+	r->before.amount_sum_1h = 5000e6;
+	r->before.txn_count_24h = 9;
+	r->before.amount_sum_24h = 6000e6;
+	r->before.secs_since_last_txn = 20;
+	r->before.amount_to_avg_ratio = 30;
+	r->before.new_country = 1;
+	r->before.new_merchant = 1;
+}
+
+/* Decided on the worker: the verdict the fraud thread would give (the same
+ * row through ctl_fraud_judge), its answer, and the record for the audit. */
+static void test_fast_decides_like_the_thread_and_fills_the_record(void)
+{
+	struct ctl_config *cfg = NULL;
+	struct wr_counters fcnt = { 0 }, wcnt = { 0 };
+	struct ctl_fraud *f = fast_fixture(true, &cfg, &fcnt);
+	struct wr_txn_req r;
+	fast_txn(&r, "t-1", 2500.0);
+	char buf[2048];
+	int n = ctl_fraud_fast(f, 0, 0, &r, buf, sizeof(buf), &wcnt);
+	CU_ASSERT_FATAL(n > 0);
+	buf[n] = '\0';
+	CU_ASSERT_EQUAL(r.kind, WR_TXN_DECIDED);
+	CU_ASSERT_FALSE(r.done.has_store);
+
+	/* the same verdict as the thread's scoring core */
+	struct ctl_model *m = NULL;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(ctl_model_load(cfg->fraud_model,
+					     (const char *const *)cfg->fraud_features,
+					     cfg->n_fraud_features, &m, err, sizeof(err)), 0);
+	struct ctl_feat_map fm;
+	ctl_feat_map_build(&fm, (const char *const *)cfg->fraud_features, cfg->n_fraud_features);
+	float row[CTL_MAX_FRAUD_FEATURES];
+	ctl_feat_row(&fm, &r, NULL, row);
+	struct ctl_verdict v;
+	ctl_fraud_judge(m, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
+			cfg->fraud_reasons, &v);
+	CU_ASSERT_EQUAL(r.done.score, v.score);
+	CU_ASSERT_EQUAL(r.done.decision, v.decision);
+	CU_ASSERT_EQUAL(r.done.n_reasons, v.n_reasons);
+	for (uint32_t i = 0; i < v.n_reasons; i++)
+		CU_ASSERT_EQUAL(r.done.reason[i], v.reason[i]);
+	char want[128];
+	snprintf(want, sizeof(want), "{\"txn_id\":\"t-1\",\"decision\":\"%s\"",
+		 ctl_decision_name(v.decision));
+	CU_ASSERT_NSTRING_EQUAL(buf, want, strlen(want));
+	snprintf(want, sizeof(want), "\"model_version\":\"%s\"", ctl_model_version(m));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"degraded\":false,\"missing\":[]}"));
+	CU_ASSERT_EQUAL(r.done.model_gen, 1);
+	CU_ASSERT(r.done.start_us <= r.done.lat_us);
+	/* counted on the worker's slot, not the thread's */
+	CU_ASSERT_EQUAL(wcnt.v[WR_CNT_fraud_on_worker], 1);
+	CU_ASSERT_EQUAL(wcnt.v[WR_CNT_fraud_decisions], 1);
+	CU_ASSERT_EQUAL(fcnt.v[WR_CNT_fraud_decisions], 0);
+	CU_ASSERT_EQUAL(wcnt.v[WR_CNT_redis_cache_hits], 0);
+	ctl_model_destroy(m);
+	ctl_fraud_destroy(f);
+	ctl_config_destroy(cfg);
+}
+
+/* When the worker must leave it to the fraud thread. */
+static void test_fast_declines_owed_foreign_decided_and_off(void)
+{
+	struct ctl_config *cfg = NULL;
+	struct wr_counters cnt = { 0 };
+	struct ctl_fraud *f = fast_fixture(true, &cfg, &cnt);
+	struct wr_txn_req r;
+	char buf[2048];
+	fast_txn(&r, "t-2", 10.0);
+	/* one earlier transaction of this worker still with the thread */
+	CU_ASSERT_EQUAL(ctl_fraud_fast(f, 0, 1, &r, buf, sizeof(buf), &cnt), 0);
+	CU_ASSERT_EQUAL(r.kind, WR_TXN_SCORE);
+	/* a worker the fraud part does not know */
+	CU_ASSERT_EQUAL(ctl_fraud_fast(f, 1, 0, &r, buf, sizeof(buf), &cnt), 0);
+	/* not a transaction to score */
+	r.kind = WR_TXN_BAD;
+	CU_ASSERT_EQUAL(ctl_fraud_fast(f, 0, 0, &r, buf, sizeof(buf), &cnt), 0);
+	/* an answer that does not fit the buffer */
+	r.kind = WR_TXN_SCORE;
+	CU_ASSERT_EQUAL(ctl_fraud_fast(f, 0, 0, &r, buf, 40, &cnt), 0);
+	CU_ASSERT_EQUAL(r.kind, WR_TXN_SCORE);
+	CU_ASSERT_EQUAL(cnt.v[WR_CNT_fraud_on_worker], 0);
+	/* and with the room, now */
+	CU_ASSERT(ctl_fraud_fast(f, 0, 0, &r, buf, sizeof(buf), &cnt) > 0);
+	ctl_fraud_destroy(f);
+	ctl_config_destroy(cfg);
+
+	/* fraud.decide_on_worker: false */
+	f = fast_fixture(false, &cfg, &cnt);
+	fast_txn(&r, "t-3", 10.0);
+	CU_ASSERT_EQUAL(ctl_fraud_fast(f, 0, 0, &r, buf, sizeof(buf), &cnt), 0);
+	ctl_fraud_destroy(f);
+	ctl_config_destroy(cfg);
+}
+
 static int reg(void)
 {
 	static char prefix[] = "test_fraud";
@@ -357,6 +498,8 @@ static int reg(void)
 		return -1;
 	WR_SUITE("fraud",
 		 WR_TEST(test_hist_small_values_are_exact),
+		 WR_TEST(test_fast_decides_like_the_thread_and_fills_the_record),
+		 WR_TEST(test_fast_declines_owed_foreign_decided_and_off),
 		 WR_TEST(test_hist_bucket_bounds_cover_every_value_within_one_sixteenth),
 		 WR_TEST(test_hist_quantiles_of_a_spread_and_merge),
 		 WR_TEST(test_reply_ipv4_with_vlan_swaps_addresses_and_checksums),
