@@ -58,6 +58,8 @@ struct wr_txn_req {
 	uint8_t rx_worker;           /* reply: the worker that received it (sends the answer) */
 	uint8_t rx_input;            /* reply: that worker's input (port, queue) index */
 	uint8_t owner;               /* the worker that owns the user (its fraud ring) */
+	uint16_t pend;               /* SCORE: its bucket + 1 in the owner's pending
+				      * filter (struct wr_txn_fast), 0: not counted */
 	uint16_t txn_id_len, user_len, merchant_len, country_len;
 	char currency[4];
 	int64_t ts_us;               /* event time */
@@ -101,16 +103,33 @@ int wr_txn_error_json(char *buf, size_t len, bool audit, const char *txn_id, siz
  * record, the write-back and the statistics; otherwise it goes to the fraud
  * thread as before. Set up by main (ctl_fraud_fast()); NULL: off.
  *
- * decide(): @sent = transactions this worker has put on its fraud ring for
- * scoring (SCORE or BAD); while any of them is not finished the worker must
- * not decide (per-user order of answers and write-backs). Returns the
- * answer's length in @buf and fills r->done (r->kind becomes DECIDED), or
- * 0: send it to the fraud thread. Counts on @cnt (the worker's slot).
+ * Order per user: a worker must not decide a user's transaction while an
+ * earlier one of that user is still with the fraud thread (its write-back
+ * would overtake the earlier one's). The pending filter, WR_TXN_PEND_N
+ * counters per worker shared with the fraud thread, says so: the worker
+ * adds 1 at bucket wr_txn_pend_bucket(user) before it puts a SCORE record
+ * on its ring (r->pend = bucket + 1), the thread takes 1 off once it has
+ * decided it, and the worker decides only at a bucket of 0. Users sharing
+ * a bucket only wait for each other.
+ *
+ * decide(): returns the answer's length in @buf and fills r->done (r->kind
+ * becomes DECIDED), or 0: send it to the fraud thread. Counts on @cnt (the
+ * worker's slot). The caller has checked the pending filter.
  */
+#define WR_TXN_PEND_N 4096u
+
+static inline uint32_t wr_txn_pend_bucket(const char *user, size_t len)
+{
+	uint32_t h = 2166136261u;    /* FNV-1a, 32 bits: ids are short */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)user[i]) * 16777619u;
+	return (h ^ h >> 16) & (WR_TXN_PEND_N - 1);
+}
+
 struct wr_counters;
 struct wr_txn_fast {
-	int (*decide)(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r,
-		      char *buf, size_t len, struct wr_counters *cnt);
+	int (*decide)(void *ctx, unsigned worker, struct wr_txn_req *r, char *buf, size_t len,
+		      struct wr_counters *cnt);
 	void *ctx;
 };
 

@@ -89,8 +89,6 @@ struct ctl_fraud {
 	/* Deciding on the workers (wr_txn_fast). First, so that the struct's
 	 * alignment puts each word on its own line. */
 	struct fr_word cs[RTE_MAX_LCORE];   /* worker: odd while it holds a model */
-	struct fr_word done[RTE_MAX_LCORE]; /* thread: SCORE/BAD records from that
-					     * worker's ring finished */
 	struct fr_word fast_until;          /* thread: workers may use the cache
 					     * until this TSC (0: not now) */
 	bool fast_on;                       /* fraud.decide_on_worker and possible */
@@ -597,12 +595,12 @@ static void count_decision(struct wr_counters *cnt, enum ctl_decision d, bool de
 		WR_COUNT(cnt, fraud_degraded);
 }
 
-/* A SCORE or BAD record of worker r->owner is finished: once all of them
- * are, that worker may decide on its own again. */
+/* A SCORE record is decided (its write-back issued): off the owner's
+ * pending filter, so that the worker may decide that user again. */
 static void finished(struct ctl_fraud *f, const struct wr_txn_req *r)
 {
-	if (r->owner < RTE_MAX_LCORE)
-		__atomic_store_n(&f->done[r->owner].v, f->done[r->owner].v + 1, __ATOMIC_RELEASE);
+	if (r->pend && f->c.pend && r->owner < f->c.n_rings && r->pend <= WR_TXN_PEND_N)
+		__atomic_fetch_sub(&f->c.pend[r->owner][r->pend - 1], 1, __ATOMIC_RELEASE);
 }
 
 /* After the answer (@j, the reply's JSON): the shadow model, the audit
@@ -728,12 +726,11 @@ static void version_of(const struct ctl_fraud *f, uint64_t gen, char *out, size_
 		snprintf(out, len, "unknown (reloaded since)");
 }
 
-int ctl_fraud_fast(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r, char *buf,
-		   size_t len, struct wr_counters *cnt)
+int ctl_fraud_fast(void *ctx, unsigned worker, struct wr_txn_req *r, char *buf, size_t len,
+		   struct wr_counters *cnt)
 {
 	struct ctl_fraud *f = ctx;
 	if (!f->fast_on || r->kind != WR_TXN_SCORE || worker >= f->c.n_rings ||
-	    __atomic_load_n(&f->done[worker].v, __ATOMIC_ACQUIRE) != sent ||
 	    rte_rdtsc() >= __atomic_load_n(&f->fast_until.v, __ATOMIC_ACQUIRE))
 		return 0;
 	struct wr_txn_verdict *d = &r->done;
@@ -882,7 +879,6 @@ static void take(struct ctl_fraud *f, const struct wr_txn_req *r)
 	wr_hist_add(&f->queue_wait, since_rx_us(f, r->rx_tsc));
 	if (r->kind == WR_TXN_BAD) {
 		answer_bad(f, r);
-		finished(f, r);
 		return;
 	}
 	if (!f->redis || !f->fmap.n_store) {

@@ -78,6 +78,9 @@ struct ctl_fraud_conf {
 					  * per worker is enough) */
 	unsigned n_rings;
 	struct wr_wake *wake;            /* workers notify through it; fd is created here */
+	uint16_t *const *pend;           /* per worker, WR_TXN_PEND_N: the pending filter
+					  * (wr_txn.h); this thread takes 1 off for each
+					  * SCORE record it decides; may be NULL */
 	struct rte_mempool *mp;          /* reply buffers */
 	const struct ctl_fraud_port *ports;
 	unsigned n_ports;
@@ -141,8 +144,8 @@ int ctl_fraud_reload(struct ctl_fraud *f, char *err, size_t errlen);
  * its wake-up. The main model is read under RCU (ctl_fraud_reload() waits
  * for every worker to leave the decision it is in).
  */
-int ctl_fraud_fast(void *ctx, unsigned worker, uint64_t sent, struct wr_txn_req *r, char *buf,
-		   size_t len, struct wr_counters *cnt);
+int ctl_fraud_fast(void *ctx, unsigned worker, struct wr_txn_req *r, char *buf, size_t len,
+		   struct wr_counters *cnt);
 
 struct ctl_fraud_stats {
 	uint64_t decisions;

@@ -89,8 +89,6 @@ struct dp_worker {
 	struct st_feat *feat;                  /* fraud features of the users we own; NULL: off */
 	uint64_t answers_due_tsc;              /* no idle nap before this: an answer is
 						* on its way back through the fraud thread */
-	uint64_t fraud_sent;                   /* SCORE and BAD records put on the fraud
-						* ring (wr_txn_fast's @sent) */
 	struct st_rule_params *rparams;
 	struct st_emit emit;
 	char *linbuf;                          /* linearised multi-segment payloads */
@@ -622,7 +620,13 @@ static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const 
 static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 {
 	r->owner = (uint8_t)w->c.idx;
+	uint16_t *pend = r->kind == WR_TXN_SCORE && r->pend && w->c.fraud_pend
+		? &w->c.fraud_pend[r->pend - 1] : NULL;
+	if (pend)   /* before the thread can see it: it takes 1 off once decided */
+		__atomic_fetch_add(pend, 1, __ATOMIC_RELAXED);
 	if (unlikely(rte_ring_sp_enqueue_elem(w->c.fraud, r, sizeof(*r)) != 0)) {
+		if (pend)
+			__atomic_fetch_sub(pend, 1, __ATOMIC_RELAXED);
 		uint32_t supp;
 		if (r->kind == WR_TXN_DECIDED) {
 			/* Answered already: only its audit record and write-back are lost. */
@@ -644,20 +648,26 @@ static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 	 * takes it within IDLE_WAIT_US without a wake-up. */
 	if (r->kind == WR_TXN_DECIDED)
 		return;
-	w->fraud_sent++;
 	wr_wake_notify(w->c.fraud_wake);
 }
 
-/* Decide here when every feature is at hand (wr_txn_fast): the answer goes
+/* Decide here when every feature is at hand (wr_txn_fast) and no earlier
+ * transaction of the user is still with the fraud thread: the answer goes
  * out now and r->kind becomes DECIDED; the record still goes to the fraud
- * thread, for the audit and write-back. */
+ * thread, for the audit and write-back. Otherwise r->pend names its bucket
+ * in the pending filter, counted when it goes on the ring. */
 static void decide_here(struct dp_worker *w, struct wr_txn_req *r)
 {
 	const struct wr_txn_fast *ff = w->c.fraud_fast;
-	if (!ff || (r->reply && answer_input(w, r) >= w->c.n_inputs))
+	if (!ff || !w->c.fraud_pend)
+		return;
+	uint32_t b = wr_txn_pend_bucket(r->user, r->user_len);
+	r->pend = (uint16_t)(b + 1);
+	if (__atomic_load_n(&w->c.fraud_pend[b], __ATOMIC_ACQUIRE) != 0 ||
+	    (r->reply && answer_input(w, r) >= w->c.n_inputs))
 		return;
 	char buf[2048];
-	int n = ff->decide(ff->ctx, w->c.idx, w->fraud_sent, r, buf, sizeof(buf), w->c.cnt);
+	int n = ff->decide(ff->ctx, w->c.idx, r, buf, sizeof(buf), w->c.cnt);
 	if (n <= 0 || !r->reply)   /* from Kafka: the audit record is the answer */
 		return;
 	reply_from_here(w, r, buf, n);
@@ -800,6 +810,7 @@ static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, cons
 	uint32_t owner = n == 1 ? 0 : rte_hash_crc(t.user_id, t.user_id_len, 0xf4a) % n;
 	r->kind = WR_TXN_SCORE;
 	r->feat_rc = 0;
+	r->pend = 0;
 	r->hdr_len = p && m ? copy_hdr(m, p, r->hdr) : 0;
 	r->reply = r->hdr_len > 0;
 	r->port_id = m ? m->port : 0;

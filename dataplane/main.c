@@ -558,8 +558,14 @@ int main(int argc, char **argv)
 			wconf[i].answers = ans_rings[i];
 			wconf[i].fraud_wake = &fraud_wake;
 		}
+		/* the workers' pending filters (wr_txn.h), shared with the fraud thread */
+		static uint16_t pend_filters[DP_MAX_WORKERS][WR_TXN_PEND_N];
+		static uint16_t *pend[DP_MAX_WORKERS];
+		for (unsigned i = 0; i < n_workers; i++)
+			pend[i] = pend_filters[i];
 		struct ctl_fraud_conf fc = {
 			.cfg = cfg, .rings = txn_rings, .replies = ans_rings, .n_rings = n_workers,
+			.pend = pend,
 			.wake = &fraud_wake, .mp = mp, .ports = fports, .n_ports = cfg->n_ports,
 			.cnt = &counters[n_workers + 2], .kafka = ctl_output_kafka(output),
 		};
@@ -569,8 +575,10 @@ int main(int argc, char **argv)
 		}
 		static struct wr_txn_fast fast;
 		fast = (struct wr_txn_fast){ .decide = ctl_fraud_fast, .ctx = fraud };
-		for (unsigned i = 0; i < n_workers && cfg->fraud_on_worker; i++)
+		for (unsigned i = 0; i < n_workers && cfg->fraud_on_worker; i++) {
 			wconf[i].fraud_fast = &fast;
+			wconf[i].fraud_pend = pend[i];
+		}
 	}
 	for (unsigned i = 0; i < n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];
