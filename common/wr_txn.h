@@ -106,7 +106,7 @@ int wr_txn_error_json(char *buf, size_t len, bool audit, const char *txn_id, siz
  * Order per user: a worker must not decide a user's transaction while an
  * earlier one of that user is still with the fraud thread (its write-back
  * would overtake the earlier one's). The pending filter, WR_TXN_PEND_N
- * counters per worker shared with the fraud thread, says so: the worker
+ * 32-bit counters per worker shared with the fraud thread, says so: the worker
  * adds 1 at bucket wr_txn_pend_bucket(user) before it puts a SCORE record
  * on its ring (r->pend = bucket + 1), the thread takes 1 off once it has
  * decided it, and the worker decides only at a bucket of 0. Users sharing

@@ -78,7 +78,7 @@ struct ctl_fraud_conf {
 					  * per worker is enough) */
 	unsigned n_rings;
 	struct wr_wake *wake;            /* workers notify through it; fd is created here */
-	uint16_t *const *pend;           /* per worker, WR_TXN_PEND_N: the pending filter
+	uint32_t *const *pend;           /* per worker, WR_TXN_PEND_N: the pending filter
 					  * (wr_txn.h); this thread takes 1 off for each
 					  * SCORE record it decides; may be NULL */
 	struct rte_mempool *mp;          /* reply buffers */

@@ -620,7 +620,7 @@ static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const 
 static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
 {
 	r->owner = (uint8_t)w->c.idx;
-	uint16_t *pend = r->kind == WR_TXN_SCORE && r->pend && w->c.fraud_pend
+	uint32_t *pend = r->kind == WR_TXN_SCORE && r->pend && w->c.fraud_pend
 		? &w->c.fraud_pend[r->pend - 1] : NULL;
 	if (pend)   /* before the thread can see it: it takes 1 off once decided */
 		__atomic_fetch_add(pend, 1, __ATOMIC_RELAXED);

@@ -97,7 +97,7 @@ struct dp_worker_conf {
 	struct rte_ring *answers;              /* answer frames from the fraud thread, to send */
 	const struct wr_txn_fast *fraud_fast;  /* decide here when all features are at
 						* hand (wr_txn.h); NULL: never */
-	uint16_t *fraud_pend;                  /* WR_TXN_PEND_N: this worker's pending
+	uint32_t *fraud_pend;                  /* WR_TXN_PEND_N: this worker's pending
 						* filter, shared with the fraud thread */
 	struct rte_mempool *mp;                /* for answers the worker builds itself */
 	int socket_id;

@@ -559,8 +559,8 @@ int main(int argc, char **argv)
 			wconf[i].fraud_wake = &fraud_wake;
 		}
 		/* the workers' pending filters (wr_txn.h), shared with the fraud thread */
-		static uint16_t pend_filters[DP_MAX_WORKERS][WR_TXN_PEND_N];
-		static uint16_t *pend[DP_MAX_WORKERS];
+		static uint32_t pend_filters[DP_MAX_WORKERS][WR_TXN_PEND_N];
+		static uint32_t *pend[DP_MAX_WORKERS];
 		for (unsigned i = 0; i < n_workers; i++)
 			pend[i] = pend_filters[i];
 		struct ctl_fraud_conf fc = {
