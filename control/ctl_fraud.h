@@ -41,7 +41,8 @@
  * Redis per batch.
  *
  * Thread safety: create/start/stop/destroy/reload from one thread (main);
- * ctl_fraud_stats() from any thread; the rest runs on the fraud thread.
+ * ctl_fraud_stats() from any thread; ctl_fraud_fast() from the workers,
+ * concurrently; the rest runs on the fraud thread.
  */
 #ifndef CTL_FRAUD_H
 #define CTL_FRAUD_H
