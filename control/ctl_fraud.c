@@ -663,18 +663,29 @@ static void record(struct ctl_fraud *f, const struct wr_txn_req *r, const float 
 	write_back(f, r);
 }
 
+/* Score @r with model @m on its features (@store as for ctl_feat_row())
+ * into @row and @v, and write the answer into @j. Returns the latency
+ * from the receive to the answer built. The fraud thread and the workers
+ * (ctl_fraud_fast) both decide through it. */
+static uint64_t judge_answer(const struct ctl_fraud *f, const struct ctl_model *m,
+			     const struct wr_txn_req *r, const double *store, bool degraded,
+			     float *row, struct ctl_verdict *v, struct jbuf *j)
+{
+	const struct ctl_config *cfg = f->cfg;
+	ctl_feat_row(&f->fmap, r, store, row);
+	ctl_fraud_judge(m, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
+			cfg->fraud_reasons, v);
+	uint64_t lat = since_rx_us(f, r->rx_tsc);
+	put_verdict(j, f, r, v, ctl_model_version(m), lat, degraded, store, store != NULL);
+	jb_lit(j, "}");
+	return lat;
+}
+
 /* Score, answer, audit, write back one transaction. @store: the store
  * values (NaN = missing); @complete: every store reply arrived. */
 static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double *store,
 		   bool complete)
 {
-	const struct fr_models *ms = f->cur;
-	const struct ctl_config *cfg = f->cfg;
-	float row[CTL_MAX_FRAUD_FEATURES];
-	ctl_feat_row(&f->fmap, r, store, row);
-	struct ctl_verdict v;
-	ctl_fraud_judge(ms->main, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
-			cfg->fraud_reasons, &v);
 	/* Without a configured store nothing was expected, so nothing is lacking.
 	 * In an incomplete lookup, a transaction whose own reply arrived with
 	 * every value lacks nothing either. */
@@ -683,13 +694,11 @@ static void decide(struct ctl_fraud *f, const struct wr_txn_req *r, const double
 		for (uint32_t i = 0; i < f->fmap.n_store; i++)
 			degraded |= !store || isnan(store[i]);
 	}
-	count_decision(f->c.cnt, v.decision, degraded);
-
-	uint64_t lat = since_rx_us(f, r->rx_tsc);
+	float row[CTL_MAX_FRAUD_FEATURES];
+	struct ctl_verdict v;
 	struct jbuf j = { f->reply, sizeof(f->reply), 0, false };
-	put_verdict(&j, f, r, &v, ctl_model_version(ms->main), lat, degraded, store,
-		    store != NULL);
-	jb_lit(&j, "}");
+	uint64_t lat = judge_answer(f, f->cur->main, r, store, degraded, row, &v, &j);
+	count_decision(f->c.cnt, v.decision, degraded);
 	if (r->reply && !j.full)
 		queue_reply(f, r, j.b, j.pos);
 	wr_hist_add(&f->lat, lat);
@@ -747,16 +756,11 @@ int ctl_fraud_fast(void *ctx, unsigned worker, struct wr_txn_req *r, char *buf, 
 	__atomic_store_n(&cs->v, cs->v + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	const struct fr_models *ms = __atomic_load_n(&f->pub, __ATOMIC_ACQUIRE);
-	const struct ctl_config *cfg = f->cfg;
 	float row[CTL_MAX_FRAUD_FEATURES];
-	ctl_feat_row(&f->fmap, r, f->fast_store ? d->store : NULL, row);
 	struct ctl_verdict v;
-	ctl_fraud_judge(ms->main, row, (float)cfg->fraud_review, (float)cfg->fraud_block,
-			cfg->fraud_reasons, &v);
-	uint64_t lat = since_rx_us(f, r->rx_tsc);
 	struct jbuf j = { buf, len, 0, false };
-	put_verdict(&j, f, r, &v, ctl_model_version(ms->main), lat, false, NULL, false);
-	jb_lit(&j, "}");
+	uint64_t lat = judge_answer(f, ms->main, r, f->fast_store ? d->store : NULL, false, row,
+				    &v, &j);
 	d->model_gen = ms->gen;
 	__atomic_store_n(&cs->v, cs->v + 1, __ATOMIC_RELEASE);
 	if (j.full)

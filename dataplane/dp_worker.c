@@ -588,12 +588,11 @@ static uint32_t answer_input(const struct dp_worker *w, const struct wr_txn_req 
 	return i;
 }
 
-/* Send @payload (@n bytes) to the sender of @r from this worker's tx queue
- * on the port it came in on. */
-static void reply_from_here(struct dp_worker *w, const struct wr_txn_req *r, const char *payload,
-			    int n)
+/* Send @payload (@n bytes) to the sender of @r from the tx queue of this
+ * worker's input @i (answer_input()). */
+static void reply_from_here(struct dp_worker *w, const struct wr_txn_req *r, uint32_t i,
+			    const char *payload, int n)
 {
-	uint32_t i = answer_input(w, r);
 	int e = 0;
 	struct rte_mbuf *m = n < 0 || i >= w->c.n_inputs ? NULL
 		: dp_udp_reply(w->c.mp, r->hdr, r->hdr_len, &w->c.inputs[i].addrs->mac, payload,
@@ -613,8 +612,8 @@ static void reply_direct(struct dp_worker *w, const struct wr_txn_req *r, const 
 	if (!r->reply)
 		return;
 	char buf[2 * WR_TXN_WHY_MAX + 6 * WR_TXN_ID_MAX + 64]; /* escapes may grow 6x */
-	reply_from_here(w, r, buf, wr_txn_error_json(buf, sizeof(buf), false, r->txn_id,
-						     r->txn_id_len, why));
+	reply_from_here(w, r, answer_input(w, r), buf,
+			wr_txn_error_json(buf, sizeof(buf), false, r->txn_id, r->txn_id_len, why));
 }
 
 static void to_fraud(struct dp_worker *w, struct wr_txn_req *r)
@@ -663,18 +662,18 @@ static void decide_here(struct dp_worker *w, struct wr_txn_req *r)
 		return;
 	uint32_t b = wr_txn_pend_bucket(r->user, r->user_len);
 	r->pend = (uint16_t)(b + 1);
+	uint32_t i = r->reply ? answer_input(w, r) : 0;
 	if (__atomic_load_n(&w->c.fraud_pend[b], __ATOMIC_ACQUIRE) != 0 ||
-	    (r->reply && answer_input(w, r) >= w->c.n_inputs))
+	    (r->reply && i >= w->c.n_inputs))
 		return;
 	char buf[2048];
 	int n = ff->decide(ff->ctx, w->c.idx, r, buf, sizeof(buf), w->c.cnt);
 	if (n <= 0 || !r->reply)   /* from Kafka: the audit record is the answer */
 		return;
-	reply_from_here(w, r, buf, n);
+	reply_from_here(w, r, i, buf, n);
 	/* Answers leave in small groups, not after the whole rx burst: each
 	 * decision costs microseconds, so the first of a burst of 32 would
 	 * wait for the other 31. */
-	uint32_t i = answer_input(w, r);
 	if (w->ntx[i] >= ANSWER_TX_GROUP)
 		tx_input(w, i);
 }
