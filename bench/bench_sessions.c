@@ -18,7 +18,9 @@
  *      (since 2026-11-24, session 6; before, closed sessions were dropped);
  *   b. JSON parse alone: dp_event_parse_click of each event's text and the
  *      classification of its type (funnel step, page view) as the worker's;
- *   c. parse + table: both, as the worker does for a UDP burst.
+ *   c. parse + table: both, as the worker does for a UDP burst; its time
+ *      is also split into the parse's part and the table's (one more clock
+ *      read per burst), printed next to a and b run alone.
  * Each table run is done twice:
  *   cold: the table starts empty, so the timed events also pay the first
  *         touch of every page (kernel zeroing) and the users' first entries;
@@ -156,7 +158,7 @@ static struct dp_click_types ctypes;
 /* Run one burst of @mode (already generated in @g) through the parser and/or
  * @t. Returns 0, or -1 when an event does not parse. */
 static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event_ctx *ctx,
-		     const struct st_sess_emit *emit, size_t *json_bytes)
+		     const struct st_sess_emit *emit, size_t *json_bytes, double *parsed_at)
 {
 	if (mode == M_PARSE || mode == M_BOTH) {
 		for (int k = 0; k < BURST; k++) {
@@ -179,6 +181,8 @@ static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event
 			g->ev[k].step = step;
 			g->ev[k].is_page_view = pv;
 		}
+		if (parsed_at)
+			*parsed_at = bench_now_s();
 		/* as the worker does: the burst's events in one st_sess_add_burst */
 		if (mode == M_BOTH)
 			st_sess_add_burst(t, g->ev, BURST, emit, NULL);
@@ -196,6 +200,7 @@ static int run_burst(int mode, struct gen *g, struct st_sess *t, struct dp_event
 
 struct result {
 	double eps;                  /* timed events per second */
+	double parse_ns;             /* run c: the parse's part of each event's time */
 	uint32_t used, open_warm, open_end;
 	double b_warm, b_end;        /* resident bytes per open session */
 	double reserved_mb, want_mb; /* dense arrays on reserved 2 MB pages; asked for */
@@ -224,7 +229,7 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 	uint64_t first = 0, n_warm = warm ? users - users % BURST : 0;
 	size_t json_bytes = 0;
 	long rss0 = rss_bytes(); /* before create */
-	double busy = 0;
+	double busy = 0, parse_busy = 0;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -245,7 +250,7 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 	 * the timed stream's times continue after it */
 	for (uint64_t i = 0; i < n_warm; i += BURST) {
 		gen_burst(&g, i, users, base, parse, true);
-		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes))
+		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes, NULL))
 			goto out;
 	}
 	first = n_warm;
@@ -259,12 +264,14 @@ static int run(int mode, bool warm, uint32_t users, uint64_t events, struct resu
 	json_bytes = 0;
 	for (uint64_t i = 0; i < events; i += BURST) {
 		gen_burst(&g, first + i, users, base, parse, false);
-		double t0 = bench_now_s();
-		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes))
+		double t0 = bench_now_s(), t1 = t0;
+		if (run_burst(mode, &g, t, ctx, &emit, &json_bytes, &t1))
 			goto out;
 		busy += bench_now_s() - t0;
+		parse_busy += t1 - t0;
 	}
 	r->eps = (double)events / busy;
+	r->parse_ns = mode == M_BOTH ? parse_busy / (double)events * 1e9 : 0;
 	r->json_bytes = (double)json_bytes / (double)events;
 	if (table) {
 		r->used = st_sess_used(t);
@@ -282,6 +289,8 @@ static void print_rate(int mode, const struct result *r)
 {
 	printf("  %s %6.2f M events/s (%4.0f ns/event) = %.2f x target", mode_name[mode],
 	       r->eps / 1e6, 1e9 / r->eps, r->eps / TARGET_EPS);
+	if (mode == M_BOTH)
+		printf(" (parse %.0f + table %.0f ns)", r->parse_ns, 1e9 / r->eps - r->parse_ns);
 }
 
 int main(int argc, char **argv)
@@ -354,6 +363,13 @@ int main(int argc, char **argv)
 	       TARGET_EPS / 1e6, cold[M_TABLE_BURST].eps / TARGET_EPS,
 	       warm[M_TABLE_BURST].eps / TARGET_EPS, cold[M_BOTH].eps / TARGET_EPS,
 	       warm[M_BOTH].eps / TARGET_EPS, cold[M_PARSE].eps / TARGET_EPS);
+	/* where run c's time goes, against the halves run alone: when the sum
+	 * inside c exceeds a + b, the two slow each other down */
+	printf("run c split (ns per event): cold parse %.0f (alone %.0f) + table %.0f (alone "
+	       "%.0f); warm parse %.0f + table %.0f (alone %.0f)\n", cold[M_BOTH].parse_ns,
+	       1e9 / cold[M_PARSE].eps, 1e9 / cold[M_BOTH].eps - cold[M_BOTH].parse_ns,
+	       1e9 / cold[M_TABLE_BURST].eps, warm[M_BOTH].parse_ns,
+	       1e9 / warm[M_BOTH].eps - warm[M_BOTH].parse_ns, 1e9 / warm[M_TABLE_BURST].eps);
 	printf("memory (target <= %.0f B per open session): %.0f B after warm-up (%u open) "
 	       "= %.2f x; %.0f B at the end of the cold run a (%u open) = %.2f x\n",
 	       TARGET_BYTES, warm[M_TABLE_BURST].b_warm, warm[M_TABLE_BURST].open_warm,
