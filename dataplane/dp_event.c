@@ -436,6 +436,34 @@ in_range:
 	return 0;
 }
 
+/*
+ * dp_event_parse_ts() inline for the usual text, "YYYY-MM-DDThh:mm:ss.mmmZ"
+ * in the second last read on this thread (its first 19 bytes were checked
+ * then): true and *@ts_us as it would give; false when that is not the
+ * case (then call it).
+ */
+static inline bool ts_same_second(const char *s, size_t len, int64_t *ts_us)
+{
+	uint64_t w0, w8, w11;
+	unsigned lo;
+	int hi;
+
+	if (len != 24)
+		return false;
+	memcpy(&w0, s, 8);
+	memcpy(&w8, s + 8, 8);
+	memcpy(&w11, s + 11, 8);
+	if (w0 != ts_date.w0 || w8 != ts_date.w8 || w11 != ts_date.w11 || s[19] != '.' ||
+	    (s[23] | 0x20) != 'z')
+		return false;
+	hi = dig2(s + 20);
+	lo = (unsigned)(unsigned char)s[22] - '0';
+	if (hi < 0 || lo > 9 || ts_date.secs < 0 || ts_date.secs > DP_EVENT_MAX_MS / 1000)
+		return false;
+	*ts_us = ts_date.secs * 1000000 + ((int64_t)hi * 10 + lo) * 1000;
+	return true;
+}
+
 /* ------------------------------------------------------------ json parts */
 
 
@@ -2279,6 +2307,67 @@ void dp_click_types_init(struct dp_click_types *t, const char *const *steps, uin
 	t->page_view_len = page_view ? (uint32_t)strlen(page_view) : UINT32_MAX;
 }
 
+/* A kept string of a plain text into the scratch: no escapes or control
+ * bytes to look for (all_plain() / the fast scan ruled them out). */
+static inline const char *keep_plain(struct dp_event_ctx *ctx, const char *s, uint32_t n)
+{
+	char *dst = ctx->scratch + ctx->used;
+
+	if (n <= 32)
+		copy_short(dst, s, n);
+	else
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+	ctx->used += n + 1;
+	return dst;
+}
+
+/*
+ * The usual click, straight from the value spans: a plain text whose
+ * user_id and type are non-empty strings within their bounds, ts an RFC
+ * 3339 (or digits) string that reads, page and session_hint absent, null or
+ * strings within theirs. On those the field readers below would find
+ * nothing to object to and copy the same bytes, so the result is theirs;
+ * anything else returns false with nothing written, and they run (and word
+ * the error). Saves their per-field lookups and checks (~0.15 k
+ * instructions an event, see the cost note at the top).
+ */
+static inline bool click_plain(struct dp_event_ctx *ctx, const struct doc *d,
+			       const struct want *w, struct dp_click *out)
+{
+	const struct want *u = &w[WC_USER], *ts = &w[WC_TS], *ty = &w[WC_TYPE];
+	const struct want *pg = &w[WC_PAGE], *hi = &w[WC_HINT];
+	uint32_t nu = u->ve - u->vs, ny = ty->ve - ty->vs, nt = ts->ve - ts->vs, np, nh;
+	bool has_pg, has_hi;
+	int64_t t;
+
+	if (!d->plain || u->tok < 0 || u->kind != JK_STRING || nu - 1 >= DP_EVENT_ID_MAX ||
+	    ty->tok < 0 || ty->kind != JK_STRING || ny - 1 >= DP_EVENT_TYPE_MAX ||
+	    ts->tok < 0 || ts->kind != JK_STRING || nt > DP_EVENT_TS_TEXT_MAX)
+		return false;
+	has_pg = pg->tok >= 0 && pg->kind != JK_NULL;
+	has_hi = hi->tok >= 0 && hi->kind != JK_NULL;
+	np = has_pg ? pg->ve - pg->vs : 0;
+	nh = has_hi ? hi->ve - hi->vs : 0;
+	if ((has_pg && (pg->kind != JK_STRING || np > DP_EVENT_PAGE_MAX)) ||
+	    (has_hi && (hi->kind != JK_STRING || nh > DP_EVENT_ID_MAX)) ||
+	    (!ts_same_second(d->buf + ts->vs, nt, &t) &&
+	     dp_event_parse_ts(d->buf + ts->vs, nt, &t) != 0))
+		return false;
+	out->ts_us = t;
+	out->user_id = keep_plain(ctx, d->buf + u->vs, nu);
+	out->user_id_len = nu;
+	out->type = keep_plain(ctx, d->buf + ty->vs, ny);
+	out->type_len = ny;
+	out->page = has_pg ? keep_plain(ctx, d->buf + pg->vs, np) : "";
+	out->page_len = np;
+	out->has_page = has_pg;
+	out->session_hint = has_hi ? keep_plain(ctx, d->buf + hi->vs, nh) : "";
+	out->session_hint_len = nh;
+	out->has_session_hint = has_hi;
+	return true;
+}
+
 int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fields *fin,
 			 struct dp_event_ctx *ctx, struct dp_click *out,
 			 char *why, size_t whylen)
@@ -2303,6 +2392,10 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 	if (rc != DP_EVENT_OK)
 		return rc;
 	memset(out, 0, sizeof(*out));
+	/* the slow way (tests) keeps to the general readers, so that the
+	 * differential tests compare click_plain() with them too */
+	if (!ctx->no_fast && click_plain(ctx, &d, w, out))
+		goto kind;
 	/* order decides which error wins when several apply: identity first */
 	rc = take_str(ctx, &d, &w[WC_USER], true, DP_EVENT_ID_MAX, &out->user_id,
 		      &out->user_id_len, NULL, why, whylen);
@@ -2320,6 +2413,7 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 			      &out->has_session_hint, why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
+kind:
 	out->kind = (out->type_len == 9 && memcmp(out->type, "page_view", 9) == 0)
 		? DP_CLICK_PAGE_VIEW : DP_CLICK_OTHER;
 	return DP_EVENT_OK;

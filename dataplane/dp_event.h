@@ -201,7 +201,9 @@ void dp_event_ctx_destroy(struct dp_event_ctx *ctx);
  * Choose how @ctx reads the JSON structure of plain texts (printable ASCII
  * without backslashes, the usual event): @on (the default after create)
  * lets a single-pass SIMD scan answer them; false sends every text through
- * the jsmn tokenizer and the checks after it. Results (return code, @why,
+ * the jsmn tokenizer and the checks after it, and the fields of a click
+ * through the general readers (not the shortcut for the usual click,
+ * click_plain() in dp_event.c). Results (return code, @why,
  * every output field) are the same either way: the scan only answers when
  * it is sure and otherwise leaves the text, and the wording of every error,
  * to the jsmn path. For tests and measurements. @ctx must not be NULL;

@@ -1882,6 +1882,134 @@ static void test_learned_shape_reads_the_same_events(void)
 	dp_event_ctx_destroy(sl);
 }
 
+/* @n copies of @c at @p (the caller has room). */
+static size_t fill(char *p, char c, int n)
+{
+	memset(p, c, (size_t)n);
+	return (size_t)n;
+}
+
+/*
+ * The shortcut for the usual click (click_plain() in dp_event.c, with the
+ * timestamp reader's same-second path in it) against the general readers
+ * (the fast path off) and ref_ts(): clicks of one key order whose user_id,
+ * type, page and session_hint lengths sit on and around their bounds (or
+ * are null), and whose ts runs in seconds, the way the reader keeps the
+ * last one, with valid, broken, zoned and epoch-millis texts mixed in.
+ */
+static void test_click_shortcut_equals_general_readers(void)
+{
+	static const int ulen[] = { 0, 1, 7, 63, 64, 65 }, ylen[] = { 0, 1, 9, 63, 64, 65 };
+	static const int plen[] = { -1, 0, 5, 2047, 2048, 2049 };
+	static const int hlen[] = { -1, 0, 1, 63, 64, 65, 66, 67 };
+	uint64_t seed = 0x51ab1e5eedull;
+	struct dp_event_ctx *fa = NULL, *sl = NULL;
+	size_t n = 0, mism = 0, ok = 0, ts_checked = 0, same_second = 0, shape = 0;
+	char *b = malloc(8192), prev[19], tsb[40], wf[256], ws[256];
+
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_FATAL(dp_event_ctx_create(&sl) == 0);
+	dp_event_ctx_set_fast(sl, false);
+	memcpy(prev, "2026-11-23T21:00:00", 19);
+	for (int it = 0; it < 40000; it++) {
+		uint64_t r = rng_next(&seed);
+		int ul = ulen[rng_next(&seed) % 6], yl = ylen[rng_next(&seed) % 6];
+		int pl = plen[rng_next(&seed) % 6], hl = hlen[rng_next(&seed) % 8];
+		int tl;
+		bool reuse = false;
+
+		/* mostly bounds that pass, so that many events parse */
+		if (r % 3 == 0) {
+			ul = 7;
+			yl = 9;
+			pl = 5;
+			hl = -1;
+		}
+		if (rng_next(&seed) % 8 == 0) {
+			tl = snprintf(tsb, sizeof(tsb), "%llu",
+				      (unsigned long long)(rng_next(&seed) % 2000000000000ull));
+		} else {
+			tl = snprintf(tsb, sizeof(tsb), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+				      2020 + (int)(rng_next(&seed) % 8),
+				      1 + (int)(rng_next(&seed) % 12), 1 + (int)(rng_next(&seed) % 28),
+				      (int)(rng_next(&seed) % 24), (int)(rng_next(&seed) % 60),
+				      (int)(rng_next(&seed) % 60), (int)(rng_next(&seed) % 1000));
+			if (rng_next(&seed) % 4) {     /* the second before, valid or not */
+				memcpy(tsb, prev, 19);
+				reuse = true;
+			}
+			r = rng_next(&seed);
+			if (r % 6 == 0)                /* one byte changed */
+				tsb[rng_next(&seed) % 24] = "0123456789.Zz:-Tx "[rng_next(&seed) % 18];
+			else if (r % 6 == 1)           /* a zone instead of Z */
+				tl = 23 + snprintf(tsb + 23, sizeof(tsb) - 23, "+01:30");
+			else if (r % 6 == 2)           /* cut */
+				tl = 19 + (int)(rng_next(&seed) % 5);
+			memcpy(prev, tsb, 19);
+		}
+		size_t k = (size_t)snprintf(b, 64, "{\"user_id\":\"");
+		k += fill(b + k, 'u', ul);
+		k += (size_t)sprintf(b + k, "\",\"ts\":\"%.*s\",\"type\":\"", tl, tsb);
+		if (yl == 9)
+			k += (size_t)sprintf(b + k, "page_view");
+		else
+			k += fill(b + k, 't', yl);
+		k += (size_t)sprintf(b + k, "\",\"page\":");
+		if (pl < 0) {
+			k += (size_t)sprintf(b + k, "null");
+		} else {
+			b[k++] = '"';
+			k += fill(b + k, '/', pl);
+			b[k++] = '"';
+		}
+		k += (size_t)sprintf(b + k, ",\"session_hint\":");
+		if (hl < 0) {
+			k += (size_t)sprintf(b + k, "null");
+		} else {
+			b[k++] = '"';
+			k += fill(b + k, 'h', hl);
+			b[k++] = '"';
+		}
+		b[k++] = '}';
+
+		struct dp_click cf, cs;
+		int rf = dp_event_parse_click(b, k, NULL, fa, &cf, wf, sizeof(wf));
+		shape += dp_event_ctx_last_was_shape(fa);
+		int rs = dp_event_parse_click(b, k, NULL, sl, &cs, ws, sizeof(ws));
+		n++;
+		if (rf != rs || strcmp(wf, ws) != 0 || (rf == DP_EVENT_OK && !same_click(&cf, &cs))) {
+			if (mism++ < 5)
+				printf("\n  mismatch %d/%d \"%s\" / \"%s\" on [%.*s]", rf, rs, wf, ws,
+				       (int)(k < 200 ? k : 200), b);
+		}
+		ok += rf == DP_EVENT_OK;
+		/* every field within bounds: the result stands or falls with ts */
+		if (ul >= 1 && ul <= 64 && yl >= 1 && yl <= 64 && pl <= 2048 && hl <= 64) {
+			int64_t want = -1;
+			int rr = ref_ts(tsb, (size_t)tl, &want);
+
+			ts_checked++;
+			if ((rr == 0) != (rf == DP_EVENT_OK) || (rr == 0 && cf.ts_us != want)) {
+				if (mism++ < 5)
+					printf("\n  ts [%.*s]: %d %lld, reference %d %lld", tl, tsb, rf,
+					       (long long)cf.ts_us, rr, (long long)want);
+			}
+			/* valid, in the second before, ".mmmZ": the same-second path */
+			same_second += rr == 0 && reuse && tl == 24 && tsb[23] == 'Z';
+		}
+	}
+	printf("\n  %zu clicks, %zu OK, %zu by a shape, %zu ts checked, %zu in the second "
+	       "before ", n, ok, shape, ts_checked, same_second);
+	CU_ASSERT_EQUAL(mism, 0);
+	CU_ASSERT(ok > n / 4 && ok < n - n / 10);   /* not vacuous either way */
+	CU_ASSERT(shape > n / 4);
+	CU_ASSERT(same_second > n / 10);
+	dp_event_ctx_destroy(fa);
+	dp_event_ctx_destroy(sl);
+	free(b);
+}
+
 /*
  * Every byte of events whose shape was learned replaced by each of a set of
  * bytes that matter to JSON (quote, backslash, brackets, separators, blank,
@@ -2219,6 +2347,7 @@ static int reg(void)
 		 WR_TEST(test_parse_ts_equals_reference),
 		 WR_TEST(test_learned_shape_reads_the_same_events),
 		 WR_TEST(test_learned_shape_equals_jsmn_path_on_every_byte_change),
+		 WR_TEST(test_click_shortcut_equals_general_readers),
 		 WR_TEST(test_click_field_name_mapping),
 		 WR_TEST(test_click_zeroed_fields_struct_uses_defaults),
 		 WR_TEST(test_click_extra_fields_ignored_and_other_types_pass),
