@@ -22,10 +22,13 @@
  * way off for tests, which check that both give the same result on 120 k
  * generated and broken texts.
  *
- * Cost (2026-11-24, session 4; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 1.22 k instructions
- * per event, ~95 ns: the shape match ~0.45 k, the field readers ~0.4 k, the
- * timestamp ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
+ * Cost (2026-11-24, session 10; 108-byte click event as bench_sessions
+ * makes them, a fields struct as the worker passes it): 1.09 k instructions
+ * per event (callgrind), ~105-115 ns on this VM: the shape path ~0.7 k
+ * (classifying two blocks ~0.1 k, the six literals and five values ~0.3 k,
+ * handing the spans to the wanted keys ~0.1 k), click_plain() ~0.2 k with
+ * the timestamp. Session 4: 1.15-1.22 k, of which the field readers ~0.4 k
+ * and the timestamp ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
  * of which the structure (fast_doc) is 1.27 k: 0.25 k
  * classifying the two blocks, the rest the walk, key matching and the
  * primitive check; the field readers take ~0.75 k (parse_ts 0.27 k,
