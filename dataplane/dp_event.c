@@ -23,12 +23,13 @@
  * generated and broken texts.
  *
  * Cost (2026-11-24, session 10; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 1.09 k instructions
- * per event (callgrind), ~105-115 ns on this VM: the shape path ~0.7 k
- * (classifying two blocks ~0.1 k, the six literals and five values ~0.3 k,
- * handing the spans to the wanted keys ~0.1 k), click_plain() ~0.2 k with
- * the timestamp. Session 4: 1.15-1.22 k, of which the field readers ~0.4 k
- * and the timestamp ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
+ * makes them, a fields struct as the worker passes it): 1.01 k instructions
+ * per event (callgrind), ~100-110 ns on this VM: the shape path ~0.6 k
+ * (classifying two blocks ~0.1 k, six literals of one 32-byte compare
+ * each and five values ~0.3 k, the spans written to the wanted keys as
+ * they are found), click_plain() ~0.2 k with the timestamp. Session 4:
+ * 1.15-1.22 k, of which the field readers ~0.4 k and the timestamp
+ * ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
  * of which the structure (fast_doc) is 1.27 k: 0.25 k
  * classifying the two blocks, the rest the walk, key matching and the
  * primitive check; the field readers take ~0.75 k (parse_ts 0.27 k,
@@ -131,6 +132,10 @@ struct shape {
 	unsigned gen;                         /* as they were then (wc->gen) */
 	int8_t val_of[DP_EVENT_WANT_MAX];     /* wanted k's value, -1: absent */
 	int8_t tok_of[DP_EVENT_WANT_MAX];     /* its w[k].tok (k, or an earlier alias) */
+	uint8_t keys_of[SHAPE_VALUES];        /* bit k: wanted k is value i (val_of inverted) */
+	int8_t key1[SHAPE_VALUES];            /* the one wanted key of value i; -1: none,
+					       * -2: several (see keys_of) */
+	bool short_lits;                      /* every literal is at most 32 bytes */
 	uint16_t lit_at[SHAPE_VALUES + 2];    /* nv + 1 literals: starts, then the end */
 	char lit[SHAPE_LIT_MAX + 32];         /* +32: lit_same() loads 32 bytes */
 };
@@ -1627,59 +1632,84 @@ static inline bool shape_for(const struct shape *sh, const struct wants *wc)
 /*
  * Match the plain text @buf[0..@len) (quote bits @qm) against @sh; on a
  * match record the wanted values in @w as parse_doc() gives them and
- * return true. Nothing is written otherwise.
+ * return true. Otherwise @w is left as wants_of() made it (its entries
+ * are written as the values are found, and put back on a mismatch).
  */
 static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 			const uint64_t *qm, const uint64_t *sm, struct want *w,
 			unsigned nw)
 {
-	uint16_t vs[SHAPE_VALUES], ve[SHAPE_VALUES];
-	uint8_t vk[SHAPE_VALUES];
+	const char *lit = sh->lit;
 	size_t pos = 0;
 
 	for (unsigned i = 0;; i++) {
 		size_t n = (size_t)(sh->lit_at[i + 1] - sh->lit_at[i]);
 
-		if (n > len - pos || !lit_same(buf + pos, len - pos, sh->lit + sh->lit_at[i], n))
-			return false;
+#if defined(__AVX2__)
+		/* the usual literal: one 32-byte compare (@lit has 32 readable
+		 * bytes past each start, the text when 32 are left) */
+		if (likely(sh->short_lits && len - pos >= 32)) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(buf + pos));
+			__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)lit);
+			uint32_t eq = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y));
+
+			if ((eq | (uint32_t)(UINT64_C(0xffffffff) << n)) != UINT32_MAX)
+				goto mismatch;
+		} else
+#endif
+		if (n > len - pos || !lit_same(buf + pos, len - pos, lit, n)) {
+			goto mismatch;
+		}
 		pos += n;
+		lit += n;
 		if (i == sh->nv)
 			break;
-		vs[i] = (uint16_t)pos;
+
+		size_t vs = pos;
+		enum jkind kind;
+
 		if (!(sh->prim >> i & 1)) {
 			/* a string body: up to the closing quote, which starts
 			 * the next literal */
 			pos = next_bit(qm, pos, len);
 			if (pos >= len)
-				return false;
-			vk[i] = JK_STRING;
+				goto mismatch;
+			kind = JK_STRING;
 		} else {
 			/* a primitive: up to the next byte that ends one; the
 			 * next literal starts with the ',', '}' or ' ' there */
 			size_t e = next_bit(sm, pos, len);
-			enum jkind k;
 
 			if (e == pos || e >= len ||
-			    check_primitive(buf + pos, e - pos, pos, &k, NULL, 0) != DP_EVENT_OK)
-				return false;
-			vk[i] = (uint8_t)k;
+			    check_primitive(buf + pos, e - pos, pos, &kind, NULL, 0) != DP_EVENT_OK)
+				goto mismatch;
 			pos = e;
 		}
-		ve[i] = (uint16_t)pos;
-	}
-	if (pos != len)
-		return false;
-	for (unsigned k = 0; k < nw; k++) {
-		int v = sh->val_of[k], j = sh->tok_of[k];
+		int k1 = sh->key1[i];
 
-		if (v < 0)
-			continue;
-		w[k].tok = j;
-		w[k].kind = (enum jkind)vk[v];
-		w[k].vs = vs[v];
-		w[k].ve = ve[v];
+		if (k1 >= 0) {
+			struct want *x = &w[k1];
+
+			x->tok = sh->tok_of[k1];
+			x->kind = kind;
+			x->vs = (uint32_t)vs;
+			x->ve = (uint32_t)pos;
+		} else if (unlikely(k1 == -2)) {
+			for (unsigned m = sh->keys_of[i]; m != 0; m &= m - 1) {
+				unsigned k = (unsigned)__builtin_ctz(m);
+
+				w[k].tok = sh->tok_of[k];
+				w[k].kind = kind;
+				w[k].vs = (uint32_t)vs;
+				w[k].ve = (uint32_t)pos;
+			}
+		}
 	}
-	return true;
+	if (pos == len)
+		return true;
+mismatch:
+	memcpy(w, sh->wc->w, nw * sizeof(*w));
+	return false;
 }
 
 /*
@@ -1755,11 +1785,24 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		sh->val_of[k] = (int8_t)v;
 		sh->tok_of[k] = (int8_t)w[k].tok;
 	}
+	memset(sh->keys_of, 0, sizeof(sh->keys_of));
+	for (unsigned k = 0; k < nw; k++)
+		if (sh->val_of[k] >= 0)
+			sh->keys_of[sh->val_of[k]] |= (uint8_t)(1u << k);
+	for (unsigned i = 0; i < SHAPE_VALUES; i++) {
+		unsigned m = sh->keys_of[i];
+
+		sh->key1[i] = (int8_t)(m == 0 ? -1 : (m & (m - 1)) ? -2 : __builtin_ctz(m));
+	}
 	sh->wc = wc;
 	sh->gen = wc->gen;
 	sh->prim = prim;
 	memcpy(sh->lit_at, at, sizeof(at[0]) * (nv + 1));
 	sh->lit_at[nv + 1] = (uint16_t)nlit;
+	sh->short_lits = true;
+	for (unsigned i = 0; i <= nv; i++)
+		if (sh->lit_at[i + 1] - sh->lit_at[i] > 32)
+			sh->short_lits = false;
 	memcpy(sh->lit, lit, nlit);
 	sh->nv = nv;
 	ctx->shape_hit = ctx->shape_next;
@@ -1852,8 +1895,9 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		return fail(why, whylen, DP_EVENT_EOVERSIZE, "event is %zu bytes, max %u",
 			    len, max_len);
 	/* Kafka values and UDP payloads often end in a newline or NUL padding */
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-			   buf[len - 1] == '\0' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+	while (len > 0 && (unsigned char)buf[len - 1] <= ' ' &&   /* one compare for '}' */
+	       (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '\0' ||
+		buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
 	if (len == 0)
 		return bad_json(why, whylen, 0, "empty input");
