@@ -1889,6 +1889,20 @@ static size_t fill(char *p, char c, int n)
 	return (size_t)n;
 }
 
+/* An optional string value at @p: null for @n < 0, else @n copies of @c in
+ * quotes. Returns the bytes written. */
+static size_t put_opt(char *p, char c, int n)
+{
+	if (n < 0) {
+		memcpy(p, "null", 4);
+		return 4;
+	}
+	p[0] = '"';
+	fill(p + 1, c, n);
+	p[n + 1] = '"';
+	return (size_t)n + 2;
+}
+
 /*
  * The shortcut for the usual click (click_plain() in dp_event.c, with the
  * timestamp reader's same-second path in it) against the general readers
@@ -1956,21 +1970,9 @@ static void test_click_shortcut_equals_general_readers(void)
 		else
 			k += fill(b + k, 't', yl);
 		k += (size_t)sprintf(b + k, "\",\"page\":");
-		if (pl < 0) {
-			k += (size_t)sprintf(b + k, "null");
-		} else {
-			b[k++] = '"';
-			k += fill(b + k, '/', pl);
-			b[k++] = '"';
-		}
+		k += put_opt(b + k, '/', pl);
 		k += (size_t)sprintf(b + k, ",\"session_hint\":");
-		if (hl < 0) {
-			k += (size_t)sprintf(b + k, "null");
-		} else {
-			b[k++] = '"';
-			k += fill(b + k, 'h', hl);
-			b[k++] = '"';
-		}
+		k += put_opt(b + k, 'h', hl);
 		b[k++] = '}';
 
 		struct dp_click cf, cs;
