@@ -2388,8 +2388,8 @@ static inline const char *keep_plain(struct dp_event_ctx *ctx, const char *s, ui
  * strings within theirs. On those the field readers below would find
  * nothing to object to and copy the same bytes, so the result is theirs;
  * anything else returns false with nothing written, and they run (and word
- * the error). Saves their per-field lookups and checks (~0.15 k
- * instructions an event, see the cost note at the top).
+ * the error). Saves their per-field lookups and checks: with the inline
+ * timestamp below, 1152 -> 1090 instructions per click (session 10).
  */
 static inline bool click_plain(struct dp_event_ctx *ctx, const struct doc *d,
 			       const struct want *w, struct dp_click *out)
