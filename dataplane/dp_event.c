@@ -25,8 +25,8 @@
  * Cost (2026-11-24, session 10; 108-byte click event as bench_sessions
  * makes them, a fields struct as the worker passes it): 0.97 k instructions
  * per event (callgrind), ~100-110 ns on this VM: the shape path ~0.6 k
- * (classifying two blocks ~0.1 k, six literals of one 32-byte compare
- * each and five values ~0.3 k, the spans written to the wanted keys as
+ * (classifying two blocks ~0.1 k, six literals (one 32-byte compare each
+ * away from the text's end) and five values ~0.3 k, the spans written to the wanted keys as
  * they are found), click_plain() ~0.2 k with the timestamp. Session 4:
  * 1.15-1.22 k, of which the field readers ~0.4 k and the timestamp
  * ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
@@ -135,7 +135,6 @@ struct shape {
 	uint8_t keys_of[SHAPE_VALUES];        /* bit k: wanted k is value i (val_of inverted) */
 	int8_t key1[SHAPE_VALUES];            /* the one wanted key of value i; -1: none,
 					       * -2: several (see keys_of) */
-	bool short_lits;                      /* every literal is at most 32 bytes */
 	uint16_t lit_at[SHAPE_VALUES + 2];    /* nv + 1 literals: starts, then the end */
 	char lit[SHAPE_LIT_MAX + 32];         /* +32: lit_same() loads 32 bytes */
 };
@@ -1605,13 +1604,14 @@ static inline size_t next_bit(const uint64_t *qm, size_t pos, size_t len)
 	return pos < len ? pos : len;
 }
 
-/* @b[0..@n) (with @avail >= @n bytes readable at @b) equals the literal
- * @lit[0..@n), which has 32 readable bytes past its end: one 32-byte
- * compare when both sides have them, else wr_bytes_eq(). */
+/* The @avail bytes readable at @b start with the literal @lit[0..@n),
+ * which has 32 readable bytes past its start: one 32-byte compare when the
+ * text has 32 left (the usual literal, away from the end), else a length
+ * check and wr_bytes_eq(). */
 static inline bool lit_same(const char *b, size_t avail, const char *lit, size_t n)
 {
 #if defined(__AVX2__)
-	if (n <= 32 && avail >= 32) {
+	if (likely(avail >= 32 && n <= 32)) {
 		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)b);
 		__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)lit);
 		uint32_t eq = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y));
@@ -1619,8 +1619,7 @@ static inline bool lit_same(const char *b, size_t avail, const char *lit, size_t
 		return (eq | (uint32_t)(UINT64_C(0xffffffff) << n)) == UINT32_MAX;
 	}
 #endif
-	(void)avail;
-	return wr_bytes_eq(b, lit, n);
+	return n <= avail && wr_bytes_eq(b, lit, n);
 }
 
 /* Shape @sh was learned for the wanted keys @wc as they are now. */
@@ -1645,21 +1644,8 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 	for (unsigned i = 0;; i++) {
 		size_t n = (size_t)(sh->lit_at[i + 1] - sh->lit_at[i]);
 
-#if defined(__AVX2__)
-		/* the usual literal: one 32-byte compare (@lit has 32 readable
-		 * bytes past each start, the text when 32 are left) */
-		if (likely(sh->short_lits && len - pos >= 32)) {
-			__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(buf + pos));
-			__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)lit);
-			uint32_t eq = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y));
-
-			if ((eq | (uint32_t)(UINT64_C(0xffffffff) << n)) != UINT32_MAX)
-				goto mismatch;
-		} else
-#endif
-		if (n > len - pos || !lit_same(buf + pos, len - pos, lit, n)) {
+		if (!lit_same(buf + pos, len - pos, lit, n))
 			goto mismatch;
-		}
 		pos += n;
 		lit += n;
 		if (i == sh->nv)
@@ -1799,10 +1785,6 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 	sh->prim = prim;
 	memcpy(sh->lit_at, at, sizeof(at[0]) * (nv + 1));
 	sh->lit_at[nv + 1] = (uint16_t)nlit;
-	sh->short_lits = true;
-	for (unsigned i = 0; i <= nv; i++)
-		if (sh->lit_at[i + 1] - sh->lit_at[i] > 32)
-			sh->short_lits = false;
 	memcpy(sh->lit, lit, nlit);
 	sh->nv = nv;
 	ctx->shape_hit = ctx->shape_next;
