@@ -1657,6 +1657,10 @@ static bool shape_match(const struct shape *sh, const char *buf, size_t len,
 		lit += n;
 		if (i == sh->nv)
 			break;
+		/* a value and a literal must follow: a text that ends here is
+		 * another shape (and next_bit() wants a position inside it) */
+		if (pos >= len)
+			goto mismatch;
 
 		size_t vs = pos;
 		enum jkind kind;
