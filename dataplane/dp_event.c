@@ -1951,14 +1951,18 @@ static int parse_doc(struct dp_event_ctx *ctx, const char *buf, size_t len,
 	return DP_EVENT_OK;
 }
 
-/* memcpy(@dst, @s, @n) for @n <= 32 without the call: two overlapping
- * loads and stores of the widest size that fits; nothing outside the n
- * bytes is read or written. */
-static inline void copy_short(char *dst, const char *s, size_t n)
+/* memcpy(@dst, @s, @n), without the call for @n <= 32 (kept strings
+ * usually are): two overlapping loads and stores of the widest size that
+ * fits; nothing outside the n bytes is read or written. */
+static inline void copy_kept(char *dst, const char *s, size_t n)
 {
 	uint64_t a, b;
 	uint32_t c, e;
 
+	if (n > 32) {
+		memcpy(dst, s, n);
+		return;
+	}
 	if (n >= 16) {
 		uint64_t x[2], y[2];
 
@@ -2054,10 +2058,8 @@ int take_str(struct dp_event_ctx *ctx, const struct doc *d, const struct want *w
 	dst = ctx->scratch + ctx->used;
 	if (esc)
 		decode_string(s, raw, dst);
-	else if (n <= 32)
-		copy_short(dst, s, n);
 	else
-		memcpy(dst, s, n);
+		copy_kept(dst, s, n);
 	/* raw control bytes were EJSON; these come from escapes (or are DEL);
 	 * a plain text has neither */
 	for (size_t i = 0; !d->plain && i < n; i++) {
@@ -2365,10 +2367,7 @@ static inline const char *keep_plain(struct dp_event_ctx *ctx, const char *s, ui
 {
 	char *dst = ctx->scratch + ctx->used;
 
-	if (n <= 32)
-		copy_short(dst, s, n);
-	else
-		memcpy(dst, s, n);
+	copy_kept(dst, s, n);
 	dst[n] = '\0';
 	ctx->used += n + 1;
 	return dst;
