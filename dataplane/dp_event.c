@@ -23,7 +23,7 @@
  * generated and broken texts.
  *
  * Cost (2026-11-24, session 10; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 0.97 k instructions
+ * makes them, a fields struct as the worker passes it): 0.98 k instructions
  * per event (callgrind), ~100-110 ns on this VM: the shape path ~0.6 k
  * (classifying two blocks ~0.1 k, six literals (one 32-byte compare each
  * away from the text's end) and five values ~0.3 k, the spans written to
