@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define WR_US_PER_MS  1000LL
 #define WR_US_PER_SEC 1000000LL
@@ -73,7 +76,8 @@ static inline uint64_t wr_fnv1a64(const void *p, size_t n)
 
 /*
  * @a[0..@n) == @b[0..@n), for short keys and ids (names, user ids, event
- * types), where a libc memcmp() call costs more: word compares, the last
+ * types), where a libc memcmp() call costs more: 16-byte blocks (SSE2) or
+ * word compares, the last
  * word read overlapping so that it ends at @n (2-, 4- and 8-byte loads), no
  * byte loop and no read past either side.
  */
@@ -83,6 +87,22 @@ static inline bool wr_bytes_eq(const char *a, const char *b, size_t n)
 	uint32_t x4, y4, u4, v4;
 	uint16_t x2, y2, u2, v2;
 
+#if defined(__SSE2__)
+	if (n >= 16) {
+		/* 16 bytes at a time, the last block overlapping so that it
+		 * ends at n; differences OR-ed together, one test at the end
+		 * (a 40-byte compare: 3 blocks instead of a 5-word loop) */
+		__m128i d = _mm_setzero_si128();
+		for (size_t i = 0; i + 16 < n; i += 16)
+			d = _mm_or_si128(d, _mm_xor_si128(
+				_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+				_mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+		d = _mm_or_si128(d, _mm_xor_si128(
+			_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+			_mm_loadu_si128((const __m128i *)(const void *)(b + n - 16))));
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+	}
+#endif
 	if (n >= 8) {
 		for (size_t i = 0; i + 8 < n; i += 8) {
 			memcpy(&x, a + i, 8);

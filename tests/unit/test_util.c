@@ -120,12 +120,13 @@ static void test_parse_u64_strict_decimal(void)
 	CU_ASSERT_FALSE(wr_parse_u64(NULL, &v));
 }
 
-/* Every length 0..40 at odd alignments, equal and with one byte changed at
- * each position: the overlapping word compares must see a change anywhere. */
+/* Every length 0..100 at odd alignments, equal and with one byte changed at
+ * each position (one bit, then the top bit): the overlapping word and
+ * 16-byte block compares must see a change anywhere. */
 static void test_bytes_eq_every_length_and_position(void)
 {
-	char a[48], b[48];
-	for (size_t n = 0; n <= 40; n++) {
+	char a[112], b[112];
+	for (size_t n = 0; n <= 100; n++) {
 		for (size_t i = 0; i < n; i++)
 			a[1 + i] = b[3 + i] = (char)(0x41 + (i * 13 + n) % 50);
 		CU_ASSERT_TRUE(wr_bytes_eq(a + 1, b + 3, n));
@@ -133,6 +134,9 @@ static void test_bytes_eq_every_length_and_position(void)
 			b[3 + i] ^= 0x01;
 			CU_ASSERT_FALSE(wr_bytes_eq(a + 1, b + 3, n));
 			b[3 + i] ^= 0x01;
+			b[3 + i] ^= (char)0x80;
+			CU_ASSERT_FALSE(wr_bytes_eq(a + 1, b + 3, n));
+			b[3 + i] ^= (char)0x80;
 		}
 	}
 }
