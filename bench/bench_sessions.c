@@ -11,7 +11,9 @@
  * One synthetic stream (users drawn uniformly, event time advancing 1 ms
  * per event, 40 % funnel steps, 60 % page views), produced in bursts of 32
  * like the worker's rx bursts. Only the work under test is timed (the
- * generator runs between the timed bursts):
+ * generator runs between the timed bursts, standing in for the receive
+ * path; BENCH_GEN=printf for its former snprintf() formatter, see
+ * click_text_fast()):
  *   a. session table alone: st_sess_add_burst of 32 events + st_sess_advance
  *      per burst (and, for comparison, the same with 32 single st_sess_add),
  *      each closed session packed onto an output ring as the worker does
@@ -105,10 +107,6 @@ static bool reserved_pages(void)
 	return !(e && strcmp(e, "thp") == 0);
 }
 
-static const char *const types[] = { "page_view", "page_view", "page_view", "page_view",
-				     "page_view", "page_view", "product_view", "add_to_cart",
-				     "checkout", "purchase" };
-
 enum mode { M_TABLE_BURST, M_TABLE_SINGLE, M_PARSE, M_BOTH, M_N };
 static const char *const mode_name[M_N] = {
 	"a. session table (add_burst)   ", "a'. session table (single add) ",
@@ -122,6 +120,96 @@ struct gen {
 	struct st_sess_ev ev[BURST];
 };
 
+/*
+ * The texts' formatter. The generator stands in for the worker's receive
+ * path (a PMD copying ~150-byte frames into mbufs), which runs between the
+ * timed bursts and passes through the same caches and predictors; until
+ * session 11 it was snprintf() and wr_time_format(), ~800 instructions of
+ * libc's vfprintf per event, a heavier neighbour than the receive path
+ * (docs/benchmarks.md, session 10: the JSON generation alone slowed run a's
+ * table by 9-15 ns). By default the same bytes are now put together by
+ * hand (~100 instructions; the second's text is formatted once per second);
+ * BENCH_GEN=printf keeps the former formatter. main() checks that both give
+ * the same texts before it measures.
+ */
+static bool gen_printf;
+
+static inline char *put_u32(char *p, uint32_t v)
+{
+	char t[10];
+	int n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+static inline char *put_str(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LIT(p, lit) put_str(p, lit, sizeof(lit) - 1)
+
+static const char *const types[] = { "page_view", "page_view", "page_view", "page_view",
+				     "page_view", "page_view", "product_view", "add_to_cart",
+				     "checkout", "purchase" };
+static const uint8_t type_len[] = { 9, 9, 9, 9, 9, 9, 12, 11, 8, 8 };
+
+/* The click text of one event, as the snprintf() below would write it. */
+static size_t click_text_fast(char *out, const char *user, size_t ulen, int64_t ts,
+			      unsigned ty, uint32_t page)
+{
+	static int64_t sec = INT64_MIN;
+	static char sec_txt[40];  /* "YYYY-MM-DDTHH:MM:SS", the second's text */
+	int64_t s = ts / WR_US_PER_SEC, us = ts % WR_US_PER_SEC;
+	if (us < 0) {
+		us += WR_US_PER_SEC;
+		s--;
+	}
+	if (s != sec) {
+		wr_time_format(s * WR_US_PER_SEC, sec_txt, sizeof(sec_txt));
+		sec = s;
+	}
+	char *p = out;
+	p = PUT_LIT(p, "{\"user_id\":\"");
+	p = put_str(p, user, ulen);
+	p = PUT_LIT(p, "\",\"ts\":\"");
+	p = put_str(p, sec_txt, 19);
+	unsigned ms = (unsigned)(us / 1000);
+	if (ms) {
+		p[0] = '.';
+		p[1] = (char)('0' + ms / 100);
+		p[2] = (char)('0' + ms / 10 % 10);
+		p[3] = (char)('0' + ms % 10);
+		p += 4;
+	}
+	p = PUT_LIT(p, "Z\",\"type\":\"");
+	p = put_str(p, types[ty], type_len[ty]);
+	p = PUT_LIT(p, "\",\"page\":\"/p/");
+	p = put_u32(p, page);
+	p = PUT_LIT(p, "\",\"session_hint\":null}");
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
+/* The same with snprintf(), the bench's formatter before session 11. */
+static size_t click_text_printf(char *out, size_t cap, const char *user, int64_t ts,
+				unsigned ty, uint32_t page)
+{
+	char tsbuf[40];
+	wr_time_format(ts, tsbuf, sizeof(tsbuf));
+	int n = snprintf(out, cap,
+			 "{\"user_id\":\"%s\",\"ts\":\"%s\",\"type\":\"%s\","
+			 "\"page\":\"/p/%u\",\"session_hint\":null}",
+			 user, tsbuf, types[ty], page);
+	return (size_t)n;
+}
+
 /* Fill one burst starting at event number @i0: random users, or (@seq, the
  * warm-up) users i0 .. i0 + 31 modulo @users. */
 static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, bool json,
@@ -132,22 +220,48 @@ static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, 
 				 : (uint32_t)(bench_rand() % users);
 		int64_t ts = base + (int64_t)(i0 + (uint64_t)k) * 1000; /* 1 ms apart */
 		unsigned ty = (unsigned)(bench_rand() % 10);
-		int ulen = snprintf(g->user[k], sizeof(g->user[k]), "u%u", u);
+		int ulen;
+		if (gen_printf) {
+			ulen = snprintf(g->user[k], sizeof(g->user[k]), "u%u", u);
+		} else {
+			g->user[k][0] = 'u';
+			char *e = put_u32(g->user[k] + 1, u);
+			*e = '\0';
+			ulen = (int)(e - g->user[k]);
+		}
 		g->ev[k] = (struct st_sess_ev){
 			.user = g->user[k], .user_len = (uint32_t)ulen,
 			.step = ty >= 6 ? (int32_t)(ty - 6) : -1, .ts_us = ts,
 			.wm_us = ts - 5 * WR_US_PER_SEC, .is_page_view = ty < 6,
 		};
-		if (json) {
-			char tsbuf[40];
-			wr_time_format(ts, tsbuf, sizeof(tsbuf));
-			int n = snprintf(g->json[k], sizeof(g->json[k]),
-					 "{\"user_id\":\"%s\",\"ts\":\"%s\",\"type\":\"%s\","
-					 "\"page\":\"/p/%u\",\"session_hint\":null}",
-					 g->user[k], tsbuf, types[ty], u % 977);
-			g->jlen[k] = (size_t)n;
+		if (json)
+			g->jlen[k] = gen_printf
+				? click_text_printf(g->json[k], sizeof(g->json[k]), g->user[k], ts,
+						    ty, u % 977)
+				: click_text_fast(g->json[k], g->user[k], (size_t)ulen, ts, ty,
+						  u % 977);
+	}
+}
+
+/* Both formatters give the same texts (users of 1 to 7 digits, every
+ * millisecond of a few seconds, including the whole second). */
+static int gen_check(int64_t base)
+{
+	char a[256], b[256], user[24];
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t u = i % 7 == 0 ? i : (uint32_t)(bench_rand() % 10000000);
+		int64_t ts = base + (int64_t)i * 1000 + (i % 3 == 0 ? 0 : 7);
+		unsigned ty = i % 10;
+		int ulen = snprintf(user, sizeof(user), "u%u", u);
+		size_t na = click_text_fast(a, user, (size_t)ulen, ts, ty, u % 977);
+		size_t nb = click_text_printf(b, sizeof(b), user, ts, ty, u % 977);
+		if (na != nb || memcmp(a, b, na) != 0) {
+			fprintf(stderr, "bench generator: texts differ:\n  %.*s\n  %.*s\n",
+				(int)na, a, (int)nb, b);
+			return -1;
 		}
 	}
+	return 0;
 }
 
 /* The field names as the worker passes them: a configured struct; and the
@@ -300,6 +414,11 @@ int main(int argc, char **argv)
 	const char *modes = argc > 3 ? argv[3] : "asbc";
 
 	dp_event_fields_default(&fields);
+	const char *ge = getenv("BENCH_GEN");
+	gen_printf = ge && strcmp(ge, "printf") == 0;
+	if (gen_check(1795400000LL * WR_US_PER_SEC))
+		return 1;
+	bench_rng = 88172645463325252ull;
 	/* the output ring stand-in, resident before any table is measured */
 	sink = malloc((size_t)SINK_CHUNKS * WR_OUT_CHUNK);
 	if (!sink)
