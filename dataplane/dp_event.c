@@ -2561,7 +2561,7 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 		      why, whylen);
 	if (rc != DP_EVENT_OK)
 		return rc;
-	memset(out, 0, sizeof(*out));
+	/* click_shape() and click_plain() write every field */
 	if (sh) {
 		if (click_shape(ctx, sh, &sp, buf, out))
 			goto kind;
@@ -2572,6 +2572,7 @@ int dp_event_parse_click(const char *buf, size_t len, const struct dp_event_fiel
 	 * differential tests compare click_plain() with them too */
 	if (!ctx->no_fast && click_plain(ctx, &d, w, out))
 		goto kind;
+	memset(out, 0, sizeof(*out));
 	/* order decides which error wins when several apply: identity first */
 	rc = take_str(ctx, &d, &w[WC_USER], true, DP_EVENT_ID_MAX, &out->user_id,
 		      &out->user_id_len, NULL, why, whylen);
