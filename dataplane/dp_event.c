@@ -22,13 +22,14 @@
  * way off for tests, which check that both give the same result on 120 k
  * generated and broken texts.
  *
- * Cost (2026-11-24, session 10; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 0.98 k instructions
- * per event (callgrind), ~100-110 ns on this VM: the shape path ~0.6 k
- * (classifying two blocks ~0.1 k, six literals (one 32-byte compare each
- * away from the text's end) and five values ~0.3 k, the spans written to
- * the wanted keys as they are found), click_plain() ~0.2 k with the
- * timestamp. Session 4:
+ * Cost (2026-11-24, session 11; 108-byte click event as bench_sessions
+ * makes them, a fields struct as the worker passes it): 0.85 k instructions
+ * per event (callgrind): the shape path ~0.47 k (classifying two blocks
+ * ~0.1 k, six literals (one 32-byte compare each away from the text's end)
+ * and five values ~0.25 k, each value's span kept by value),
+ * click_shape() ~0.2 k with the timestamp and the copies. Session 10:
+ * 0.98 k, ~100-110 ns on this VM (the spans were written to the wanted
+ * keys, which click_plain() then checked). Session 4:
  * 1.15-1.22 k, of which the field readers ~0.4 k and the timestamp
  * ~0.13 k. Before learned shapes (session 3, 107 bytes): 2.02 k,
  * of which the structure (fast_doc) is 1.27 k: 0.25 k
