@@ -23,11 +23,12 @@
  * generated and broken texts.
  *
  * Cost (2026-11-24, session 11; 108-byte click event as bench_sessions
- * makes them, a fields struct as the worker passes it): 0.85 k instructions
- * per event (callgrind; 0.81 k with click_take() inlined): the shape path ~0.47 k (classifying two blocks
+ * makes them, a fields struct as the worker passes it): 0.81 k instructions
+ * per event (callgrind): the shape path ~0.47 k (classifying two blocks
  * ~0.1 k, six literals (one 32-byte compare each away from the text's end)
- * and five values ~0.25 k, each value's span kept by value),
- * click_shape() ~0.2 k with the timestamp and the copies. Session 10:
+ * and five values ~0.25 k, each value's span kept by value), click_shape()
+ * with the timestamp and the copies ~0.2 k. Paired runs: ~7 ns faster than
+ * session 10's 0.98 k, not the 17 % the count predicts. Session 10:
  * 0.98 k, ~100-110 ns on this VM (the spans were written to the wanted
  * keys, which click_plain() then checked). Session 4:
  * 1.15-1.22 k, of which the field readers ~0.4 k and the timestamp
