@@ -8,8 +8,8 @@
 # Each command is run through env(1), so it starts with at least one
 # VAR=value (X=1 when there is nothing to set). A and B alternate, PAIRS
 # times (ABBA...); every ns/event figure the two print (one per mode letter and
-# table state, in their order) is paired run by run, and for each row this
-# prints both medians, the median and mean of B - A and how many pairs B
+# table state, in their order) is paired run by run, and for each row (named
+# "a cold", "b", "c warm", ...) this prints both medians, the median and mean of B - A and how many pairs B
 # won. On this shared 2-vCPU VM single runs vary by 20-30 % within
 # minutes while paired differences of 3-5 ns show up in 20-30 pairs
 # (docs/benchmarks.md, session 10).
@@ -26,8 +26,15 @@ for i in $(seq "$pairs"); do
 		cmd=$a
 		[ "$v" = B ] && cmd=$b
 		# shellcheck disable=SC2086  # the command is split on purpose
-		r=$(env $cmd "$users" "$events" "$modes" | sed -nE 's/^  [a-z]'"'"'?\. .*\( *([0-9]+) ns.*/\1/p' |
-		    tr '\n' ' ')
+		# each figure as row:ns, the row named by its letter and table state
+		r=$(env $cmd "$users" "$events" "$modes" | awk '
+			/^warm:/ { state = " warm" }
+			/^cold:/ { state = " cold" }
+			match($0, /^  [a-z]'"'"'?\. .*\( *[0-9]+ ns/) {
+				row = substr($0, 3, index($0, ".") - 3)
+				ns = $0; sub(/ ns.*/, "", ns); sub(/.*\( */, "", ns)
+				printf "%s%s:%s ", row, row == "b" ? "" : state, ns
+			}')
 		[ -n "$r" ] || { echo "ab.sh: no figures from: $cmd" >&2; exit 1; }
 		echo "$v $r" >> "$out"
 	done
@@ -37,15 +44,22 @@ import statistics as st
 import sys
 
 runs = {"A": [], "B": []}
+names = []
 for line in open(sys.argv[1]):
-    f = line.split()
-    runs[f[0]].append([int(x) for x in f[1:]])
+    f = line.rstrip("\n").split(" ", 1)
+    # "a cold:131" was split on the blank: join the name back
+    items = []
+    for x in f[1].strip().replace(" cold:", "_cold:").replace(" warm:", "_warm:").split():
+        n, v = x.rsplit(":", 1)
+        items.append((n.replace("_", " "), int(v)))
+    names = [n for n, _ in items]
+    runs[f[0]].append([v for _, v in items])
 rows = min(len(r) for r in runs["A"] + runs["B"])
 for c in range(rows):
     a = [r[c] for r in runs["A"]]
     b = [r[c] for r in runs["B"]]
     d = [y - x for x, y in zip(a, b)]
-    print(f"row {c}: A median {st.median(a)} ns, B median {st.median(b)} ns; "
+    print(f"{names[c]:8s}: A median {st.median(a)} ns, B median {st.median(b)} ns; "
           f"B - A median {st.median(d)}, mean {st.mean(d):.1f}; B faster in "
           f"{sum(1 for x in d if x < 0)}/{len(d)} pairs")
 PY
