@@ -7,10 +7,11 @@
 #                         "X=1 taskset -c 1 build/bench/bench_sessions"
 # Each command is run through env(1), so it starts with at least one
 # VAR=value (X=1 when there is nothing to set). A and B alternate, PAIRS
-# times (ABBA...); every ns/event figure the two print (one per mode letter and
-# table state, in their order) is paired run by run, and for each row (named
-# "a cold", "b", "c warm", ...) this prints both medians, the median and mean of B - A and how many pairs B
-# won. On this shared 2-vCPU VM single runs vary by 20-30 % within
+# times (ABBA...); every ns/event figure the two print (one per mode letter
+# and table state, in their order) is paired run by run, and for each row
+# (named "a cold", "b", "c warm", ...) this prints both medians, the median
+# and mean of B - A and how many pairs B won. On this shared 2-vCPU VM
+# single runs vary by 20-30 % within
 # minutes while paired differences of 3-5 ns show up in 20-30 pairs
 # (docs/benchmarks.md, session 10).
 set -euo pipefail
