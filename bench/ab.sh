@@ -15,7 +15,7 @@
 # minutes while paired differences of 3-5 ns show up in 20-30 pairs
 # (docs/benchmarks.md, session 10).
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,15p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,16p' "$0"; exit 2; }
 pairs=$1 modes=$2 a=$3 b=$4 users=${5:-1000000} events=${6:-4000000}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
