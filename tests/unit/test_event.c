@@ -2304,6 +2304,20 @@ static void test_fast_path_two_fields_with_one_key(void)
 	CU_ASSERT_TRUE(c.has_page);
 	CU_ASSERT_STRING_EQUAL(c.page, "t");
 	CU_ASSERT_STRING_EQUAL(c.type, "t");
+	/* read by a learned shape (a string ts: click_shape), twice over: the
+	 * second text by the shape the first one taught */
+	struct dp_event_ctx *fa = NULL;
+	static const char a[] = "{\"user_id\":\"u\",\"ts\":\"2026-11-23T21:00:00Z\",\"type\":\"t\"}";
+	static const char b[] = "{\"user_id\":\"v\",\"ts\":\"2026-11-23T21:00:01Z\",\"type\":\"xy\"}";
+	CU_ASSERT_FATAL(dp_event_ctx_create(&fa) == 0);
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(a), &f, fa, &c, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_EQUAL(dp_event_parse_click(S(b), &f, fa, &c, why, sizeof(why)), DP_EVENT_OK);
+	CU_ASSERT_TRUE(dp_event_ctx_last_was_shape(fa));
+	CU_ASSERT_TRUE(c.has_page);
+	CU_ASSERT_STRING_EQUAL(c.page, "xy");
+	CU_ASSERT_STRING_EQUAL(c.type, "xy");
+	CU_ASSERT_STRING_EQUAL(c.user_id, "v");
+	dp_event_ctx_destroy(fa);
 	/* the shared key twice is a duplicate */
 	CU_ASSERT_EQUAL(click_both(S("{\"user_id\":\"u\",\"ts\":0,\"type\":\"t\",\"type\":\"v\"}"), &f,
 				   &fast), DP_EVENT_EJSON);
