@@ -77,9 +77,9 @@ static inline uint64_t wr_fnv1a64(const void *p, size_t n)
 /*
  * @a[0..@n) == @b[0..@n), for short keys and ids (names, user ids, event
  * types), where a libc memcmp() call costs more: 16-byte blocks (SSE2) or
- * word compares, the last
- * word read overlapping so that it ends at @n (2-, 4- and 8-byte loads), no
- * byte loop and no read past either side.
+ * word compares, the last block or word read overlapping so that it ends at
+ * @n (16-, 8-, 4- and 2-byte loads), no byte loop and no read past either
+ * side.
  */
 static inline bool wr_bytes_eq(const char *a, const char *b, size_t n)
 {

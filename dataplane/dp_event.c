@@ -143,8 +143,8 @@ struct shape {
 	unsigned gen;                         /* as they were then (wc->gen) */
 	int8_t val_of[DP_EVENT_WANT_MAX];     /* wanted k's value, -1: absent */
 	int8_t tok_of[DP_EVENT_WANT_MAX];     /* its w[k].tok (k, or an earlier alias) */
-	uint8_t str_keys, nul_keys, prim_keys; /* bit k: wanted k is a string / null /
-					       * primitive value (none: absent) */
+	uint8_t str_keys, prim_keys;          /* bit k: wanted k is a string / primitive
+					       * value (neither: null or absent) */
 	uint16_t lit_at[SHAPE_VALUES + 2];    /* nv + 1 literals: starts, then the end */
 	char lit[SHAPE_LIT_MAX + 32];         /* +32: lit_same() loads 32 bytes */
 };
@@ -1784,16 +1784,14 @@ static void shape_learn(struct dp_event_ctx *ctx, const char *buf, size_t len,
 		sh->val_of[k] = (int8_t)v;
 		sh->tok_of[k] = (int8_t)w[k].tok;
 	}
-	sh->str_keys = sh->nul_keys = sh->prim_keys = 0;
+	sh->str_keys = sh->prim_keys = 0;
 	for (unsigned k = 0; k < nw; k++) {
 		int v = sh->val_of[k];
 
-		if (v < 0)
+		if (v < 0 || (nul >> v & 1))
 			continue;
 		if (prim >> v & 1)
 			sh->prim_keys |= (uint8_t)(1u << k);
-		else if (nul >> v & 1)
-			sh->nul_keys |= (uint8_t)(1u << k);
 		else
 			sh->str_keys |= (uint8_t)(1u << k);
 	}
@@ -2446,9 +2444,9 @@ struct fspan {
  * the field readers would fill it. Otherwise false with nothing written.
  */
 static inline __attribute__((always_inline))
-bool click_take(struct dp_event_ctx *ctx, const char *buf, struct fspan u,
-			      struct fspan ts, struct fspan ty, bool has_pg, struct fspan pg,
-			      bool has_hi, struct fspan hi, struct dp_click *out)
+bool click_take(struct dp_event_ctx *ctx, const char *buf, struct fspan u, struct fspan ts,
+		struct fspan ty, bool has_pg, struct fspan pg, bool has_hi, struct fspan hi,
+		struct dp_click *out)
 {
 	int64_t t;
 
