@@ -155,10 +155,24 @@ static inline char *put_str(char *p, const char *s, size_t n)
 
 #define PUT_LIT(p, lit) put_str(p, lit, sizeof(lit) - 1)
 
-static const char *const types[] = { "page_view", "page_view", "page_view", "page_view",
-				     "page_view", "page_view", "product_view", "add_to_cart",
-				     "checkout", "purchase" };
-static const uint8_t type_len[] = { 9, 9, 9, 9, 9, 9, 12, 11, 8, 8 };
+/* The event types drawn (60 % page views) and their lengths. */
+#define TYPE(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *s;
+	size_t n;
+} types[] = { TYPE("page_view"), TYPE("page_view"), TYPE("page_view"), TYPE("page_view"),
+	      TYPE("page_view"), TYPE("page_view"), TYPE("product_view"), TYPE("add_to_cart"),
+	      TYPE("checkout"), TYPE("purchase") };
+#undef TYPE
+
+/* "u<u>" into @dst (24 bytes), NUL-terminated; its length. */
+static inline int user_text(char *dst, uint32_t u)
+{
+	dst[0] = 'u';
+	char *e = put_u32(dst + 1, u);
+	*e = '\0';
+	return (int)(e - dst);
+}
 
 /* The click text of one event, as the snprintf() below would write it. */
 static size_t click_text_fast(char *out, const char *user, size_t ulen, int64_t ts,
@@ -189,7 +203,7 @@ static size_t click_text_fast(char *out, const char *user, size_t ulen, int64_t 
 		p += 4;
 	}
 	p = PUT_LIT(p, "Z\",\"type\":\"");
-	p = put_str(p, types[ty], type_len[ty]);
+	p = put_str(p, types[ty].s, types[ty].n);
 	p = PUT_LIT(p, "\",\"page\":\"/p/");
 	p = put_u32(p, page);
 	p = PUT_LIT(p, "\",\"session_hint\":null}");
@@ -206,7 +220,7 @@ static size_t click_text_printf(char *out, size_t cap, const char *user, int64_t
 	int n = snprintf(out, cap,
 			 "{\"user_id\":\"%s\",\"ts\":\"%s\",\"type\":\"%s\","
 			 "\"page\":\"/p/%u\",\"session_hint\":null}",
-			 user, tsbuf, types[ty], page);
+			 user, tsbuf, types[ty].s, page);
 	return (size_t)n;
 }
 
@@ -220,15 +234,8 @@ static void gen_burst(struct gen *g, uint64_t i0, uint32_t users, int64_t base, 
 				 : (uint32_t)(bench_rand() % users);
 		int64_t ts = base + (int64_t)(i0 + (uint64_t)k) * 1000; /* 1 ms apart */
 		unsigned ty = (unsigned)(bench_rand() % 10);
-		int ulen;
-		if (gen_printf) {
-			ulen = snprintf(g->user[k], sizeof(g->user[k]), "u%u", u);
-		} else {
-			g->user[k][0] = 'u';
-			char *e = put_u32(g->user[k] + 1, u);
-			*e = '\0';
-			ulen = (int)(e - g->user[k]);
-		}
+		int ulen = gen_printf ? snprintf(g->user[k], sizeof(g->user[k]), "u%u", u)
+				      : user_text(g->user[k], u);
 		g->ev[k] = (struct st_sess_ev){
 			.user = g->user[k], .user_len = (uint32_t)ulen,
 			.step = ty >= 6 ? (int32_t)(ty - 6) : -1, .ts_us = ts,
