@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every test suite: the CUnit runners (unit) and the integration scripts.
 # Ends with the plain line "N passed, N failed" and exits non-zero on any failure.
-# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration]
+# The unit runners run twice: as built, then built again with UBSan
+# (undefined behaviour, misaligned accesses included, aborts the runner).
+# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration|--ubsan]
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -11,15 +13,16 @@ rm -rf "$logs"; mkdir -p "$logs"
 passed=0; failed=0; failed_names=()
 
 run_unit() {
+  local dir=${1:-$build} label=${2:-unit}
   local exe name out rc tests nf
   # The state tables' reserved-page tests need 2 MB pages in the pool (the
   # integration tests reserve them too); without them those tests check the
   # transparent-huge-page fallback only.
   scripts/hugepages.sh 512 > /dev/null 2>&1 || true
-  for exe in "$build"/tests/unit/test_*; do
+  for exe in "$dir"/tests/unit/test_*; do
     [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=$(basename "$exe")
-    out="$logs/$name.log"
+    out="$logs/$label-$name.log"
     timeout 300 "$exe" >"$out" 2>&1; rc=$?
     line=$(grep -a '^CUNIT-SUMMARY' "$out" | tail -n 1)
     if [ -n "$line" ]; then
@@ -32,12 +35,27 @@ run_unit() {
     if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then nf=1; fi
     passed=$((passed + tests - nf)); failed=$((failed + nf))
     if [ "$nf" -gt 0 ]; then
-      failed_names+=("$name"); echo "FAIL unit/$name ($nf of $tests; log: $out)"
-      grep -a -E 'FAILED|Test: .*\.\.\.FAILED|^ +[0-9]+\. ' "$out" | head -n 20
+      failed_names+=("$label/$name"); echo "FAIL $label/$name ($nf of $tests; log: $out)"
+      grep -a -E 'runtime error|FAILED|Test: .*\.\.\.FAILED|^ +[0-9]+\. ' "$out" | head -n 20
     else
-      echo "ok   unit/$name ($tests tests)"
+      echo "ok   $label/$name ($tests tests)"
     fi
   done
+}
+
+# A second build of the same sources with -fsanitize=undefined; a report
+# aborts the runner, so it fails like a crash.
+run_ubsan() {
+  local dir="$build-ubsan"
+  if ! { [ -f "$dir/build.ninja" ] ||
+         meson setup "$dir" -Db_sanitize=undefined \
+           -Dc_args=-fno-sanitize-recover=undefined > "$logs/ubsan-setup.log" 2>&1; } ||
+     ! ninja -C "$dir" > "$logs/ubsan-build.log" 2>&1; then
+    failed=$((failed + 1)); failed_names+=("ubsan build")
+    echo "FAIL ubsan build (log: $logs/ubsan-build.log)"; tail -n 20 "$logs/ubsan-build.log"
+    return
+  fi
+  UBSAN_OPTIONS=print_stacktrace=1 run_unit "$dir" ubsan
 }
 
 run_integration() {
@@ -57,8 +75,12 @@ run_integration() {
   done
 }
 
-[ "$what" = "--integration" ] || run_unit
-[ "$what" = "--unit" ] || run_integration
+case "$what" in
+  --unit) run_unit ;;
+  --integration) run_integration ;;
+  --ubsan) run_ubsan ;;
+  *) run_unit; run_ubsan; run_integration ;;
+esac
 if [ "$((passed + failed))" -eq 0 ]; then
   echo "no tests were run"; failed=1
 fi
