@@ -24,4 +24,4 @@ bench: build
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-ubsan
+	rm -rf $(BUILD) $(BUILD)-san

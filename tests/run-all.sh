@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every test suite: the CUnit runners (unit) and the integration scripts.
 # Ends with the plain line "N passed, N failed" and exits non-zero on any failure.
-# The unit runners run twice: as built, then built again with UBSan
-# (undefined behaviour, misaligned accesses included, aborts the runner).
-# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration|--ubsan]
+# The unit runners run twice: as built, then built again with ASan and UBSan
+# (a bad access, a leak or undefined behaviour, misaligned accesses included,
+# fails the runner).
+# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration|--sanitize]
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -36,26 +37,26 @@ run_unit() {
     passed=$((passed + tests - nf)); failed=$((failed + nf))
     if [ "$nf" -gt 0 ]; then
       failed_names+=("$label/$name"); echo "FAIL $label/$name ($nf of $tests; log: $out)"
-      grep -a -E 'runtime error|FAILED|Test: .*\.\.\.FAILED|^ +[0-9]+\. ' "$out" | head -n 20
+      grep -a -E 'runtime error|ERROR: [A-Za-z]+Sanitizer|SUMMARY: |FAILED|Test: .*\.\.\.FAILED|^ +[0-9]+\. ' "$out" | head -n 20
     else
       echo "ok   $label/$name ($tests tests)"
     fi
   done
 }
 
-# A second build of the same sources with -fsanitize=undefined; a report
-# aborts the runner, so it fails like a crash.
-run_ubsan() {
-  local dir="$build-ubsan"
+# A second build of the same sources with -fsanitize=address,undefined; a
+# report aborts the runner (leaks: a non-zero exit), so it fails like a crash.
+run_sanitized() {
+  local dir="$build-san"
   if ! { [ -f "$dir/build.ninja" ] ||
-         meson setup "$dir" -Db_sanitize=undefined \
-           -Dc_args=-fno-sanitize-recover=undefined > "$logs/ubsan-setup.log" 2>&1; } ||
-     ! ninja -C "$dir" > "$logs/ubsan-build.log" 2>&1; then
-    failed=$((failed + 1)); failed_names+=("ubsan build")
-    echo "FAIL ubsan build (log: $logs/ubsan-build.log)"; tail -n 20 "$logs/ubsan-build.log"
+         meson setup "$dir" -Db_sanitize=address,undefined \
+           -Dc_args=-fno-sanitize-recover=undefined > "$logs/san-setup.log" 2>&1; } ||
+     ! ninja -C "$dir" > "$logs/san-build.log" 2>&1; then
+    failed=$((failed + 1)); failed_names+=("sanitized build")
+    echo "FAIL sanitized build (log: $logs/san-build.log)"; tail -n 20 "$logs"/san-*.log
     return
   fi
-  UBSAN_OPTIONS=print_stacktrace=1 run_unit "$dir" ubsan
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_unit "$dir" san
 }
 
 run_integration() {
@@ -78,8 +79,8 @@ run_integration() {
 case "$what" in
   --unit) run_unit ;;
   --integration) run_integration ;;
-  --ubsan) run_ubsan ;;
-  *) run_unit; run_ubsan; run_integration ;;
+  --sanitize) run_sanitized ;;
+  *) run_unit; run_sanitized; run_integration ;;
 esac
 if [ "$((passed + failed))" -eq 0 ]; then
   echo "no tests were run"; failed=1
