@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Quiet users' sessions close while weir keeps running: a few clicks dated
+# just before now go in through net_pcap, then the clickstream falls silent.
+# With event_time.idle_timeout the click watermark moves on with the wall
+# clock, so the sessions still open close (and are written) within seconds,
+# long before any stop. With idle_timeout 0 the same sessions stay open
+# until the stop flushes them. Gap 10 s, out_of_orderness 1 s, idle 1 s.
+source "$(dirname "$0")/lib.sh"
+
+now_ms=$(( $(date +%s%3N) ))
+t0=$(( now_ms - 15000 ))
+python3 - "$TMP/c.pcap" "$t0" <<'PY'
+import json, sys
+sys.path.insert(0, "tests/tools")
+import pcapgen
+out, t0 = sys.argv[1], int(sys.argv[2])
+# user, offset from t0 in ms, type
+clicks = [
+    ("u1", 0, "product_view"), ("u1", 1000, "add_to_cart"),
+    ("u1", 2000, "checkout"), ("u1", 3000, "purchase"),
+    # The events' own watermark reaches t0 + 11 s (latest event - 1 s): it
+    # closes the sessions that ended by t0 + 1 s (u2's first, u3's); the
+    # other two need the idle advance.
+    ("u2", 0, "page_view"),
+    ("u2", 12000, "page_view"),  # more than the gap later: a second session
+    ("u3", 500, "page_view"),
+]
+def rfc3339(ms):
+    import datetime
+    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+with pcapgen.PcapWriter(out) as w:
+    for i, (u, off, ty) in enumerate(sorted(clicks, key=lambda c: c[1])):
+        pay = json.dumps({"user_id": u, "ts": rfc3339(t0 + off), "type": ty,
+                          "page": "/p/1", "session_hint": None}, separators=(",", ":"))
+        for f in pcapgen.udp_frames(pcapgen.mac("02:00:00:00:00:01"), pcapgen.mac("02:00:00:00:01:01"),
+                                    "198.51.100.7", "192.0.2.10", 40000, 5140, pay.encode(), i + 1):
+            w.write(f, (i + 1) * 1000)
+PY
+
+cp rules/default.yaml "$TMP/rules.yaml"
+config() {  # config IDLE_TIMEOUT
+  cat <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+ports:
+  - name: replay
+    device: "net_pcap0,rx_pcap=$TMP/c.pcap"
+    ipv4: 192.0.2.10/24
+    accept_any_dst: true
+clickstream:
+  ports: [5140]
+  gap: 10s
+  max_length: 12h
+  funnel: [product_view, add_to_cart, checkout, purchase]
+  users: 4096
+event_time: {out_of_orderness: 1s, idle_timeout: $1}
+rules: {file: rules.yaml}
+outputs:
+  sessions: {jsonl: sessions.jsonl}
+run: {stats_interval: 0s, exit_after_idle: 0s}
+EOF2
+}
+sessions() { local n; n=$(grep -c '"type":"session"' "$TMP/sessions.jsonl" 2>/dev/null); echo "${n:-0}"; }
+stop_weir() { kill -TERM "$wpid"; wait "$wpid" || fail "weir exited with $? on SIGTERM"; }
+
+# 1. idle_timeout 1 s: all four sessions are written while weir runs.
+config 1s > "$TMP/idle.yaml"
+weir_start "$TMP/idle.yaml"
+for _ in $(seq 300); do [ "$(sessions)" -ge 4 ] && break; sleep 0.1; done
+kill -0 "$wpid" 2>/dev/null || fail "weir stopped before the sessions closed"
+[ "$(sessions)" -eq 4 ] || { cat "$TMP/sessions.jsonl" 2>/dev/null; fail "idle: $(sessions) sessions written while running, want 4"; }
+note "idle_timeout 1s: 4 sessions written while weir runs"
+stop_weir
+[ "$(sessions)" -eq 4 ] || fail "the stop wrote $(( $(sessions) - 4 )) more sessions: some were still open"
+[ "$(c click_events)" -eq 7 ] || fail "click_events $(c click_events), want 7"
+python3 - "$TMP/sessions.jsonl" "$t0" <<'PY' || fail "session records differ"
+import json, sys
+from datetime import datetime
+t0 = int(sys.argv[2])
+def ms(t):
+    return round(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000)
+got = sorted((r["user_id"], ms(r["start"]) - t0, ms(r["end"]) - t0, r["events"], r["page_views"],
+              r["funnel"]["reached"], r["funnel"]["converted"], r["funnel"]["time_to_convert_ms"])
+             for r in map(json.loads, open(sys.argv[1])) if r["type"] == "session")
+want = [("u1", 0, 3000, 4, 0, 4, True, 3000),
+        ("u2", 0, 0, 1, 1, 0, False, None),
+        ("u2", 12000, 12000, 1, 1, 0, False, None),
+        ("u3", 500, 500, 1, 1, 0, False, None)]
+for g, w in zip(got, want):
+    print("got", g, "want", w)
+sys.exit(got != want)
+PY
+
+# 2. idle_timeout 0: only the two sessions the events' own watermark closed
+# are written while weir runs (given as long as the idle run needed, and
+# more); the stop writes the other two.
+rm -f "$TMP/sessions.jsonl"
+config 0s > "$TMP/noidle.yaml"
+weir_start "$TMP/noidle.yaml"
+sleep 14
+kill -0 "$wpid" 2>/dev/null || fail "weir stopped by itself"
+[ "$(sessions)" -eq 2 ] || fail "no idle timeout: $(sessions) sessions written while running, want 2 (u2's first, u3's)"
+[ "$(jq -r '.user_id' "$TMP/sessions.jsonl" | sort | tr '\n' ' ')" = "u2 u3 " ] ||
+  fail "the sessions written early are not u2's first and u3's"
+stop_weir
+[ "$(sessions)" -eq 4 ] || fail "no idle timeout: $(sessions) sessions after the stop, want 4"
+echo "sessions_idle_close: quiet users' sessions close by idle_timeout while running; without it only at the stop"
