@@ -16,6 +16,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
 
 #define WR_US_PER_MS  1000LL
 #define WR_US_PER_SEC 1000000LL
@@ -72,6 +75,44 @@ static inline uint64_t wr_fnv1a64(const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * UINT64_C(0x100000001b3);
 	return h;
+}
+
+/*
+ * CRC-32C (Castagnoli) of @p[0..@n) from @crc, with neither the initial nor
+ * the final inversion: the value rte_hash_crc(@p, @n, @crc) gives, which
+ * decides the worker that owns a key. DPDK's inline version loads 8-, 4- and
+ * 2-byte words through casts of a pointer of any alignment, which is
+ * undefined behaviour (UBSan stops on it); here every load is a memcpy(),
+ * which compiles to the same single move.
+ */
+static inline uint32_t wr_crc32c(const void *p, size_t n, uint32_t crc)
+{
+	const unsigned char *b = p;
+#if defined(__SSE4_2__)
+	uint64_t c = crc;
+	for (; n >= 8; n -= 8, b += 8) {
+		uint64_t w;
+		memcpy(&w, b, 8);
+		c = _mm_crc32_u64(c, w);
+	}
+	crc = (uint32_t)c;
+	if (n >= 4) {
+		uint32_t w;
+		memcpy(&w, b, 4);
+		crc = _mm_crc32_u32(crc, w);
+		b += 4;
+		n -= 4;
+	}
+	for (; n > 0; n--, b++)
+		crc = _mm_crc32_u8(crc, *b);
+#else
+	for (; n > 0; n--, b++) {
+		crc ^= *b;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (UINT32_C(0x82F63B78) & -(crc & 1u));
+	}
+#endif
+	return crc;
 }
 
 /*

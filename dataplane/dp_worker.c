@@ -16,7 +16,6 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -355,7 +354,7 @@ static int on_match(uint32_t rule_idx, void *ctx)
 		klen = ST_KEY_MAX;
 
 	uint32_t n = w->c.shared->n_workers;
-	uint32_t owner = n == 1 ? 0 : rte_hash_crc(key, (uint32_t)klen, rule_idx) % n;
+	uint32_t owner = n == 1 ? 0 : wr_crc32c(key, (uint32_t)klen, rule_idx) % n;
 	if (owner == w->c.idx) {
 		count_match(w, rule_idx, key, klen, m->ts_us, w->cur_wm, w->cur_line,
 			    w->cur_line_len);
@@ -526,7 +525,7 @@ static int handle_click(struct dp_worker *w, uint32_t input, const char *data, u
 	int16_t step = (int16_t)dp_click_step(&w->ctypes, c.type, c.type_len, &pv);
 	int64_t wm = st_wm_get(w->wm[DP_WM_CLICK], now);
 	uint32_t n = w->c.shared->n_workers;
-	uint32_t owner = n == 1 ? 0 : rte_hash_crc(c.user_id, c.user_id_len, 0x5e55) % n;
+	uint32_t owner = n == 1 ? 0 : wr_crc32c(c.user_id, c.user_id_len, 0x5e55) % n;
 	if (owner == w->c.idx) {
 		sess_push(w, c.user_id, c.user_id_len, c.ts_us, step, pv, wm);
 	} else {
@@ -682,8 +681,8 @@ static void decide_here(struct dp_worker *w, struct wr_txn_req *r)
  * thread. */
 static void own_txn(struct dp_worker *w, struct wr_txn_req *r)
 {
-	uint32_t ch = rte_hash_crc(r->country, r->country_len, 0xc0);
-	uint32_t mh = rte_hash_crc(r->merchant, r->merchant_len, 0x3e);
+	uint32_t ch = wr_crc32c(r->country, r->country_len, 0xc0);
+	uint32_t mh = wr_crc32c(r->merchant, r->merchant_len, 0x3e);
 	int rc = st_feat_update(w->feat, r->user, r->user_len, r->ts_us, r->amount_micros, ch,
 				mh, &r->before);
 	r->feat_rc = rc == 1 ? 1 : rc == -ENOSPC ? 2 : 0;
@@ -806,7 +805,7 @@ static int handle_txn(struct dp_worker *w, uint32_t input, uint64_t rx_tsc, cons
 	}
 	WR_COUNT(w->c.cnt, txn_in);
 	uint32_t n = w->c.shared->n_workers;
-	uint32_t owner = n == 1 ? 0 : rte_hash_crc(t.user_id, t.user_id_len, 0xf4a) % n;
+	uint32_t owner = n == 1 ? 0 : wr_crc32c(t.user_id, t.user_id_len, 0xf4a) % n;
 	r->kind = WR_TXN_SCORE;
 	r->feat_rc = 0;
 	r->pend = 0;

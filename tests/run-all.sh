@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run every test suite: the CUnit runners (unit) and the integration scripts.
 # Ends with the plain line "N passed, N failed" and exits non-zero on any failure.
-# The unit runners run twice: as built, then built again with ASan and UBSan
-# (a bad access, a leak or undefined behaviour, misaligned accesses included,
-# fails the runner).
-# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration|--sanitize]
+# Both run twice: as built, then built again with ASan and UBSan in
+# BUILD_DIR-san (a bad access or undefined behaviour, misaligned accesses
+# included, fails the runner or script; in the unit runners a leak too).
+# Usage: tests/run-all.sh [BUILD_DIR] [--unit|--integration|--sanitize|--sanitize-unit]
 set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -45,7 +45,8 @@ run_unit() {
 }
 
 # A second build of the same sources with -fsanitize=address,undefined; a
-# report aborts the runner (leaks: a non-zero exit), so it fails like a crash.
+# report aborts the program, so it fails like a crash. Leaks are checked in
+# the unit runners only (DPDK's EAL keeps its memory to the end).
 run_sanitized() {
   local dir="$build-san"
   if ! { [ -f "$dir/build.ninja" ] ||
@@ -57,21 +58,24 @@ run_sanitized() {
     return
   fi
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_unit "$dir" san
+  [ "$what" = --sanitize-unit ] && return
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_integration "$dir" san-integration
 }
 
 run_integration() {
+  local dir=${1:-$build} label=${2:-integration}
   local t name out rc
   for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .sh)
-    out="$logs/$name.log"
+    out="$logs/$label-$name.log"
     local start=$SECONDS
-    BUILD="$build" timeout 900 bash "$t" >"$out" 2>&1; rc=$?
+    BUILD="$dir" timeout 900 bash "$t" >"$out" 2>&1; rc=$?
     if [ "$rc" -eq 0 ]; then
-      passed=$((passed + 1)); echo "ok   integration/$name ($((SECONDS - start)) s)"
+      passed=$((passed + 1)); echo "ok   $label/$name ($((SECONDS - start)) s)"
     else
-      failed=$((failed + 1)); failed_names+=("$name")
-      echo "FAIL integration/$name (exit $rc; log: $out)"; tail -n 30 "$out" | sed 's/^/     /'
+      failed=$((failed + 1)); failed_names+=("$label/$name")
+      echo "FAIL $label/$name (exit $rc; log: $out)"; tail -n 30 "$out" | sed 's/^/     /'
     fi
   done
 }
@@ -79,8 +83,8 @@ run_integration() {
 case "$what" in
   --unit) run_unit ;;
   --integration) run_integration ;;
-  --sanitize) run_sanitized ;;
-  *) run_unit; run_sanitized; run_integration ;;
+  --sanitize|--sanitize-unit) run_sanitized ;;
+  *) run_unit; run_integration; run_sanitized ;;
 esac
 if [ "$((passed + failed))" -eq 0 ]; then
   echo "no tests were run"; failed=1
