@@ -9,34 +9,19 @@ source "$(dirname "$0")/lib.sh"
 
 now_ms=$(( $(date +%s%3N) ))
 t0=$(( now_ms - 15000 ))
-python3 - "$TMP/c.pcap" "$t0" <<'PY'
-import json, sys
-sys.path.insert(0, "tests/tools")
-import pcapgen
-out, t0 = sys.argv[1], int(sys.argv[2])
-# user, offset from t0 in ms, type
-clicks = [
-    ("u1", 0, "product_view"), ("u1", 1000, "add_to_cart"),
-    ("u1", 2000, "checkout"), ("u1", 3000, "purchase"),
-    # The events' own watermark reaches t0 + 11 s (latest event - 1 s): it
-    # closes the sessions that ended by t0 + 1 s (u2's first, u3's); the
-    # other two need the idle advance.
-    ("u2", 0, "page_view"),
-    ("u2", 12000, "page_view"),  # more than the gap later: a second session
-    ("u3", 500, "page_view"),
-]
-def rfc3339(ms):
-    import datetime
-    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
-with pcapgen.PcapWriter(out) as w:
-    for i, (u, off, ty) in enumerate(sorted(clicks, key=lambda c: c[1])):
-        pay = json.dumps({"user_id": u, "ts": rfc3339(t0 + off), "type": ty,
-                          "page": "/p/1", "session_hint": None}, separators=(",", ":"))
-        for f in pcapgen.udp_frames(pcapgen.mac("02:00:00:00:00:01"), pcapgen.mac("02:00:00:00:01:01"),
-                                    "198.51.100.7", "192.0.2.10", 40000, 5140, pay.encode(), i + 1):
-            w.write(f, (i + 1) * 1000)
-PY
+# user, offset from t0 in ms, type; in arrival order. The events' own
+# watermark reaches t0 + 11 s (latest event - 1 s): it closes the sessions
+# that ended by t0 + 1 s (u2's first, u3's); the other two need the idle
+# advance.
+python3 tests/tools/clicks_pcap.py "$TMP/c.pcap" "$t0" <<'EOF2'
+u1 0 product_view
+u2 0 page_view
+u3 500 page_view
+u1 1000 add_to_cart
+u1 2000 checkout
+u1 3000 purchase
+u2 12000 page_view   # more than the gap later: u2's second session
+EOF2
 
 cp rules/default.yaml "$TMP/rules.yaml"
 config() {  # config IDLE_TIMEOUT
