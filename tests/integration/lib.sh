@@ -95,6 +95,23 @@ weir_start() {
   grep -q "running:" "$TMP/weir.err" || { cat "$TMP/weir.err"; fail "weir did not start"; }
 }
 
+# pcap_yaml_head PCAP: the start of a weir config that replays PCAP through
+# net_pcap on port 'replay' (192.0.2.10/24, every destination accepted), EAL
+# on lcores 0-1, the default rules (copied to $TMP/rules.yaml). The caller
+# appends its other sections.
+pcap_yaml_head() {
+  cp rules/default.yaml "$TMP/rules.yaml"
+  cat <<EOF2
+eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
+ports:
+  - name: replay
+    device: "net_pcap0,rx_pcap=$1"
+    ipv4: 192.0.2.10/24
+    accept_any_dst: true
+rules: {file: rules.yaml}
+EOF2
+}
+
 # fraud_yaml_head FRAMECNT MBUFS: the start of a weir config for the fraud
 # tests: EAL on lcores 0-1, the veth port ($va, from veth_ns) on
 # net_af_packet with FRAMECNT frames, MBUFS mbufs, a syslog port, the default

@@ -23,15 +23,9 @@ u1 3000 purchase
 u2 12000 page_view   # more than the gap later: u2's second session
 EOF2
 
-cp rules/default.yaml "$TMP/rules.yaml"
 config() {  # config IDLE_TIMEOUT
+  pcap_yaml_head "$TMP/c.pcap"
   cat <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: replay
-    device: "net_pcap0,rx_pcap=$TMP/c.pcap"
-    ipv4: 192.0.2.10/24
-    accept_any_dst: true
 clickstream:
   ports: [5140]
   gap: 10s
@@ -39,7 +33,6 @@ clickstream:
   funnel: [product_view, add_to_cart, checkout, purchase]
   users: 4096
 event_time: {out_of_orderness: 1s, idle_timeout: $1}
-rules: {file: rules.yaml}
 outputs:
   sessions: {jsonl: sessions.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 0s}

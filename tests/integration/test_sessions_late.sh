@@ -21,26 +21,19 @@ u5 $((18 * m)) page_view               # late: 18 + 12 = 30 min, equal
 u6 $((18 * m + 1)) page_view           # not late by 1 ms: a new session
 EOF2
 
-cp rules/default.yaml "$TMP/rules.yaml"
-cat > "$TMP/late.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: replay
-    device: "net_pcap0,rx_pcap=$TMP/c.pcap"
-    ipv4: 192.0.2.10/24
-    accept_any_dst: true
+{ pcap_yaml_head "$TMP/c.pcap"; cat <<EOF2
 clickstream:
   ports: [5140]
   gap: 10m
   funnel: [product_view, add_to_cart, checkout, purchase]
   users: 4096
 event_time: {out_of_orderness: 0s, allowed_lateness: 2m, idle_timeout: 0s}
-rules: {file: rules.yaml}
 outputs:
   sessions: {jsonl: sessions.jsonl}
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s}
 EOF2
+} > "$TMP/late.yaml"
 weir_run "$TMP/late.yaml"
 
 [ "$(c click_events)" -eq 8 ] || fail "click_events $(c click_events), want 8"

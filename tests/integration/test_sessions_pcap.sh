@@ -12,27 +12,20 @@ cat "$TMP/gen.txt"
 python3 tests/tools/ref_sessions.py "$TMP/truth.tsv" > "$TMP/expected.tsv" \
   || fail "the generated stream is not checkable (reference says late or early close)"
 
-cp rules/default.yaml "$TMP/rules.yaml"
-cat > "$TMP/click.yaml" <<EOF2
-eal: {args: ["-l", "0-1", "--in-memory", "--log-level=lib.eal:warning"]}
-ports:
-  - name: replay
-    device: "net_pcap0,rx_pcap=$TMP/c.pcap"
-    ipv4: 192.0.2.10/24
-    accept_any_dst: true
+{ pcap_yaml_head "$TMP/c.pcap"; cat <<EOF2
 clickstream:
   ports: [5140]
   gap: 30m
   max_length: 12h
   funnel: [product_view, add_to_cart, checkout, purchase]
   users: 65536
-rules: {file: rules.yaml}
 outputs:
   sessions: {jsonl: sessions.jsonl}
   windows: {jsonl: windows.jsonl}
   late: {jsonl: late.jsonl}
 run: {stats_interval: 0s, exit_after_idle: 2s, lock_memory: true}
 EOF2
+} > "$TMP/click.yaml"
 weir_run "$TMP/click.yaml"
 python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got.tsv"
 # run.lock_memory: weir reports the lock and the resident set after it,
