@@ -52,6 +52,14 @@ struct ctl_model {
 	uint32_t *tree_root;    /* [n_trees] index of each tree's root */
 	uint32_t *group_depth;  /* [n_trees / 4] deepest leaf of trees 4g..4g+3 */
 	struct mnode *node;     /* [n_nodes] */
+	/* The complete layout (see complete_layout()), when the deepest tree
+	 * is at most CL_MAX_DEPTH deep: tree t's inner nodes at
+	 * t * (2^cl_depth - 1), breadth first (children of i at 2i+1, 2i+2),
+	 * its leaves at t * 2^cl_depth. NULL: only the pre-order walk. */
+	uint32_t cl_depth;
+	uint32_t *cl_fd;        /* split feature | MN_DEFAULT_LEFT */
+	float *cl_thr;
+	float *cl_leaf;
 	char **names;           /* [n_features] configured names */
 	char *version;
 };
@@ -217,6 +225,9 @@ void ctl_model_destroy(struct ctl_model *m)
 	free(m->tree_root);
 	free(m->group_depth);
 	free(m->node);
+	free(m->cl_fd);
+	free(m->cl_thr);
+	free(m->cl_leaf);
 	if (m->names)
 		for (uint32_t i = 0; i < m->n_features; i++)
 			free(m->names[i]);
@@ -427,6 +438,55 @@ out:
 	return rc;
 }
 
+/* Deepest tree the complete layout takes: 255 inner nodes and 256 leaves,
+ * 3 KB a tree. Deeper models keep the pre-order walk only. */
+#define CL_MAX_DEPTH 8u
+
+/* Fill tree position @pos (level @lvl of @d) of the complete layout at
+ * @fd/@thr/@leaf from flat node @k. A leaf above the last level fills
+ * every position below it with itself, so whichever way those steps go
+ * they end at its value. */
+static void cl_fill(const struct ctl_model *m, uint32_t *fd, float *thr, float *leaf, uint32_t d,
+		    uint32_t pos, uint32_t lvl, uint32_t k)
+{
+	if (lvl == d) {
+		leaf[pos - ((1u << d) - 1)] = m->node[k].value;
+		return;
+	}
+	bool is_leaf = MN_LEAF(m, k);
+	fd[pos] = is_leaf ? 0 : m->node[k].fd;
+	thr[pos] = is_leaf ? 0.0f : m->node[k].thr;
+	cl_fill(m, fd, thr, leaf, d, 2 * pos + 1, lvl + 1, is_leaf ? k : k + 1);
+	cl_fill(m, fd, thr, leaf, d, 2 * pos + 2, lvl + 1, is_leaf ? k : m->node[k].right);
+}
+
+/*
+ * Every tree padded to the deepest tree's depth D and laid out breadth
+ * first: a step is then i = 2i + 1 (left) or 2i + 2 (right) from one
+ * feature and one threshold, with no child index to load, and after D
+ * steps i - (2^D - 1) is the leaf. Returns -ENOMEM; a model deeper than
+ * CL_MAX_DEPTH gets no layout (0).
+ */
+static int complete_layout(struct ctl_model *m)
+{
+	uint32_t d = 0;
+	for (uint32_t g = 0; g <= m->n_trees / 4; g++)
+		d = m->group_depth[g] > d ? m->group_depth[g] : d;
+	if (d > CL_MAX_DEPTH)
+		return 0;
+	size_t inner = (1u << d) - 1, leaves = 1u << d;
+	m->cl_fd = calloc(m->n_trees * inner + 1, sizeof(*m->cl_fd));
+	m->cl_thr = calloc(m->n_trees * inner + 1, sizeof(*m->cl_thr));
+	m->cl_leaf = calloc(m->n_trees * leaves, sizeof(*m->cl_leaf));
+	if (!m->cl_fd || !m->cl_thr || !m->cl_leaf)
+		return -ENOMEM;
+	for (uint32_t t = 0; t < m->n_trees; t++)
+		cl_fill(m, m->cl_fd + t * inner, m->cl_thr + t * inner, m->cl_leaf + t * leaves, d,
+			0, 0, m->tree_root[t]);
+	m->cl_depth = d;
+	return 0;
+}
+
 static int check_names(struct pctx *c, struct json_object *learner, const char *const *features,
 		       uint32_t n_features)
 {
@@ -603,6 +663,10 @@ int ctl_model_load(const char *path, const char *const *features, uint32_t n_fea
 	m->n_features = n_features;
 	if ((rc = build(&c, root, m, features)))
 		goto out;
+	if (complete_layout(m)) {
+		rc = fail(err, errlen, -ENOMEM, "model %s: out of memory", path);
+		goto out;
+	}
 
 	m->names = calloc(n_features, sizeof(*m->names));
 	const char *slash = strrchr(path, '/');
@@ -682,7 +746,7 @@ float margin_lanes(const struct ctl_model *m, const float *row, float margin, ui
  * VM): 0.63 us/row with eight lanes and 16-byte nodes, against 0.83 with
  * four lanes and an array per node field; ~1.2 us one tree at a time.
  */
-float ctl_model_margin(const struct ctl_model *m, const float *row)
+float ctl_model_margin_walk(const struct ctl_model *m, const float *row)
 {
 	float margin = m->base_margin;
 	uint32_t t = 0;
@@ -697,6 +761,65 @@ float ctl_model_margin(const struct ctl_model *m, const float *row)
 		for (uint32_t k = m->group_depth[t / 4]; k; k--)
 			i = step(m, i, row);
 		margin += m->node[i].value;
+	}
+	return margin;
+}
+
+/* One step in the complete layout: from inner node @i of the tree whose
+ * inner nodes start at @fd/@thr, to 2i+1 or 2i+2. */
+static inline uint32_t cl_step(const uint32_t *fd, const float *thr, uint32_t i, const float *row)
+{
+	uint32_t f = fd[i];
+	float x = row[f & ~MN_DEFAULT_LEFT];
+	/* x < thr is false for NaN, so a missing value goes by default_left */
+	uint32_t left = (x < thr[i]) | (isnan(x) & (f >> 31));
+	return 2 * i + 2 - left;
+}
+
+/*
+ * Eight trees in lock step through the complete layout (one at a time for
+ * the last n_trees % 8), D steps each: the eight dependent load chains
+ * overlap, and a step has no data-dependent branch and no child index to
+ * load. Leaves added in tree order, in float, as in
+ * ctl_model_margin_walk() and XGBoost's predictor, so all three agree bit
+ * for bit. Measured (bench_model, shipped model: 60 trees, depth 4):
+ * 0.34-0.36 us/row on session 12's Xeon, against 0.56 for the pre-order
+ * walk as GCC vectorized it and 1.07 for it scalar.
+ */
+/*
+ * GCC 12 -march=native turns the lane loops below into AVX-512 gathers
+ * (vpgatherqd / vgatherqps) with the lanes kept on the stack; on the Xeon
+ * of session 12 that took 0.52 us/row against 0.34 for the scalar lanes
+ * (bench_model), so the loop vectorizer is off for this one function.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CL_SCALAR __attribute__((optimize("no-tree-vectorize")))
+#else
+#define CL_SCALAR
+#endif
+
+CL_SCALAR
+float ctl_model_margin(const struct ctl_model *m, const float *row)
+{
+	if (!m->cl_fd)
+		return ctl_model_margin_walk(m, row);
+	const uint32_t d = m->cl_depth, inner = (1u << d) - 1, leaves = 1u << d;
+	float margin = m->base_margin;
+	uint32_t t = 0;
+	for (; t + 8 <= m->n_trees; t += 8) {
+		uint32_t cur[8] = { 0 };
+		for (uint32_t k = 0; k < d; k++)
+			for (uint32_t l = 0; l < 8; l++)
+				cur[l] = cl_step(m->cl_fd + (t + l) * inner, m->cl_thr + (t + l) * inner,
+						 cur[l], row);
+		for (uint32_t l = 0; l < 8; l++)
+			margin += m->cl_leaf[(t + l) * leaves + cur[l] - inner];
+	}
+	for (; t < m->n_trees; t++) {
+		uint32_t i = 0;
+		for (uint32_t k = 0; k < d; k++)
+			i = cl_step(m->cl_fd + t * inner, m->cl_thr + t * inner, i, row);
+		margin += m->cl_leaf[t * leaves + i - inner];
 	}
 	return margin;
 }

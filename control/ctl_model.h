@@ -33,11 +33,10 @@
  * load/verify/check_samples allocate and do I/O: control threads only.
  *
  * Measured on the shipped model (60 trees, depth 4, 12 features; 2-core dev
- * VM, one thread): ctl_model_score ~0.55 us/row (~1.8 M rows/s), the same
- * per call or in a loop over 1000 rows; ctl_model_reasons ~1.6 us/row.
- * XGBoost's C API: ~45 us/row one row per call (PredictFromDense or
- * DMatrix + Predict), ~1.5 us/row batched 1000 rows with one thread,
- * ~0.8 us/row with two.
+ * VM on session 12's Xeon, one thread, bench_model): ctl_model_score
+ * ~0.35 us/row (~2.8 M rows/s), per call or in a loop;
+ * ctl_model_score_reasons ~0.9 us/row. XGBoost's C API: ~8.3 us/row one row
+ * per call (DMatrix + Predict), ~1 us/row batched with one thread.
  */
 #ifndef CTL_MODEL_H
 #define CTL_MODEL_H
@@ -136,6 +135,13 @@ float ctl_model_score(const struct ctl_model *m, const float *row);
 
 /* The raw margin (log-odds) for @row; ctl_model_score() is its sigmoid. */
 float ctl_model_margin(const struct ctl_model *m, const float *row);
+
+/*
+ * The same margin by the pre-order walk, the one ctl_model_margin() takes
+ * for a model deeper than its complete layout allows (8 levels); for
+ * tests and the bench, which compare the two.
+ */
+float ctl_model_margin_walk(const struct ctl_model *m, const float *row);
 
 /*
  * Saabas contributions of @row (see the file comment). Writes up to @max

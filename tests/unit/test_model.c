@@ -188,8 +188,13 @@ static void test_flat_evaluator_equals_xgboost_c_api_on_5000_random_rows(void)
 	CU_ASSERT_EQUAL_FATAL(XGBoosterPredict(h, dm, 0, 0, 0, &len, &pred), 0);
 	CU_ASSERT_EQUAL_FATAL(len, N);
 	float maxd = 0;
-	uint32_t bad = 0, exact = 0, high = 0;
+	uint32_t bad = 0, exact = 0, high = 0, walk_differs = 0;
 	for (uint32_t r = 0; r < N; r++) {
+		/* the complete layout (leaves at depths 1-3 padded down to 4)
+		 * against the pre-order walk, bit for bit */
+		float mg = ctl_model_margin(m, rows + r * NF);
+		float mw = ctl_model_margin_walk(m, rows + r * NF);
+		walk_differs += memcmp(&mg, &mw, sizeof(mg)) != 0;
 		float s = ctl_model_score(m, rows + r * NF);
 		float d = fabsf(s - pred[r]);
 		maxd = d > maxd ? d : maxd;
@@ -199,6 +204,7 @@ static void test_flat_evaluator_equals_xgboost_c_api_on_5000_random_rows(void)
 	}
 	printf("\n    %u rows: max |diff| %g, bit-equal %u, score>0.5 %u\n", N, maxd, exact, high);
 	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(walk_differs, 0);
 	CU_ASSERT(high > 0);            /* the rows reach the fraud side too */
 	XGDMatrixFree(dm);
 	XGBoosterFree(h);
