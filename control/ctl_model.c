@@ -59,6 +59,7 @@ struct ctl_model {
 	uint32_t cl_depth;
 	uint32_t *cl_fd;        /* split feature | MN_DEFAULT_LEFT */
 	float *cl_thr;
+	float *cl_val;          /* Saabas expected value (a padding node: its leaf's value) */
 	float *cl_leaf;
 	char **names;           /* [n_features] configured names */
 	char *version;
@@ -227,6 +228,7 @@ void ctl_model_destroy(struct ctl_model *m)
 	free(m->node);
 	free(m->cl_fd);
 	free(m->cl_thr);
+	free(m->cl_val);
 	free(m->cl_leaf);
 	if (m->names)
 		for (uint32_t i = 0; i < m->n_features; i++)
@@ -446,18 +448,23 @@ out:
  * @fd/@thr/@leaf from flat node @k. A leaf above the last level fills
  * every position below it with itself, so whichever way those steps go
  * they end at its value. */
-static void cl_fill(const struct ctl_model *m, uint32_t *fd, float *thr, float *leaf, uint32_t d,
-		    uint32_t pos, uint32_t lvl, uint32_t k)
+static void cl_fill(const struct ctl_model *m, uint32_t t, uint32_t pos, uint32_t lvl, uint32_t k)
 {
+	const uint32_t d = m->cl_depth, inner = (1u << d) - 1;
 	if (lvl == d) {
-		leaf[pos - ((1u << d) - 1)] = m->node[k].value;
+		m->cl_leaf[((size_t)t << d) + pos - inner] = m->node[k].value;
 		return;
 	}
 	bool is_leaf = MN_LEAF(m, k);
-	fd[pos] = is_leaf ? 0 : m->node[k].fd;
-	thr[pos] = is_leaf ? 0.0f : m->node[k].thr;
-	cl_fill(m, fd, thr, leaf, d, 2 * pos + 1, lvl + 1, is_leaf ? k : k + 1);
-	cl_fill(m, fd, thr, leaf, d, 2 * pos + 2, lvl + 1, is_leaf ? k : m->node[k].right);
+	size_t at = (size_t)t * inner + pos;
+	/* padding: feature 0, and its value is the leaf's, so the Saabas
+	 * contribution of a step through it is (double)v - v = +0.0 to
+	 * feature 0, as a leaf's step to itself in the pre-order walk */
+	m->cl_fd[at] = is_leaf ? 0 : m->node[k].fd;
+	m->cl_thr[at] = is_leaf ? 0.0f : m->node[k].thr;
+	m->cl_val[at] = m->node[k].value;
+	cl_fill(m, t, 2 * pos + 1, lvl + 1, is_leaf ? k : k + 1);
+	cl_fill(m, t, 2 * pos + 2, lvl + 1, is_leaf ? k : m->node[k].right);
 }
 
 /*
@@ -477,13 +484,13 @@ static int complete_layout(struct ctl_model *m)
 	size_t inner = (1u << d) - 1, leaves = 1u << d;
 	m->cl_fd = calloc(m->n_trees * inner + 1, sizeof(*m->cl_fd));
 	m->cl_thr = calloc(m->n_trees * inner + 1, sizeof(*m->cl_thr));
+	m->cl_val = calloc(m->n_trees * inner + 1, sizeof(*m->cl_val));
 	m->cl_leaf = calloc(m->n_trees * leaves, sizeof(*m->cl_leaf));
-	if (!m->cl_fd || !m->cl_thr || !m->cl_leaf)
+	if (!m->cl_fd || !m->cl_thr || !m->cl_val || !m->cl_leaf)
 		return -ENOMEM;
-	for (uint32_t t = 0; t < m->n_trees; t++)
-		cl_fill(m, m->cl_fd + t * inner, m->cl_thr + t * inner, m->cl_leaf + t * leaves, d,
-			0, 0, m->tree_root[t]);
 	m->cl_depth = d;
+	for (uint32_t t = 0; t < m->n_trees; t++)
+		cl_fill(m, t, 0, 0, m->tree_root[t]);
 	return 0;
 }
 
@@ -911,6 +918,61 @@ static float explain_walk(const struct ctl_model *m, const float *row, double *a
 	return margin;
 }
 
+/* Trees @t .. @t + @nt - 1 of explain_layout() in lock step, their paths
+ * recorded (@nt a constant where it is called). */
+static inline __attribute__((always_inline))
+float explain_cl_lanes(const struct ctl_model *m, const float *row, double *acc, float margin,
+		       uint32_t t, uint32_t nt)
+{
+	const uint32_t d = m->cl_depth, inner = (1u << d) - 1;
+	uint32_t p[8][CL_MAX_DEPTH + 1], cur[8];
+	for (uint32_t l = 0; l < nt; l++)
+		p[l][0] = cur[l] = 0;
+	for (uint32_t k = 0; k < d; k++)
+		for (uint32_t l = 0; l < nt; l++) {
+			cur[l] = cl_step(m->cl_fd + (size_t)(t + l) * inner,
+					 m->cl_thr + (size_t)(t + l) * inner, cur[l], row);
+			p[l][k + 1] = cur[l];
+		}
+	for (uint32_t l = 0; l < nt; l++) {
+		const uint32_t *fd = m->cl_fd + (size_t)(t + l) * inner;
+		const float *val = m->cl_val + (size_t)(t + l) * inner;
+		const float *leaf = m->cl_leaf + ((size_t)(t + l) << d);
+		for (uint32_t k = 0; k < d; k++) {
+			uint32_t i = p[l][k], c = p[l][k + 1];
+			float vc = k + 1 < d ? val[c] : leaf[c - inner];
+			acc[fd[i] & ~MN_DEFAULT_LEFT] += (double)vc - val[i];
+		}
+		margin += leaf[cur[l] - inner];
+	}
+	return margin;
+}
+
+/*
+ * explain_walk() through the complete layout: the same contributions added
+ * in the same order (tree by tree, each in path order; the padding adds
+ * +0.0 to feature 0 as a leaf's self-steps do there) and the same margin,
+ * so bit for bit what explain_walk() gives, with branch-free steps.
+ */
+CL_SCALAR
+static float explain_layout(const struct ctl_model *m, const float *row, double *acc)
+{
+	float margin = m->base_margin;
+	for (uint32_t f = 0; f < m->n_features; f++)
+		acc[f] = 0.0;
+	uint32_t t = 0;
+	for (; t + 8 <= m->n_trees; t += 8)
+		margin = explain_cl_lanes(m, row, acc, margin, t, 8);
+	for (; t < m->n_trees; t++)
+		margin = explain_cl_lanes(m, row, acc, margin, t, 1);
+	return margin;
+}
+
+static float explain(const struct ctl_model *m, const float *row, double *acc)
+{
+	return m->cl_fd ? explain_layout(m, row, acc) : explain_walk(m, row, acc);
+}
+
 /* The @max largest of @acc, largest first, ties by lower index. */
 static uint32_t top_reasons(const struct ctl_model *m, const double *acc, uint32_t *feat_idx,
 			    float *contrib, uint32_t max)
@@ -939,6 +1001,14 @@ uint32_t ctl_model_reasons(const struct ctl_model *m, const float *row, uint32_t
 			   float *contrib, uint32_t max)
 {
 	double acc[CTL_MODEL_MAX_FEATURES];
+	explain(m, row, acc);
+	return top_reasons(m, acc, feat_idx, contrib, max);
+}
+
+uint32_t ctl_model_reasons_walk(const struct ctl_model *m, const float *row, uint32_t *feat_idx,
+				float *contrib, uint32_t max)
+{
+	double acc[CTL_MODEL_MAX_FEATURES];
 	explain_walk(m, row, acc);
 	return top_reasons(m, acc, feat_idx, contrib, max);
 }
@@ -947,7 +1017,7 @@ uint32_t ctl_model_score_reasons(const struct ctl_model *m, const float *row, fl
 				 uint32_t *feat_idx, float *contrib, uint32_t max)
 {
 	double acc[CTL_MODEL_MAX_FEATURES];
-	*score = 1.0f / (1.0f + expf(-explain_walk(m, row, acc)));
+	*score = 1.0f / (1.0f + expf(-explain(m, row, acc)));
 	return top_reasons(m, acc, feat_idx, contrib, max);
 }
 

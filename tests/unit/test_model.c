@@ -191,10 +191,16 @@ static void test_flat_evaluator_equals_xgboost_c_api_on_5000_random_rows(void)
 	uint32_t bad = 0, exact = 0, high = 0, walk_differs = 0;
 	for (uint32_t r = 0; r < N; r++) {
 		/* the complete layout (leaves at depths 1-3 padded down to 4)
-		 * against the pre-order walk, bit for bit */
+		 * against the pre-order walk, margins and reasons bit for bit */
 		float mg = ctl_model_margin(m, rows + r * NF);
 		float mw = ctl_model_margin_walk(m, rows + r * NF);
 		walk_differs += memcmp(&mg, &mw, sizeof(mg)) != 0;
+		/* and the reasons: all features, their order and values */
+		uint32_t ia[NF], ib[NF];
+		float ca[NF], cb[NF];
+		CU_ASSERT_EQUAL(ctl_model_reasons(m, rows + r * NF, ia, ca, NF), NF);
+		CU_ASSERT_EQUAL(ctl_model_reasons_walk(m, rows + r * NF, ib, cb, NF), NF);
+		walk_differs += memcmp(ia, ib, sizeof(ia)) != 0 || memcmp(ca, cb, sizeof(ca)) != 0;
 		float s = ctl_model_score(m, rows + r * NF);
 		float d = fabsf(s - pred[r]);
 		maxd = d > maxd ? d : maxd;
