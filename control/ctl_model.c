@@ -441,8 +441,10 @@ out:
 }
 
 /* Deepest tree the complete layout takes: 255 inner nodes and 256 leaves,
- * 3 KB a tree. Deeper models keep the pre-order walk only. */
+ * 4 KB a tree; and the most it may take in all. Other models keep the
+ * pre-order walk only. */
 #define CL_MAX_DEPTH 8u
+#define CL_MAX_BYTES ((size_t)64 << 20)
 
 /* Fill tree position @pos (level @lvl of @d) of the complete layout at
  * @fd/@thr/@leaf from flat node @k. A leaf above the last level fills
@@ -481,7 +483,11 @@ static int complete_layout(struct ctl_model *m)
 		d = m->group_depth[g] > d ? m->group_depth[g] : d;
 	if (d > CL_MAX_DEPTH)
 		return 0;
-	size_t inner = (1u << d) - 1, leaves = 1u << d;
+	size_t inner = ((size_t)1 << d) - 1, leaves = (size_t)1 << d;
+	/* nor when padding would blow a large model up (a million-tree file
+	 * is accepted): the walk needs no more memory than the file */
+	if ((size_t)m->n_trees * (inner * 12 + leaves * 4) > CL_MAX_BYTES)
+		return 0;
 	m->cl_fd = calloc(m->n_trees * inner + 1, sizeof(*m->cl_fd));
 	m->cl_thr = calloc(m->n_trees * inner + 1, sizeof(*m->cl_thr));
 	m->cl_val = calloc(m->n_trees * inner + 1, sizeof(*m->cl_val));
@@ -784,6 +790,18 @@ static inline uint32_t cl_step(const uint32_t *fd, const float *thr, uint32_t i,
 }
 
 /*
+ * GCC 12 -march=native turns the lane loops below into AVX-512 gathers
+ * (vpgatherqd / vgatherqps) with the lanes kept on the stack; on the Xeon
+ * of session 12 that took 0.52 us/row against 0.34 for the scalar lanes
+ * (bench_model), so the loop vectorizer is off for the functions that walk it.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CL_SCALAR __attribute__((optimize("no-tree-vectorize")))
+#else
+#define CL_SCALAR
+#endif
+
+/*
  * Eight trees in lock step through the complete layout (one at a time for
  * the last n_trees % 8), D steps each: the eight dependent load chains
  * overlap, and a step has no data-dependent branch and no child index to
@@ -793,18 +811,6 @@ static inline uint32_t cl_step(const uint32_t *fd, const float *thr, uint32_t i,
  * 0.34-0.36 us/row on session 12's Xeon, against 0.56 for the pre-order
  * walk as GCC vectorized it and 1.07 for it scalar.
  */
-/*
- * GCC 12 -march=native turns the lane loops below into AVX-512 gathers
- * (vpgatherqd / vgatherqps) with the lanes kept on the stack; on the Xeon
- * of session 12 that took 0.52 us/row against 0.34 for the scalar lanes
- * (bench_model), so the loop vectorizer is off for this one function.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#define CL_SCALAR __attribute__((optimize("no-tree-vectorize")))
-#else
-#define CL_SCALAR
-#endif
-
 CL_SCALAR
 float ctl_model_margin(const struct ctl_model *m, const float *row)
 {
