@@ -485,7 +485,8 @@ static int complete_layout(struct ctl_model *m)
 		return 0;
 	size_t inner = ((size_t)1 << d) - 1, leaves = (size_t)1 << d;
 	/* nor when padding would blow a large model up (a million-tree file
-	 * is accepted): the walk needs no more memory than the file */
+	 * is accepted): the walk needs no more memory than the file. The
+	 * bound also keeps every layout index within 32 bits. */
 	if ((size_t)m->n_trees * (inner * 12 + leaves * 4) > CL_MAX_BYTES)
 		return 0;
 	m->cl_fd = calloc(m->n_trees * inner + 1, sizeof(*m->cl_fd));
@@ -801,6 +802,26 @@ static inline uint32_t cl_step(const uint32_t *fd, const float *thr, uint32_t i,
 #define CL_SCALAR
 #endif
 
+/* Trees @t .. @t + @nt - 1 of ctl_model_margin() in lock step, their
+ * leaves added to @margin in tree order (@nt a constant where it is
+ * called, so the lanes stay in registers). */
+static inline __attribute__((always_inline))
+float margin_cl_lanes(const struct ctl_model *m, const float *row, float margin, uint32_t t,
+		      uint32_t nt)
+{
+	const uint32_t d = m->cl_depth, inner = (1u << d) - 1;
+	uint32_t cur[8];
+	for (uint32_t l = 0; l < nt; l++)
+		cur[l] = 0;
+	for (uint32_t k = 0; k < d; k++)
+		for (uint32_t l = 0; l < nt; l++)
+			cur[l] = cl_step(m->cl_fd + (t + l) * inner,
+					 m->cl_thr + (t + l) * inner, cur[l], row);
+	for (uint32_t l = 0; l < nt; l++)
+		margin += m->cl_leaf[((t + l) << d) + cur[l] - inner];
+	return margin;
+}
+
 /*
  * Eight trees in lock step through the complete layout (one at a time for
  * the last n_trees % 8), D steps each: the eight dependent load chains
@@ -816,24 +837,12 @@ float ctl_model_margin(const struct ctl_model *m, const float *row)
 {
 	if (!m->cl_fd)
 		return ctl_model_margin_walk(m, row);
-	const uint32_t d = m->cl_depth, inner = (1u << d) - 1, leaves = 1u << d;
 	float margin = m->base_margin;
 	uint32_t t = 0;
-	for (; t + 8 <= m->n_trees; t += 8) {
-		uint32_t cur[8] = { 0 };
-		for (uint32_t k = 0; k < d; k++)
-			for (uint32_t l = 0; l < 8; l++)
-				cur[l] = cl_step(m->cl_fd + (t + l) * inner, m->cl_thr + (t + l) * inner,
-						 cur[l], row);
-		for (uint32_t l = 0; l < 8; l++)
-			margin += m->cl_leaf[(t + l) * leaves + cur[l] - inner];
-	}
-	for (; t < m->n_trees; t++) {
-		uint32_t i = 0;
-		for (uint32_t k = 0; k < d; k++)
-			i = cl_step(m->cl_fd + t * inner, m->cl_thr + t * inner, i, row);
-		margin += m->cl_leaf[t * leaves + i - inner];
-	}
+	for (; t + 8 <= m->n_trees; t += 8)
+		margin = margin_cl_lanes(m, row, margin, t, 8);
+	for (; t < m->n_trees; t++)
+		margin = margin_cl_lanes(m, row, margin, t, 1);
 	return margin;
 }
 
