@@ -6,18 +6,13 @@ Each input line is "USER OFFSET_MS TYPE" (blank lines and #comments skipped); th
 T0_MS + OFFSET_MS in RFC 3339 with milliseconds. Frames go to 192.0.2.10:5140 from
 198.51.100.7, one microsecond apart, in input order (arrival order = line order).
 """
-import datetime
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapgen  # noqa: E402
-
-
-def rfc3339(ms):
-    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+from gen_clickstream import rfc3339  # noqa: E402
 
 
 def main():
