@@ -112,6 +112,19 @@ rules: {file: rules.yaml}
 EOF2
 }
 
+# check_sessions T0_MS LABEL: weir's $TMP/sessions.jsonl (through
+# tests/tools/sessions_tsv.py) equals the sessions given on stdin, one a
+# line: "user start end events page_views reached converted(0/1) ttc_ms|-",
+# times in ms after T0_MS (duration = end - start is filled in; %.0f,
+# since mawk's %d stops at 2^31).
+check_sessions() {
+  awk -v t0="$1" '{ printf "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\n",
+                    $1, t0 + $2, t0 + $3, $3 - $2, $4, $5, $6, $7, $8 }' \
+    | LC_ALL=C sort > "$TMP/expected_sessions.tsv"
+  python3 tests/tools/sessions_tsv.py "$TMP/sessions.jsonl" > "$TMP/got_sessions.tsv"
+  diff "$TMP/expected_sessions.tsv" "$TMP/got_sessions.tsv" || fail "$2: session records differ"
+}
+
 # fraud_yaml_head FRAMECNT MBUFS: the start of a weir config for the fraud
 # tests: EAL on lcores 0-1, the veth port ($va, from veth_ns) on
 # net_af_packet with FRAMECNT frames, MBUFS mbufs, a syslog port, the default
